@@ -1,0 +1,59 @@
+"""Rich tables for the terminal; always to stderr, so stdout can carry CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from .errors import err
+
+
+def tier_table(summary: dict[str, Any]) -> Table:
+    window = summary["window"]
+    title = (
+        f"{summary['ruleset']['name']} {window['label']} "
+        f"({window['start']}..{window['end']}, {window['days']} days)"
+    )
+    table = Table(title=title)
+    table.add_column("tier")
+    for name in ("customers", "share", "points", "daily-average assets"):
+        table.add_column(name, justify="right")
+    for row in summary["tiers"]:
+        table.add_row(
+            row["tier"],
+            f"{row['customers']:,}",
+            f"{row['share']:.2%}",
+            _money(row["points"]),
+            _money(row["assets_daily_average"]),
+        )
+    table.add_section()
+    table.add_row("total", f"{summary['customers']:,}", "", "", "")
+    return table
+
+
+def _money(text: str) -> str:
+    whole, _, cents = text.partition(".")
+    return f"{int(whole):,}.{cents or '00'}"
+
+
+def show_run(summary: dict[str, Any], files: dict[str, Path] | None, rejects: int) -> None:
+    err.print(tier_table(summary))
+    rows = summary["rows"]
+    for name, counts in rows.items():
+        err.print(
+            f"{name}: {counts['read']:,} rows read, {counts['used']:,} used, "
+            f"{counts['outside_window']:,} outside the window, {counts['excluded']:,} excluded, "
+            f"{counts['unmapped']:,} unmapped, {counts['duplicate']:,} duplicate, "
+            f"{counts['rejected']:,} rejected",
+            markup=False,
+        )
+    for name, codes in summary["unmapped_codes"].items():
+        if codes:
+            listed = ", ".join(f"{code} ({n})" for code, n in codes.items())
+            err.print(f"unmapped {name} codes (scored nothing): {listed}", markup=False)
+    if rejects:
+        err.print(f"{rejects:,} problem(s) in rejected rows", markup=False)
+    for name, path in (files or {}).items():
+        err.print(f"wrote {name}: {path}", markup=False)

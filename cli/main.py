@@ -1,0 +1,125 @@
+"""The ``tierscore`` command: a thin typer shell over ``tierscore.scoring``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tierscore.scoring import __version__
+from tierscore.scoring.errors import ConfigError, RejectLimitError
+from tierscore.scoring.pipeline import Job, Result, run
+from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
+from tierscore.scoring.quality import over_reject_limit
+from tierscore.scoring.sources import parse_mapping
+from tierscore.scoring.window import parse_window
+
+from .display import show_run
+from .errors import err, run_cli, stdout_closed
+from .rules_cmd import rules_app
+
+EXIT_HELP = (
+    "Exit codes: 0 scored and published; 1 unexpected error; 2 usage or configuration "
+    "error (missing file or column, bad rule or mapping file), nothing published; "
+    "3 too many rejected rows (rejects.csv and manifest.json written, scores not "
+    "published); 130 interrupted."
+)
+
+app = typer.Typer(
+    help=f"Score bank customers into tiers from half-year exports.\n\n{EXIT_HELP}",
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(rules_app, name="rules")
+
+
+def _date(text: str | None, option: str) -> object:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a date YYYY-MM-DD", key=option) from None
+
+
+@app.command(epilog=EXIT_HELP)
+def score(
+    balances: Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")],
+    transactions: Annotated[
+        str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
+    ],
+    out: Annotated[str, typer.Option(help="Output folder, or - for scores CSV on stdout.")],
+    period: Annotated[
+        str | None, typer.Option(help="2026H1, 2026H2, or YYYY-MM with --months N.")
+    ] = None,
+    months: Annotated[
+        int | None, typer.Option(help="With --period YYYY-MM: N full months ending there.")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Explicit window start YYYY-MM-DD.")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Explicit window end YYYY-MM-DD.")] = None,
+    rules: Annotated[str, typer.Option(help="Shipped rule set name or a TOML file.")] = "icbc-star",
+    format_: Annotated[
+        str, typer.Option("--format", help="Scores file format: csv or parquet.")
+    ] = "csv",
+    encoding: Annotated[
+        str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="TOML file mapping export headers to columns.")
+    ] = None,
+    max_reject_rate: Annotated[
+        float, typer.Option(help="Largest tolerated share of rejected rows per input.")
+    ] = 0.001,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Score every customer and publish scores, summary, rejects and manifest."""
+    if format_ not in SCORES_FORMATS:
+        raise ConfigError("must be csv or parquet", key="--format")
+    window = parse_window(period, months, _date(from_, "--from"), _date(to, "--to"))
+    mapping = parse_mapping(columns) if columns else None
+    result = run(Job(balances, transactions, window, rules, encoding, mapping))
+    breaches = over_reject_limit(result.summary, max_reject_rate)
+    if out == "-":
+        _to_stdout(result, breaches, quiet)
+        return
+    files = publish(result, Path(out), format_, scores=not breaches)
+    if breaches:
+        _reject_limit(breaches, files)
+    if not quiet:
+        show_run(result.summary, files, result.rejects.height)
+
+
+def _to_stdout(result: Result, breaches: list[str], quiet: bool) -> None:
+    if breaches:
+        _reject_limit(breaches, {})
+    if not quiet:
+        show_run(result.summary, None, result.rejects.height)
+    try:
+        write_scores(result.scores, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        stdout_closed()
+
+
+def _reject_limit(breaches: list[str], files: dict[str, Path]) -> None:
+    for name, path in files.items():
+        err.print(f"wrote {name}: {path}", markup=False)
+    raise RejectLimitError("too many rejected rows, scores not published: " + "; ".join(breaches))
+
+
+@app.command()
+def version() -> None:
+    """Print the tierscore version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point: exit with the code the run earned."""
+    raise SystemExit(run_cli(app, verbose="--verbose" in sys.argv))

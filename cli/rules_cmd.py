@@ -1,0 +1,73 @@
+"""``tierscore rules``: look at and check rule sets without scoring anything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from tierscore.scoring.rules import RuleSet, load_rules, shipped_rule_files
+
+from .errors import err
+
+rules_app = typer.Typer(help="List, show and check rule sets.", no_args_is_help=True)
+
+
+def _describe(rules: RuleSet) -> None:
+    err.print(f"{rules.name} {rules.version}: {rules.title}", markup=False)
+    comps = Table(title=f"components (rate per {rules.unit} yuan)")
+    for col in ("id", "label", "source", "measure", "rate", "codes", "cap", "requires_fee"):
+        comps.add_column(col)
+    for c in rules.components:
+        caps = ", ".join(f"{k}={v}" for k, v in c.caps.items())
+        cap = " ".join(x for x in (str(c.cap) if c.cap is not None else "", caps) if x)
+        comps.add_row(
+            c.id,
+            c.label,
+            c.source,
+            c.measure,
+            str(c.rate),
+            ", ".join(c.codes),
+            cap,
+            "yes" if c.requires_fee else "",
+        )
+    err.print(comps)
+    if rules.excluded:
+        err.print("excluded codes: " + ", ".join(sorted(rules.excluded)), markup=False)
+    tiers = Table(title="tiers (highest first)")
+    tiers.add_column("tier")
+    tiers.add_column("points")
+    tiers.add_column("quality")
+    quality = rules.quality_index
+    for i, t in enumerate(rules.tiers):
+        bound = f"> {t.bound}" if t.exclusive else f">= {t.bound}"
+        tiers.add_row(t.label, bound, "yes" if quality is not None and i <= quality else "")
+    err.print(tiers)
+
+
+@rules_app.command("check")
+def check(
+    file: Annotated[str, typer.Argument(help="A rule set TOML file or shipped name.")],
+) -> None:
+    """Validate a rule file and print what it declares (exit 2 if it is malformed)."""
+    rules = load_rules(file)
+    _describe(rules)
+    err.print(f"ok: {rules.source}", markup=False)
+
+
+@rules_app.command("show")
+def show(name: Annotated[str, typer.Argument(help="A shipped rule set name or a file.")]) -> None:
+    """Print a rule set's components, codes, rates and tiers."""
+    _describe(load_rules(name))
+
+
+@rules_app.command("list")
+def list_() -> None:
+    """List the shipped rule sets."""
+    table = Table(title="shipped rule sets")
+    for col in ("name", "title", "version", "tiers"):
+        table.add_column(col)
+    for name, path in sorted(shipped_rule_files().items()):
+        rules = load_rules(str(path))
+        table.add_row(name, rules.title, rules.version, " > ".join(t.label for t in rules.tiers))
+    err.print(table)

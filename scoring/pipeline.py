@@ -1,0 +1,192 @@
+"""The main job as one straight line: read -> validate -> measure -> score.
+
+Each step adds to one lazy polars query; the query runs once, in ``collect_all``,
+so shared scans are read once and polars can plan the whole job. The result
+holds the published tables and the facts the summary and manifest report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .measures import CODE, STATUS, Measured, measure_balances, measure_transactions
+from .plan import CENTS, Plan, compile_plan
+from .points import NUMERATOR, TIER_INDEX, customer_values, report_columns, score, to_money
+from .rules import load_rules
+from .sources import BALANCES, FILE_COL, TRANSACTIONS, InputFile, Reader, TableSpec, resolve_paths
+from .validate import BALANCE_PARSERS, TRANSACTION_PARSERS, Parser, validate
+from .window import Window
+
+STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
+
+
+@dataclass
+class Job:
+    """What to score: inputs, window and rule set, as the operator gave them."""
+
+    balances: str
+    transactions: str
+    window: Window
+    rules: str = "icbc-star"
+    encoding: str | None = None
+    mapping: dict[str, dict[str, str]] | None = None
+
+
+@dataclass
+class Result:
+    plan: Plan
+    scores: pl.DataFrame
+    rejects: pl.DataFrame
+    summary: dict[str, object]
+    inputs: dict[str, list[InputFile]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Input:
+    files: list[InputFile]
+    good: pl.LazyFrame
+    rejects: pl.LazyFrame
+
+
+def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
+    """Open and validate every file of one input; typed rows are concatenated."""
+    files, goods, rejects = [], [], []
+    for path in resolve_paths(given, f"--{spec.name}"):
+        lf, info = reader.open(spec, path, str(path))
+        good, bad = validate(lf, parsers)
+        files.append(info)
+        goods.append(good)
+        rejects.append(bad)
+    return _Input(files, pl.concat(goods), pl.concat(rejects))
+
+
+def run(job: Job) -> Result:
+    """Score every customer of both inputs; nothing is written here."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    plan = compile_plan(load_rules(job.rules), job.window)
+    with Reader(job.encoding, job.mapping) as reader:
+        bal = _read(reader, BALANCES, job.balances, BALANCE_PARSERS)
+        txn = _read(reader, TRANSACTIONS, job.transactions, TRANSACTION_PARSERS)
+        timings["read"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        measured_bal = measure_balances(plan, bal.good)
+        measured_txn = measure_transactions(plan, txn.good)
+        customers = _customers(measured_bal, measured_txn)
+        values = customer_values(
+            plan, customers, measured_bal.per_customer, measured_txn.per_customer
+        )
+        scored = score(plan, values)
+        queries = [
+            report_columns(plan, scored),
+            pl.concat([bal.rejects, measured_bal.rejects, txn.rejects, measured_txn.rejects]),
+            _tier_totals(plan, scored),
+            _accounting(measured_bal, bal.rejects),
+            _accounting(measured_txn, txn.rejects),
+            _unmapped(measured_bal),
+            _unmapped(measured_txn),
+        ]
+        scores, rejects, totals, bal_counts, txn_counts, bal_codes, txn_codes = pl.collect_all(
+            queries
+        )
+        timings["score"] = time.perf_counter() - clock
+    rejects = rejects.sort(["file", "line", "column"], maintain_order=True)
+    inputs = {"balances": bal.files, "transactions": txn.files}
+    counts = {"balances": bal_counts, "transactions": txn_counts}
+    _fill_file_rows(inputs, counts)
+    codes = {"balances": bal_codes, "transactions": txn_codes}
+    summary = _summary(plan, totals, counts, codes)
+    return Result(plan, scores, rejects, summary, inputs, timings)
+
+
+def _customers(*measured: Measured) -> pl.LazyFrame:
+    """Everyone with a usable row in either input, even if nothing of theirs scores."""
+    ids = [m.rows.filter(pl.col(STATUS) != "rejected").select("customer_id") for m in measured]
+    return pl.concat(ids).unique()
+
+
+def _tier_totals(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
+    assets = (
+        pl.sum_horizontal(pl.col(cid) for cid in plan.ruleset.assets)
+        if plan.ruleset.assets
+        else pl.lit(0, pl.Int128)
+    )
+    return scored.group_by(TIER_INDEX).agg(
+        pl.len().alias("customers"),
+        to_money(pl.col(NUMERATOR).sum(), plan.q).alias("points"),
+        to_money(assets.cast(pl.Int128).sum(), CENTS * plan.day_count).alias("assets"),
+    )
+
+
+def _accounting(measured: Measured, rejects: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows per file and status; a row with several problems counts once as rejected."""
+    parsed = measured.rows.group_by(FILE_COL, STATUS).agg(pl.len().alias("rows"))
+    rejected = (
+        rejects.select(pl.col("file").alias(FILE_COL), "line")
+        .unique()
+        .group_by(FILE_COL)
+        .agg(pl.len().alias("rows"))
+        .select(FILE_COL, pl.lit("rejected").alias(STATUS), "rows")
+    )
+    return pl.concat([parsed, rejected])
+
+
+def _unmapped(measured: Measured) -> pl.LazyFrame:
+    return (
+        measured.rows.filter(pl.col(STATUS) == "unmapped")
+        .group_by(CODE)
+        .agg(pl.len().alias("rows"))
+        .sort(CODE)
+    )
+
+
+def _fill_file_rows(inputs: dict[str, list[InputFile]], counts: dict[str, pl.DataFrame]) -> None:
+    for name, files in inputs.items():
+        per_file = counts[name].group_by(FILE_COL).agg(pl.col("rows").sum())
+        rows = dict(per_file.iter_rows())
+        for info in files:
+            info.rows = int(rows.get(info.path, 0))
+
+
+def _summary(
+    plan: Plan,
+    totals: pl.DataFrame,
+    counts: dict[str, pl.DataFrame],
+    codes: dict[str, pl.DataFrame],
+) -> dict[str, object]:
+    by_index = {row[TIER_INDEX]: row for row in totals.iter_rows(named=True)}
+    customers = int(totals["customers"].sum()) if totals.height else 0
+    tiers = []
+    for index, tier in enumerate(plan.tiers):
+        row = by_index.get(index, {"customers": 0, "points": None, "assets": None})
+        tiers.append(
+            {
+                "tier": tier.label,
+                "customers": int(row["customers"]),
+                "share": round(row["customers"] / customers, 4) if customers else 0.0,
+                "points": str(row["points"] if row["points"] is not None else "0.00"),
+                "assets_daily_average": str(row["assets"] if row["assets"] is not None else "0.00"),
+            }
+        )
+    quality = plan.quality_index
+    return {
+        "ruleset": plan.ruleset.as_dict(),
+        "window": plan.window.as_dict(),
+        "customers": customers,
+        "quality_customers": sum(t["customers"] for t in tiers[: quality + 1])
+        if quality is not None
+        else 0,
+        "tiers": tiers,
+        "rows": {name: _status_counts(frame) for name, frame in counts.items()},
+        "unmapped_codes": {name: dict(frame.iter_rows()) for name, frame in codes.items()},
+    }
+
+
+def _status_counts(frame: pl.DataFrame) -> dict[str, int]:
+    found = dict(frame.group_by(STATUS).agg(pl.col("rows").sum()).iter_rows())
+    out = {status: int(found.get(status, 0)) for status in STATUSES}
+    return {"read": sum(out.values()), **out}

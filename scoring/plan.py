@@ -1,0 +1,119 @@
+"""A rule set compiled for one window into integer arithmetic any engine can run.
+
+Points are rational: a 181-day average is rarely a finite decimal. Rather than
+round early, every customer's total is kept as an integer numerator ``N`` over
+one denominator ``Q`` shared by the whole run, so a tier bound ``b`` is reached
+exactly when ``N >= ceil(b * Q)``. The plan holds only Python integers and
+strings, so the polars engine and a future Spark engine evaluate the same
+numbers (Spark: DecimalType(38, 0)).
+
+Units: balances and amounts in cents; balance-days (积数) in cent-days;
+fee ratios in millionths (``RATIO_SCALE``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import ConfigError
+from .rules import RuleSet, Tier
+from .window import Window
+
+CENTS = 100
+RATIO_DIGITS = 6
+RATIO_SCALE = 10**RATIO_DIGITS
+_MAX_WEIGHT_DENOMINATOR = 10**12
+
+
+@dataclass(frozen=True)
+class ComponentPlan:
+    """``points = value * weight / Q`` where value is cent-days or ratio-scaled cents."""
+
+    id: str
+    label: str
+    source: str
+    weight: int
+    requires_fee: bool
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    label: str
+    threshold: int  # smallest N that reaches the tier
+    bound_q: int  # the bound in points times Q, for points_to_next
+
+
+@dataclass(frozen=True)
+class Plan:
+    ruleset: RuleSet
+    window: Window
+    q: int  # common denominator of points
+    components: tuple[ComponentPlan, ...]
+    codes: dict[str, dict[str, str]]  # source -> code -> component id
+    caps: dict[str, int]  # transaction code -> cap in cents
+    excluded: frozenset[str]
+    tiers: tuple[TierPlan, ...]
+    quality_index: int | None
+
+    def of_source(self, source: str) -> tuple[ComponentPlan, ...]:
+        return tuple(c for c in self.components if c.source == source)
+
+    @property
+    def day_count(self) -> int:
+        return self.window.days
+
+
+def compile_plan(rules: RuleSet, window: Window) -> Plan:
+    """Scale every rate to a common integer denominator for this window."""
+    weights = {c.id: Fraction(c.rate) / Fraction(rules.unit) for c in rules.components}
+    denominator = math.lcm(*(w.denominator for w in weights.values()))
+    if denominator > _MAX_WEIGHT_DENOMINATOR:
+        raise ConfigError(
+            "rates and unit give too fine a fraction to score exactly",
+            file=rules.source,
+            key="components.rate",
+        )
+    days = window.days
+    # points = cent_days/(100*D) * w  for balances;  ratio_cents/(100*S) * w  for transactions
+    q = CENTS * days * RATIO_SCALE * denominator
+    components = tuple(
+        ComponentPlan(
+            id=c.id,
+            label=c.label,
+            source=c.source,
+            weight=int(weights[c.id] * denominator)
+            * (RATIO_SCALE if c.source == "balances" else days),
+            requires_fee=c.requires_fee,
+        )
+        for c in rules.components
+    )
+    codes: dict[str, dict[str, str]] = {"balances": {}, "transactions": {}}
+    caps: dict[str, int] = {}
+    for c in rules.components:
+        for code in c.codes:
+            codes[c.source][code] = c.id
+            cap = c.cap_for(code)
+            if cap is not None:
+                caps[code] = _cents(cap, rules.source, f"components.{c.id}.cap")
+    tiers = tuple(_tier_plan(t, q, rules.source, i) for i, t in enumerate(rules.tiers))
+    return Plan(
+        rules, window, q, components, codes, caps, rules.excluded, tiers, rules.quality_index
+    )
+
+
+def _tier_plan(tier: Tier, q: int, file: str, index: int) -> TierPlan:
+    """The smallest integer N with N / Q >= bound (or > bound when exclusive)."""
+    bound_q = Fraction(tier.bound) * q
+    if bound_q.denominator != 1:
+        raise ConfigError("bound has too many decimal places", file=file, key=f"tiers[{index}]")
+    threshold = int(bound_q) + 1 if tier.exclusive else int(bound_q)
+    return TierPlan(tier.label, threshold, int(bound_q))
+
+
+def _cents(amount: object, file: str, key: str) -> int:
+    value = Fraction(str(amount)) * CENTS
+    if value.denominator != 1:
+        raise ConfigError("amounts have at most 2 decimal places", file=file, key=key)
+    return int(value)

@@ -1,0 +1,88 @@
+"""Points and tiers on the polars engine, decided on exact integers.
+
+A customer's points are ``N / Q`` (see ``plan``). Tiers compare ``N`` with each
+tier's integer threshold, so a customer exactly on a bound lands in the upper
+tier however the points were made up. Only the reported figures are rounded,
+half-up to 0.01, at the very end.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .plan import CENTS, RATIO_SCALE, Plan
+
+NUMERATOR = "_n"
+TIER_INDEX = "_tier"
+MONEY = pl.Decimal(38, 2)
+
+
+def to_money(numerator: pl.Expr, denominator: int) -> pl.Expr:
+    """The non-negative ratio ``numerator / denominator`` rounded half-up to 0.01.
+
+    Integer arithmetic to the last step: ``floor((200 n + d) / 2d)`` cents.
+    """
+    num = numerator.cast(pl.Int128)
+    den = pl.lit(denominator, pl.Int128)
+    cents = (num * (2 * CENTS) + den) // (den * 2)
+    return cents.cast(MONEY) / CENTS
+
+
+def customer_values(plan: Plan, customers: pl.LazyFrame, *measured: pl.LazyFrame) -> pl.LazyFrame:
+    """Every customer with every component's exact value (0 where nothing counted)."""
+    out = customers
+    for frame in measured:
+        out = out.join(frame, on="customer_id", how="left")
+    return out.with_columns(pl.col(c.id).fill_null(0).cast(pl.Int128) for c in plan.components)
+
+
+def score(plan: Plan, values: pl.LazyFrame) -> pl.LazyFrame:
+    """Add the exact numerator and tier index to per-customer component values."""
+    numerator = pl.sum_horizontal(
+        pl.col(c.id) * pl.lit(c.weight, pl.Int128) for c in plan.components
+    ).cast(pl.Int128)
+    tier = pl.when(pl.lit(False)).then(pl.lit(0, pl.Int32))
+    for index, t in enumerate(plan.tiers):
+        tier = tier.when(pl.col(NUMERATOR) >= pl.lit(t.threshold, pl.Int128)).then(
+            pl.lit(index, pl.Int32)
+        )
+    tier = tier.otherwise(pl.lit(len(plan.tiers) - 1, pl.Int32))
+    return values.with_columns(numerator.alias(NUMERATOR)).with_columns(tier.alias(TIER_INDEX))
+
+
+def _amount(plan: Plan, component_id: str, source: str) -> pl.Expr:
+    """A component's measure in yuan: cent-days / D, or ratio-cents / RATIO_SCALE."""
+    scale = plan.day_count if source == "balances" else RATIO_SCALE
+    return to_money(pl.col(component_id), CENTS * scale)
+
+
+def report_columns(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
+    """The published scores table, in the documented column order, sorted by customer."""
+    labels = [t.label for t in plan.tiers]
+    index = pl.col(TIER_INDEX)
+    label_of = pl.Series(labels, dtype=pl.String)
+    columns: list[pl.Expr] = [pl.col("customer_id")]
+    for c in plan.components:
+        columns.append(_amount(plan, c.id, c.source).alias(f"{c.id}_amount"))
+        points = pl.col(c.id) * pl.lit(c.weight, pl.Int128)
+        columns.append(to_money(points, plan.q).alias(f"{c.id}_points"))
+    columns.append(to_money(pl.col(NUMERATOR), plan.q).alias("points"))
+    columns.append(_lookup(index, label_of).alias("tier"))
+    quality = plan.quality_index
+    columns.append((index <= quality if quality is not None else pl.lit(False)).alias("quality"))
+    columns.append(pl.when(index > 0).then(_lookup(index - 1, label_of)).alias("next_tier"))
+    columns.append(_points_to_next(plan, index).alias("points_to_next"))
+    return scored.select(columns).sort("customer_id")
+
+
+def _lookup(index: pl.Expr, values: pl.Series) -> pl.Expr:
+    mapping = dict(enumerate(values.to_list()))
+    return index.replace_strict(mapping, return_dtype=values.dtype)
+
+
+def _points_to_next(plan: Plan, index: pl.Expr) -> pl.Expr:
+    """Points still missing to the next tier's bound: ``bound - N / Q``."""
+    bound_q = {i: t.bound_q for i, t in enumerate(plan.tiers)}
+    above = (index - 1).replace_strict(bound_q, default=None, return_dtype=pl.Int128)
+    gap = above - pl.col(NUMERATOR)
+    return pl.when(index > 0).then(to_money(pl.when(gap > 0).then(gap).otherwise(0), plan.q))

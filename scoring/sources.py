@@ -1,0 +1,227 @@
+"""Finding and opening input files: paths, globs and folders of CSV or Parquet.
+
+Every file is opened as a LazyFrame with its canonical column names, the file
+name and each row's physical line (CSV: header = line 1; Parquet: row index),
+so that a rejected row can be traced back to where it came from.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from .errors import ConfigError, InputError
+
+CSV_SUFFIXES = {".csv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+FILE_COL = "_file"
+LINE_COL = "_line"
+_SNIFF_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What one input table must contain; ``optional`` columns may be missing."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+BALANCES = TableSpec("balances", ("customer_id", "account_id", "product", "date", "balance"))
+TRANSACTIONS = TableSpec(
+    "transactions",
+    ("customer_id", "txn_id", "date", "txn_type", "amount"),
+    ("fee", "fee_ratio"),
+)
+
+
+@dataclass
+class InputFile:
+    path: str
+    format: str
+    encoding: str | None = None
+    sha256: str = ""
+    rows: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "path": self.path,
+            "format": self.format,
+            "sha256": self.sha256,
+            "rows": self.rows,
+        }
+        if self.encoding:
+            out["encoding"] = self.encoding
+        return out
+
+
+def resolve_paths(spec: str, option: str) -> list[Path]:
+    """A file, a glob or a folder, as a sorted list of CSV/Parquet files."""
+    path = Path(spec)
+    if path.is_dir():
+        files = [p for p in path.iterdir() if _format_of(p)]
+    elif any(ch in spec for ch in "*?["):
+        files = [Path(p) for p in glob.glob(spec, recursive=True) if _format_of(Path(p))]
+    elif path.is_file():
+        if not _format_of(path):
+            raise InputError("not a .csv or .parquet file", file=spec, key=option)
+        files = [path]
+    else:
+        raise InputError("no such file or folder", file=spec, key=option)
+    if not files:
+        raise InputError("no .csv or .parquet files found", file=spec, key=option)
+    return sorted(files)
+
+
+def _format_of(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    return None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the start of the file decodes, else GB18030.
+
+    Chinese core-banking exports are often GBK; GB18030 is its superset.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
+    """Copy a non-UTF-8 CSV to UTF-8 so polars' native reader can take it."""
+    target = workdir / f"{len(list(workdir.iterdir()))}-{path.name}"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(1 << 22):
+            dst.write(decoder.decode(chunk))
+        dst.write(decoder.decode(b"", final=True))
+    return target
+
+
+class Reader:
+    """Opens input files; keeps transcoded copies alive until ``close``."""
+
+    def __init__(
+        self, encoding: str | None = None, mapping: dict[str, dict[str, str]] | None = None
+    ):
+        self.encoding = encoding
+        self.mapping = mapping or {}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _workdir(self) -> Path:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tierscore-")
+        return Path(self._tmp.name)
+
+    def open(self, spec: TableSpec, path: Path, shown: str) -> tuple[pl.LazyFrame, InputFile]:
+        """One file as a LazyFrame of canonical columns plus ``_file`` and ``_line``."""
+        fmt = _format_of(path) or "csv"
+        info = InputFile(path=shown, format=fmt, sha256=sha256_of(path))
+        if fmt == "parquet":
+            lf = pl.scan_parquet(path).with_row_index(LINE_COL)
+        else:
+            encoding = self.encoding or detect_encoding(path)
+            info.encoding = encoding
+            source = path
+            if codecs.lookup(encoding).name != "utf-8":
+                source = _transcode(path, encoding, self._workdir())
+            lf = pl.scan_csv(
+                source,
+                infer_schema=False,
+                row_index_name=LINE_COL,
+                row_index_offset=2,
+                encoding="utf8",
+            )
+        lf = self._canonical(spec, lf, shown)
+        return lf.with_columns(pl.lit(shown).alias(FILE_COL)), info
+
+    def _canonical(self, spec: TableSpec, lf: pl.LazyFrame, shown: str) -> pl.LazyFrame:
+        found = [c for c in lf.collect_schema().names() if c != LINE_COL]
+        mapping = self.mapping.get(spec.name, {})
+        header_of = {canon: mapping.get(canon, canon) for canon in spec.required + spec.optional}
+        stripped = {c.strip(): c for c in found}
+        missing = [c for c in spec.required if header_of[c] not in stripped]
+        if missing:
+            named = ", ".join(
+                f"{c} (as {header_of[c]!r})" if header_of[c] != c else c for c in missing
+            )
+            raise InputError(
+                f"missing required column(s): {named}; found: {', '.join(found)}",
+                file=shown,
+                key=spec.name,
+            )
+        select = [pl.col(LINE_COL)]
+        for canon in spec.required + spec.optional:
+            header = header_of[canon]
+            if header in stripped:
+                select.append(pl.col(stripped[header]).alias(canon))
+            else:
+                select.append(pl.lit(None, dtype=pl.String).alias(canon))
+        return lf.select(select)
+
+
+def parse_mapping(path: str) -> dict[str, dict[str, str]]:
+    """A ``--columns`` TOML file: per input, canonical name = export's header."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("mapping file not found", file=path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=path) from None
+    result: dict[str, dict[str, str]] = {}
+    for spec in (BALANCES, TRANSACTIONS):
+        table = data.pop(spec.name, {})
+        if not isinstance(table, dict):
+            raise ConfigError("must be a table", file=path, key=spec.name)
+        allowed = set(spec.required + spec.optional)
+        for key, header in table.items():
+            if key not in allowed:
+                raise ConfigError(
+                    f"unknown column (known: {', '.join(sorted(allowed))})",
+                    file=path,
+                    key=f"{spec.name}.{key}",
+                )
+            if not isinstance(header, str) or not header:
+                raise ConfigError("must be a header name", file=path, key=f"{spec.name}.{key}")
+        result[spec.name] = dict(table)
+    for extra in data:
+        raise ConfigError("unknown table (known: balances, transactions)", file=path, key=extra)
+    return result
