@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from rich.table import Table
 
 from .errors import err
@@ -57,3 +58,22 @@ def show_run(summary: dict[str, Any], files: dict[str, Path] | None, rejects: in
         err.print(f"{rejects:,} problem(s) in rejected rows", markup=False)
     for name, path in (files or {}).items():
         err.print(f"wrote {name}: {path}", markup=False)
+
+
+def show_inspection(counts: dict[str, dict[str, int]], rejects: pl.DataFrame, limit: int) -> None:
+    table = Table(title="inputs")
+    table.add_column("input")
+    for name in ("read", "valid", "duplicate", "rejected"):
+        table.add_column(name, justify="right")
+    for name, row in counts.items():
+        table.add_row(name, *(f"{row[k]:,}" for k in ("read", "valid", "duplicate", "rejected")))
+    err.print(table)
+    if rejects.height:
+        shown = Table(title=f"first {min(limit, rejects.height)} of {rejects.height:,} problems")
+        for col in rejects.columns:
+            shown.add_column(col)
+        for row in rejects.head(limit).iter_rows():
+            shown.add_row(*("" if v is None else str(v) for v in row))
+        err.print(shown)
+    else:
+        err.print("no rejected rows")

@@ -7,11 +7,14 @@ rows, and tracebacks (only with --verbose) never show local variables.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 
 from rich.console import Console
+
 from tierscore.scoring.errors import ConfigError, RejectLimitError, TierscoreError
 
 OK, UNEXPECTED, CONFIG, REJECTS, INTERRUPTED = 0, 1, 2, 3, 130
@@ -31,18 +34,17 @@ def exit_code_for(exc: BaseException) -> int:
     return UNEXPECTED
 
 
-def run_cli(app: Callable[[], object], verbose: bool = False) -> int:
+def _outcome(app: Callable[[], object], verbose: bool) -> int:
     """Run the typer app and translate whatever ends it into an exit code.
 
-    Typer itself answers usage errors (2), ``--help`` (0) and Ctrl-C (130);
-    everything tierscore raises on purpose is mapped here, once.
+    Typer itself answers usage errors (2) and ``--help`` (0); everything
+    tierscore raises on purpose is mapped here, once.
     """
     try:
         app()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (OK if exc.code is None else UNEXPECTED)
     except KeyboardInterrupt:
-        err.print("interrupted: nothing was published")
         return INTERRUPTED
     except TierscoreError as exc:
         err.print(f"error: {exc}", markup=False)
@@ -57,6 +59,27 @@ def run_cli(app: Callable[[], object], verbose: bool = False) -> int:
     return OK
 
 
+def run_cli(app: Callable[[], object], verbose: bool = False) -> int:
+    """Run the app in a worker thread so that Ctrl-C is answered at once.
+
+    A polars query runs in native code and only returns to Python when done;
+    the main thread stays free to take the signal and end the process with
+    130. Outputs are only ever renamed into place complete, so nothing
+    half-written is left under a final name.
+    """
+    codes: list[int] = []
+    worker = threading.Thread(target=lambda: codes.append(_outcome(app, verbose)), daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was published")
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
+    return codes[0] if codes else UNEXPECTED
+
+
 def stdout_closed() -> None:
     """The reader of our stdout went away (``| head``): stop writing, quietly."""
     _silence_stdout()
@@ -64,8 +87,6 @@ def stdout_closed() -> None:
 
 def _silence_stdout() -> None:
     """After the reader of a pipe went away, keep Python from complaining at exit."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from tierscore.scoring import __version__
 from tierscore.scoring.errors import ConfigError, RejectLimitError
-from tierscore.scoring.pipeline import Job, Result, run
+from tierscore.scoring.pipeline import Job, Result, inspect, run
 from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.sources import parse_mapping
 from tierscore.scoring.window import parse_window
 
-from .display import show_run
+from .display import show_inspection, show_run
 from .errors import err, run_cli, stdout_closed
 from .rules_cmd import rules_app
 
@@ -112,6 +113,33 @@ def _reject_limit(breaches: list[str], files: dict[str, Path]) -> None:
     for name, path in files.items():
         err.print(f"wrote {name}: {path}", markup=False)
     raise RejectLimitError("too many rejected rows, scores not published: " + "; ".join(breaches))
+
+
+@app.command(epilog=EXIT_HELP)
+def validate(
+    balances: Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")],
+    transactions: Annotated[
+        str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
+    ],
+    encoding: Annotated[
+        str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="TOML file mapping export headers to columns.")
+    ] = None,
+    max_reject_rate: Annotated[
+        float, typer.Option(help="Largest tolerated share of rejected rows per input.")
+    ] = 0.001,
+    show: Annotated[int, typer.Option(help="How many rejects to list.")] = 20,
+    verbose: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Check inputs without scoring: row counts per input and the first rejects."""
+    mapping = parse_mapping(columns) if columns else None
+    found = inspect(balances, transactions, encoding, mapping)
+    show_inspection(found.counts, found.rejects, show)
+    breaches = over_reject_limit({"rows": found.counts}, max_reject_rate)
+    if breaches:
+        raise RejectLimitError("too many rejected rows: " + "; ".join(breaches))
 
 
 @app.command()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+
 from tierscore.scoring.rules import RuleSet, load_rules, shipped_rule_files
 
 from .errors import err

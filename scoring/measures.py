@@ -37,7 +37,7 @@ class Measured:
     rejects: pl.LazyFrame
 
 
-def _mark_duplicates(
+def mark_duplicates(
     lf: pl.LazyFrame, key: tuple[str, ...], content: tuple[str, ...]
 ) -> pl.LazyFrame:
     """Exact repeats are used once; rows sharing a key with different content all conflict.
@@ -55,7 +55,7 @@ def _mark_duplicates(
     )
 
 
-def _conflicts(lf: pl.LazyFrame, key: tuple[str, ...], column: str) -> pl.LazyFrame:
+def conflicts(lf: pl.LazyFrame, key: tuple[str, ...], column: str) -> pl.LazyFrame:
     reason = pl.lit("conflicting rows for the same " + " and ".join(key))
     return reject_frame(lf.filter(pl.col(STATUS) == "rejected"), reason, column)
 
@@ -98,7 +98,7 @@ def measure_balances(plan: Plan, lf: pl.LazyFrame) -> Measured:
     """
     start = (plan.window.start - _EPOCH).days
     stop = (plan.window.end - _EPOCH).days + 1  # exclusive
-    marked = _mark_duplicates(lf, BALANCE_KEY, BALANCE_CONTENT)
+    marked = mark_duplicates(lf, BALANCE_KEY, BALANCE_CONTENT)
     live = marked.filter(pl.col(STATUS).is_null()).sort(["account_id", "date"])
     day = pl.col("date").cast(pl.Int32)
     same_account = pl.col("account_id").shift(-1) == pl.col("account_id")
@@ -115,7 +115,7 @@ def measure_balances(plan: Plan, lf: pl.LazyFrame) -> Measured:
     return Measured(
         per_customer=_per_customer(plan, "balances", live),
         rows=_status_rows(marked, live, "product"),
-        rejects=_conflicts(marked, BALANCE_KEY, "balance"),
+        rejects=conflicts(marked, BALANCE_KEY, "balance"),
     )
 
 
@@ -125,7 +125,7 @@ def measure_transactions(plan: Plan, lf: pl.LazyFrame) -> Measured:
     A component that requires a fee counts a transaction only when its fee is
     known and positive: a missing fee is not evidence of a charged one.
     """
-    marked = _mark_duplicates(lf, TXN_KEY, TXN_CONTENT)
+    marked = mark_duplicates(lf, TXN_KEY, TXN_CONTENT)
     live = marked.filter(pl.col(STATUS).is_null())
     in_window = pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
     code = pl.col("txn_type")
@@ -148,7 +148,7 @@ def measure_transactions(plan: Plan, lf: pl.LazyFrame) -> Measured:
     return Measured(
         per_customer=_per_customer(plan, "transactions", live),
         rows=_status_rows(marked, live, "txn_type"),
-        rejects=_conflicts(marked, TXN_KEY, "txn_id"),
+        rejects=conflicts(marked, TXN_KEY, "txn_id"),
     )
 
 

@@ -12,7 +12,19 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .measures import CODE, STATUS, Measured, measure_balances, measure_transactions
+from .measures import (
+    BALANCE_CONTENT,
+    BALANCE_KEY,
+    CODE,
+    STATUS,
+    TXN_CONTENT,
+    TXN_KEY,
+    Measured,
+    conflicts,
+    mark_duplicates,
+    measure_balances,
+    measure_transactions,
+)
 from .plan import CENTS, Plan, compile_plan
 from .points import NUMERATOR, TIER_INDEX, customer_values, report_columns, score, to_money
 from .rules import load_rules
@@ -103,6 +115,51 @@ def run(job: Job) -> Result:
     return Result(plan, scores, rejects, summary, inputs, timings)
 
 
+@dataclass
+class Inspection:
+    """Inputs checked without a window: per-input counts and the rejects."""
+
+    counts: dict[str, dict[str, int]]
+    rejects: pl.DataFrame
+    inputs: dict[str, list[InputFile]]
+
+
+def inspect(
+    balances: str,
+    transactions: str,
+    encoding: str | None = None,
+    mapping: dict[str, dict[str, str]] | None = None,
+) -> Inspection:
+    """Read and validate both inputs, and find duplicates, without scoring."""
+    with Reader(encoding, mapping) as reader:
+        frames, queries = {}, []
+        for spec, given, parsers, key, content, column in (
+            (BALANCES, balances, BALANCE_PARSERS, BALANCE_KEY, BALANCE_CONTENT, "balance"),
+            (TRANSACTIONS, transactions, TRANSACTION_PARSERS, TXN_KEY, TXN_CONTENT, "txn_id"),
+        ):
+            read = _read(reader, spec, given, parsers)
+            marked = mark_duplicates(read.good, key, content)
+            frames[spec.name] = read
+            rejects = pl.concat([read.rejects, conflicts(marked, key, column)])
+            rows = marked.select(FILE_COL, pl.col(STATUS).fill_null("valid"))
+            queries += [rejects, _status_table(rows, read.rejects)]
+        bal_rejects, bal_counts, txn_rejects, txn_counts = pl.collect_all(queries)
+    counts = {"balances": bal_counts, "transactions": txn_counts}
+    inputs = {name: read.files for name, read in frames.items()}
+    _fill_file_rows(inputs, counts)
+    rejects = pl.concat([bal_rejects, txn_rejects]).sort(
+        ["file", "line", "column"], maintain_order=True
+    )
+    return Inspection(
+        {
+            name: _status_counts(frame, ("valid", "duplicate", "rejected"))
+            for name, frame in counts.items()
+        },
+        rejects,
+        inputs,
+    )
+
+
 def _customers(*measured: Measured) -> pl.LazyFrame:
     """Everyone with a usable row in either input, even if nothing of theirs scores."""
     ids = [m.rows.filter(pl.col(STATUS) != "rejected").select("customer_id") for m in measured]
@@ -123,8 +180,12 @@ def _tier_totals(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _accounting(measured: Measured, rejects: pl.LazyFrame) -> pl.LazyFrame:
+    return _status_table(measured.rows, rejects)
+
+
+def _status_table(rows: pl.LazyFrame, rejects: pl.LazyFrame) -> pl.LazyFrame:
     """Rows per file and status; a row with several problems counts once as rejected."""
-    parsed = measured.rows.group_by(FILE_COL, STATUS).agg(pl.len().alias("rows"))
+    parsed = rows.group_by(FILE_COL, STATUS).agg(pl.len().alias("rows"))
     rejected = (
         rejects.select(pl.col("file").alias(FILE_COL), "line")
         .unique()
@@ -186,7 +247,7 @@ def _summary(
     }
 
 
-def _status_counts(frame: pl.DataFrame) -> dict[str, int]:
+def _status_counts(frame: pl.DataFrame, statuses: tuple[str, ...] = STATUSES) -> dict[str, int]:
     found = dict(frame.group_by(STATUS).agg(pl.col("rows").sum()).iter_rows())
-    out = {status: int(found.get(status, 0)) for status in STATUSES}
+    out = {status: int(found.get(status, 0)) for status in statuses}
     return {"read": sum(out.values()), **out}
