@@ -11,7 +11,7 @@ import typer
 
 from tierscore.scoring import __version__
 from tierscore.scoring.errors import ConfigError, RejectLimitError
-from tierscore.scoring.pipeline import Job, Result, inspect, run
+from tierscore.scoring.pipeline import Job, Result, Stages, inspect, run
 from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.sources import parse_mapping
@@ -19,6 +19,7 @@ from tierscore.scoring.window import parse_window
 
 from .display import show_inspection, show_run
 from .errors import err, run_cli, stdout_closed
+from .progress import observer
 from .rules_cmd import rules_app
 
 EXIT_HELP = (
@@ -85,12 +86,14 @@ def score(
         raise ConfigError("must be csv or parquet", key="--format")
     window = parse_window(period, months, _date(from_, "--from"), _date(to, "--to"))
     mapping = parse_mapping(columns) if columns else None
-    result = run(Job(balances, transactions, window, rules, encoding, mapping))
+    stages = observer(quiet)
+    result = run(Job(balances, transactions, window, rules, encoding, mapping), stages)
     breaches = over_reject_limit(result.summary, max_reject_rate)
     if out == "-":
         _to_stdout(result, breaches, quiet)
         return
-    files = publish(result, Path(out), format_, scores=not breaches)
+    with Stages(stages).stage("write", str(out)):
+        files = publish(result, Path(out), format_, scores=not breaches)
     if breaches:
         _reject_limit(breaches, files)
     if not quiet:

@@ -8,7 +8,10 @@ holds the published tables and the facts the summary and manifest report.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import polars as pl
 
@@ -76,36 +79,87 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
     return _Input(files, pl.concat(goods), pl.concat(rejects))
 
 
-def run(job: Job) -> Result:
-    """Score every customer of both inputs; nothing is written here."""
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+class Observer(Protocol):
+    """Told when a stage starts and ends, so a front end can show progress."""
+
+    def started(self, stage: str, detail: str) -> None: ...
+
+    def finished(self, stage: str, seconds: float, detail: str) -> None: ...
+
+
+class _Silent:
+    def started(self, stage: str, detail: str) -> None:
+        pass
+
+    def finished(self, stage: str, seconds: float, detail: str) -> None:
+        pass
+
+
+class Stages:
+    """Times named stages for the manifest and reports them to an observer."""
+
+    def __init__(self, observer: Observer | None = None):
+        self.observer = observer or _Silent()
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str, detail: str = "") -> Iterator[list[str]]:
+        """Yields a list the caller may fill with a closing detail (e.g. row counts)."""
+        self.observer.started(name, detail)
+        clock = time.perf_counter()
+        closing: list[str] = []
+        yield closing
+        self.timings[name] = time.perf_counter() - clock
+        self.observer.finished(name, self.timings[name], " ".join(closing))
+
+
+def run(job: Job, observer: Observer | None = None) -> Result:
+    """Score every customer of both inputs; nothing is written here.
+
+    Stages: ``read`` finds, hashes and opens the files; ``compute`` runs the
+    one lazy query that validates, measures and scores, so those steps share
+    scans and are timed together.
+    """
+    stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
     with Reader(job.encoding, job.mapping) as reader:
-        bal = _read(reader, BALANCES, job.balances, BALANCE_PARSERS)
-        txn = _read(reader, TRANSACTIONS, job.transactions, TRANSACTION_PARSERS)
-        timings["read"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        measured_bal = measure_balances(plan, bal.good)
-        measured_txn = measure_transactions(plan, txn.good)
-        customers = _customers(measured_bal, measured_txn)
-        values = customer_values(
-            plan, customers, measured_bal.per_customer, measured_txn.per_customer
-        )
-        scored = score(plan, values)
-        queries = [
-            report_columns(plan, scored),
-            pl.concat([bal.rejects, measured_bal.rejects, txn.rejects, measured_txn.rejects]),
-            _tier_totals(plan, scored),
-            _accounting(measured_bal, bal.rejects),
-            _accounting(measured_txn, txn.rejects),
-            _unmapped(measured_bal),
-            _unmapped(measured_txn),
-        ]
-        scores, rejects, totals, bal_counts, txn_counts, bal_codes, txn_codes = pl.collect_all(
-            queries
-        )
-        timings["score"] = time.perf_counter() - clock
+        with stages.stage("read", "finding, hashing and opening inputs") as done:
+            bal = _read(reader, BALANCES, job.balances, BALANCE_PARSERS)
+            txn = _read(reader, TRANSACTIONS, job.transactions, TRANSACTION_PARSERS)
+            done.append(f"{len(bal.files)} balances file(s), {len(txn.files)} transactions file(s)")
+        with stages.stage("compute", "validate, measure, score") as done:
+            collected = _compute(plan, bal, txn)
+            done.append(f"{collected[0].height:,} customers")
+    return _result(plan, bal, txn, collected, stages.timings)
+
+
+def _compute(plan: Plan, bal: _Input, txn: _Input) -> list[pl.DataFrame]:
+    """Build the whole job as lazy queries and collect them together."""
+    measured_bal = measure_balances(plan, bal.good)
+    measured_txn = measure_transactions(plan, txn.good)
+    customers = _customers(measured_bal, measured_txn)
+    values = customer_values(plan, customers, measured_bal.per_customer, measured_txn.per_customer)
+    scored = score(plan, values)
+    queries = [
+        report_columns(plan, scored),
+        pl.concat([bal.rejects, measured_bal.rejects, txn.rejects, measured_txn.rejects]),
+        _tier_totals(plan, scored),
+        _accounting(measured_bal, bal.rejects),
+        _accounting(measured_txn, txn.rejects),
+        _unmapped(measured_bal),
+        _unmapped(measured_txn),
+    ]
+    return pl.collect_all(queries)
+
+
+def _result(
+    plan: Plan,
+    bal: _Input,
+    txn: _Input,
+    collected: list[pl.DataFrame],
+    timings: dict[str, float],
+) -> Result:
+    scores, rejects, totals, bal_counts, txn_counts, bal_codes, txn_codes = collected
     rejects = rejects.sort(["file", "line", "column"], maintain_order=True)
     inputs = {"balances": bal.files, "transactions": txn.files}
     counts = {"balances": bal_counts, "transactions": txn_counts}
