@@ -77,7 +77,7 @@ def report_columns(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
 
 def _lookup(index: pl.Expr, values: pl.Series) -> pl.Expr:
     mapping = dict(enumerate(values.to_list()))
-    return index.replace_strict(mapping, return_dtype=values.dtype)
+    return index.replace_strict(mapping, default=None, return_dtype=values.dtype)
 
 
 def _points_to_next(plan: Plan, index: pl.Expr) -> pl.Expr:

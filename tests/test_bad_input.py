@@ -166,9 +166,11 @@ def test_validate_command_exit_codes(files: tuple[Path, Path]) -> None:
 
 def test_gb18030_with_chinese_headers_and_mapping(tmp_path: Path) -> None:
     bal = write(
-        tmp_path / "余额.csv", "客户号,账号,产品代码,日期,余额", ["张三,A1,CURRENT,2025-12-31,100000.00"],
+        tmp_path / "余额.csv",
+        "客户号,账号,产品代码,日期,余额",
+        ["张三,A1,CURRENT,2025-12-31,100000.00"],
         encoding="gb18030",
-    )  # fmt: skip
+    )
     txn = write(
         tmp_path / "交易.csv",
         "客户号,交易流水号,交易日期,交易类型,交易金额,手续费,费率折扣",
