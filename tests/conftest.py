@@ -1,0 +1,66 @@
+"""Shared helpers: write small exports and score them through the library."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tierscore.scoring.pipeline import Job, Result, run
+from tierscore.scoring.window import Window, parse_window
+
+BAL_COLUMNS = ("customer_id", "account_id", "product", "date", "balance")
+TXN_COLUMNS = ("customer_id", "txn_id", "date", "txn_type", "amount", "fee", "fee_ratio")
+
+Row = Sequence[object]
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Row]) -> Path:
+    lines = [",".join(columns)]
+    lines += [",".join("" if v is None else str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def txn_rows(rows: Sequence[Row]) -> list[Row]:
+    """Transactions given as (customer, date, type, amount[, fee[, ratio]]) get ids."""
+    out = []
+    for i, row in enumerate(rows):
+        customer, day, kind, amount, *rest = row
+        fee = rest[0] if rest else None
+        ratio = rest[1] if len(rest) > 1 else None
+        out.append((customer, f"T{i:05d}", day, kind, amount, fee, ratio))
+    return out
+
+
+Scorer = Callable[..., dict[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def score_rows(tmp_path: Path) -> Scorer:
+    """Score balances and transactions rows; returns customer_id -> scores row."""
+    counter = iter(range(10**6))
+
+    def score(
+        balances: Sequence[Row] = (),
+        transactions: Sequence[Row] = (),
+        window: Window | str = "2026H1",
+        result: list[Result] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        n = next(counter)
+        bal = write_csv(tmp_path / f"bal{n}.csv", BAL_COLUMNS, balances)
+        txn = write_csv(tmp_path / f"txn{n}.csv", TXN_COLUMNS, txn_rows(transactions))
+        win = parse_window(window) if isinstance(window, str) else window
+        done = run(Job(str(bal), str(txn), win))
+        if result is not None:
+            result.append(done)
+        return {row["customer_id"]: row for row in done.scores.iter_rows(named=True)}
+
+    return score
+
+
+def dec(text: str) -> Decimal:
+    return Decimal(text)

@@ -1,0 +1,86 @@
+"""Property: the vectorized scorer equals the row-by-row reference on random inputs."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tierscore.scoring.pipeline import Job, run
+from tierscore.scoring.window import parse_window
+
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, write_csv
+from .simple_reference import reference_points, reference_tier, round_half_up
+
+START, END = date(2026, 1, 1), date(2026, 1, 20)
+PRODUCTS = ["CURRENT", "MMF", "TIME", "GOLD", "MORTGAGE", "CONSUMER_LOAN", "CC_OVERDRAFT", "ODD"]
+TYPES = ["POS", "FUND_BUY", "FX_TRADE", "REMOTE_CASH", "INTERBANK_REMIT", "MMF_BUY", "ODD"]
+CUSTOMERS = ["C1", "C2", "C3"]
+
+days = st.integers(min_value=-5, max_value=25).map(lambda n: START + timedelta(days=n))
+cents = st.integers(min_value=0, max_value=10**9).map(lambda c: f"{c // 100}.{c % 100:02d}")
+positive_cents = st.integers(min_value=1, max_value=10**8).map(
+    lambda c: f"{c // 100}.{c % 100:02d}"
+)
+fees = st.one_of(st.none(), st.just("0.00"), st.sampled_from(["0.01", "12.50", "50.00"]))
+ratios = st.one_of(st.none(), st.sampled_from(["0", "0.5", "0.8", "0.333333", "1"]))
+
+balance_rows = st.lists(
+    st.tuples(
+        st.sampled_from(CUSTOMERS),
+        st.sampled_from(["A1", "A2", "A3", "A4"]),
+        st.sampled_from(PRODUCTS),
+        days,
+        cents,
+    ),
+    max_size=14,
+    unique_by=lambda r: (r[1], r[3]),
+)
+txn_rows = st.lists(
+    st.tuples(
+        st.sampled_from(CUSTOMERS), days, st.sampled_from(TYPES), positive_cents, fees, ratios
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(balances=balance_rows, transactions=txn_rows)
+def test_scorer_equals_reference(balances: list, transactions: list) -> None:
+    txns = [(c, f"T{i}", d, k, a, f, r) for i, (c, d, k, a, f, r) in enumerate(transactions)]
+    expected = reference_points(balances, txns, START, END)
+    with tempfile.TemporaryDirectory() as tmp:
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, balances)
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, txns)
+        window = parse_window(None, None, START, END)
+        scores = run(Job(str(bal), str(txn), window)).scores
+    got = {row["customer_id"]: row for row in scores.iter_rows(named=True)}
+    assert set(got) == set(expected)
+    for customer, points in expected.items():
+        assert got[customer]["points"] == round_half_up(points), customer
+        assert got[customer]["tier"] == reference_tier(points), customer
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bound=st.sampled_from([50, 500, 2000, 10000, 80000]),
+    offset=st.integers(min_value=-3, max_value=3),
+)
+def test_tier_bounds_are_exact(bound: int, offset: int) -> None:
+    """Card spending (400 per 10,000): bound points are exactly bound x 25 yuan."""
+    amount = Fraction(bound * 25) + Fraction(offset, 100)
+    text = str(Decimal(amount.numerator) / Decimal(amount.denominator))
+    with tempfile.TemporaryDirectory() as tmp:
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, [])
+        txn = write_csv(
+            Path(tmp) / "t.csv", TXN_COLUMNS, [("C", "T1", "2026-02-01", "POS", text, "", "")]
+        )
+        scores = run(Job(str(bal), str(txn), parse_window("2026H1"))).scores
+    points = amount * 400 / 10000
+    assert scores["tier"][0] == reference_tier(points)
+    assert (scores["tier"][0] == reference_tier(Fraction(bound))) == (offset >= 0)
