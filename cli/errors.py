@@ -7,6 +7,7 @@ rows, and tracebacks (only with --verbose) never show local variables.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import threading
@@ -24,7 +25,8 @@ EXIT_CODES: dict[type[TierscoreError], int] = {
     RejectLimitError: REJECTS,
 }
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Logs (stderr not a terminal) get wide lines rather than tables wrapped at 80 columns.
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -78,6 +80,12 @@ def run_cli(app: Callable[[], object], verbose: bool = False) -> int:
         sys.stderr.flush()
         os._exit(INTERRUPTED)
     return codes[0] if codes else UNEXPECTED
+
+
+def is_broken_pipe(exc: OSError) -> bool:
+    return (
+        isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE or ("Broken pipe" in str(exc))
+    )
 
 
 def stdout_closed() -> None:

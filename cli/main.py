@@ -18,7 +18,7 @@ from tierscore.scoring.sources import parse_mapping
 from tierscore.scoring.window import parse_window
 
 from .display import show_inspection, show_run
-from .errors import err, run_cli, stdout_closed
+from .errors import err, is_broken_pipe, run_cli, stdout_closed
 from .progress import observer
 from .rules_cmd import rules_app
 
@@ -108,7 +108,9 @@ def _to_stdout(result: Result, breaches: list[str], quiet: bool) -> None:
     try:
         write_scores(result.scores, sys.stdout.buffer)
         sys.stdout.buffer.flush()
-    except BrokenPipeError:
+    except OSError as exc:  # polars reports a closed pipe as a plain OSError
+        if not is_broken_pipe(exc):
+            raise
         stdout_closed()
 
 
