@@ -21,6 +21,7 @@ from .display import show_inspection, show_run
 from .errors import err, is_broken_pipe, run_cli, stdout_closed
 from .progress import observer
 from .rules_cmd import rules_app
+from .sample_cmd import sample
 
 EXIT_HELP = (
     "Exit codes: 0 scored and published; 1 unexpected error; 2 usage or configuration "
@@ -37,6 +38,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules_app, name="rules")
+app.command(name="sample")(sample)
 
 
 def _date(text: str | None, option: str) -> object:

@@ -1,26 +1,32 @@
-"""Measures on the polars engine: balance-days (积数) and cumulative amounts per customer.
+"""Measures on the polars engine: balance-days (积数) and cumulative amounts.
 
-Every input row is given a status (used, duplicate, rejected, outside_window,
-excluded, unmapped) in the same pass that measures it, so the run's accounting
-comes from the very frame that was scored. The rule set reaches this module
-only as a compiled ``Plan`` of integers and code tables.
+Each input becomes one stream of rows, every row with a status, folded in a
+single group-by on ``customer_id`` into exact per-component sums and per-status
+row counts. Unmapped codes and conflicting rows (both rare) ride along as
+extra, mostly null, group keys. So a large input is read and sorted once and
+never held whole in memory twice. The rule set reaches this module only as a
+compiled ``Plan`` of integers and code tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
 from .plan import Plan
-from .sources import FILE_COL
-from .validate import reject_frame
+from .sources import FILE_COL, LINE_COL
 
+STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
+USED, EXCLUDED, UNMAPPED, OUTSIDE, DUPLICATE, REJECTED = range(len(STATUSES))
 STATUS = "_status"
-CODE = "_code"
 COMPONENT = "_component"
-VALUE = "_value"
+CODE = "_code"
+CONFLICT_FILE = "_conflict_file"
+CONFLICT_LINE = "_conflict_line"
+CONFLICT_VALUE = "_conflict_value"
+MAGNITUDE = "_magnitude"
+INT64_SAFE = 2.0**62  # a float sum below this proves the Int64 sums did not overflow
 BALANCE_KEY = ("account_id", "date")
 BALANCE_CONTENT = ("customer_id", "product", "balance")
 TXN_KEY = ("txn_id",)
@@ -28,135 +34,204 @@ TXN_CONTENT = ("customer_id", "date", "txn_type", "amount", "fee", "fee_ratio")
 _EPOCH = date(1970, 1, 1)
 
 
-@dataclass(frozen=True)
-class Measured:
-    """One input measured: per-customer values, row statuses and conflict rejects."""
+def count_column(status: int) -> str:
+    return f"_n_{STATUSES[status]}"
 
-    per_customer: pl.LazyFrame  # customer_id + one Int128 column per component
-    rows: pl.LazyFrame  # customer_id, _code, _status for every parsed row
-    rejects: pl.LazyFrame
+
+def conflict_reason(key: tuple[str, ...]) -> str:
+    return "conflicting rows for the same " + " and ".join(key)
+
+
+def conflict_column(key: tuple[str, ...]) -> str:
+    """The cell a conflict is reported by: the balance, or the transaction id."""
+    return "balance" if key == BALANCE_KEY else "txn_id"
+
+
+def _marks(conflict: pl.Expr, repeat: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(conflict)
+        .then(pl.lit(REJECTED, pl.UInt8))
+        .when(repeat)
+        .then(pl.lit(DUPLICATE, pl.UInt8))
+        .otherwise(pl.lit(None, pl.UInt8))
+        .alias(STATUS)
+    )
+
+
+def _changed(column: str) -> pl.Expr:
+    return (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
+
+
+def mark_balance_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Balance rows sorted by account and date; exact repeats are duplicates, rows of one
+    account and date that differ all conflict.
+
+    Which of two conflicting rows is right is unknowable, so none is used. After
+    the one sort, every test compares neighbours: accounts are numbered (``_acct``)
+    so later steps compare integers, and a key group conflicts when a running
+    count of differing neighbours grows inside it (two fills, no hashing).
+    """
+    rows = lf.sort(list(BALANCE_KEY)).with_columns(
+        _changed("account_id").cum_sum().cast(pl.UInt32).alias("_acct"),
+    )
+    same_key = (~_changed("_acct")) & (~_changed("date"))
+    rows = rows.with_columns(same_key.alias("_same_key"))
+    differs = pl.col("_same_key") & pl.any_horizontal(_changed(c) for c in BALANCE_CONTENT)
+    count = differs.cast(pl.UInt32).cum_sum()
+    first = pl.when(~pl.col("_same_key")).then(count).forward_fill()
+    group_ends = ~pl.col("_same_key").shift(-1).fill_null(False)
+    last = pl.when(group_ends).then(count).backward_fill()
+    return rows.with_columns(_marks(last > first, pl.col("_same_key")))
 
 
 def mark_duplicates(
     lf: pl.LazyFrame, key: tuple[str, ...], content: tuple[str, ...]
 ) -> pl.LazyFrame:
-    """Exact repeats are used once; rows sharing a key with different content all conflict.
-
-    Which of two conflicting rows is right is unknowable, so neither is used.
-    """
+    """The same marks on unsorted rows; meant for the few rows whose key repeats."""
     variants = pl.struct(list(content)).n_unique().over(list(key))
     first = pl.struct(list(key + content)).is_first_distinct()
-    return lf.with_columns(
-        pl.when(variants > 1)
-        .then(pl.lit("rejected"))
-        .when(~first)
-        .then(pl.lit("duplicate"))
-        .alias(STATUS)
+    return lf.with_columns(_marks(variants > 1, ~first))
+
+
+def mark_transaction_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Transactions with duplicate and conflicting ids marked.
+
+    Ids are hashed and the hashes sorted to find the few that repeat; only
+    those rows are compared in full. (Sorting 64-bit hashes is several times
+    faster than a hash table of every id.)
+    """
+    hashed = lf.with_columns(pl.col("txn_id").hash().alias("_hash"))
+    repeated = (
+        hashed.select(pl.col("_hash").sort())
+        .filter(pl.col("_hash") == pl.col("_hash").shift(1))
+        .unique()
+        .with_columns(pl.lit(True).alias("_candidate"))
     )
+    flagged = hashed.join(repeated, on="_hash", how="left")
+    return pl.concat(
+        [
+            flagged.filter(pl.col("_candidate").is_null()).with_columns(
+                pl.lit(None, pl.UInt8).alias(STATUS)
+            ),
+            mark_duplicates(flagged.filter(pl.col("_candidate")), TXN_KEY, TXN_CONTENT),
+        ]
+    ).drop("_hash", "_candidate")
 
 
-def conflicts(lf: pl.LazyFrame, key: tuple[str, ...], column: str) -> pl.LazyFrame:
-    reason = pl.lit("conflicting rows for the same " + " and ".join(key))
-    return reject_frame(lf.filter(pl.col(STATUS) == "rejected"), reason, column)
-
-
-def _code_status(plan: Plan, source: str, code: pl.Expr) -> pl.Expr:
-    mapped = list(plan.codes[source])
-    return (
-        pl.when(code.is_in(mapped))
-        .then(pl.lit("used"))
+def _classify(plan: Plan, source: str, code: pl.Expr, outside: pl.Expr) -> list[pl.Expr]:
+    """Status and component index of live rows (marked rows keep their mark)."""
+    ids = [c.id for c in plan.components]
+    index = {code_: ids.index(comp) for code_, comp in plan.codes[source].items()}
+    component = code.replace_strict(index, default=-1, return_dtype=pl.Int16)
+    status = (
+        pl.when(pl.col(STATUS).is_not_null())
+        .then(pl.col(STATUS))
+        .when(outside)
+        .then(pl.lit(OUTSIDE, pl.UInt8))
+        .when(component >= 0)
+        .then(pl.lit(USED, pl.UInt8))
         .when(code.is_in(list(plan.excluded)))
-        .then(pl.lit("excluded"))
-        .otherwise(pl.lit("unmapped"))
+        .then(pl.lit(EXCLUDED, pl.UInt8))
+        .otherwise(pl.lit(UNMAPPED, pl.UInt8))
     )
+    return [component.alias(COMPONENT), status.alias(STATUS)]
 
 
-def _component_of(plan: Plan, source: str, code: pl.Expr) -> pl.Expr:
-    return code.replace_strict(plan.codes[source], default=None, return_dtype=pl.String)
+def _fold(
+    plan: Plan,
+    source: str,
+    rows: pl.LazyFrame,
+    code_col: str,
+    value: pl.Expr,
+    key: tuple[str, ...],
+    wide: bool,
+) -> pl.LazyFrame:
+    """One group per customer (plus rare groups per unmapped code and conflicting row).
 
-
-def _per_customer(plan: Plan, source: str, rows: pl.LazyFrame) -> pl.LazyFrame:
-    """One column per component of ``source``: the sum of row values, exact (Int128)."""
-    used = rows.filter(pl.col(STATUS) == "used")
-    return used.group_by("customer_id").agg(
-        pl.when(pl.col(COMPONENT) == c.id)
-        .then(pl.col(VALUE))
+    Sums are Int64 unless ``wide``: 128-bit group sums are several times slower.
+    ``MAGNITUDE``, a float sum of the same values, tells the caller whether any
+    Int64 sum could have overflowed, in which case it folds again ``wide``.
+    """
+    status = pl.col(STATUS)
+    conflict = status == REJECTED
+    ids = [c.id for c in plan.components]
+    used = status == USED
+    value = value.cast(pl.Int128) if wide else value
+    sums = [
+        pl.when(used & (pl.col(COMPONENT) == ids.index(c.id)))
+        .then(value)
         .otherwise(0)
-        .cast(pl.Int128)
         .sum()
         .alias(c.id)
         for c in plan.of_source(source)
+    ]
+    if not wide:
+        magnitude = pl.when(used).then(value.cast(pl.Float64)).otherwise(0.0).sum()
+        sums.append(magnitude.alias(MAGNITUDE))
+    counts = [(status == s).sum().cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
+    return rows.group_by(
+        pl.col("customer_id"),
+        pl.when(status == UNMAPPED).then(pl.col(code_col)).alias(CODE),
+        pl.when(conflict).then(pl.col(FILE_COL)).alias(CONFLICT_FILE),
+        pl.when(conflict).then(pl.col(LINE_COL)).alias(CONFLICT_LINE),
+    ).agg(
+        *sums,
+        *counts,
+        pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
     )
 
 
-def measure_balances(plan: Plan, lf: pl.LazyFrame) -> Measured:
+def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
     """Carry each end-of-day balance forward to its account's next row, clipped to the window.
 
-    A row holds from its date until the day before the account's next row (or
-    through the window's end); so a carry-in row before the window counts from
-    the first day, and days before an account's first row count nothing.
+    A row holds from its date until the day before the account's next usable
+    row (or through the window's end); so a carry-in row before the window
+    counts from the first day, days before an account's first row count
+    nothing, and duplicate or conflicting rows are stepped over.
     """
     start = (plan.window.start - _EPOCH).days
     stop = (plan.window.end - _EPOCH).days + 1  # exclusive
-    marked = mark_duplicates(lf, BALANCE_KEY, BALANCE_CONTENT)
-    live = marked.filter(pl.col(STATUS).is_null()).sort(["account_id", "date"])
+    live = pl.col(STATUS).is_null()
     day = pl.col("date").cast(pl.Int32)
-    same_account = pl.col("account_id").shift(-1) == pl.col("account_id")
-    next_day = pl.when(same_account).then(day.shift(-1)).otherwise(stop)
-    days = (pl.min_horizontal(next_day, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
-    live = live.with_columns(days.alias("_days")).with_columns(
-        pl.when(pl.col("_days") == 0)
-        .then(pl.lit("outside_window"))
-        .otherwise(_code_status(plan, "balances", pl.col("product")))
-        .alias(STATUS),
-        _component_of(plan, "balances", pl.col("product")).alias(COMPONENT),
-        (pl.col("balance") * pl.col("_days")).alias(VALUE),
+    next_account = pl.when(live).then(pl.col("_acct")).shift(-1).backward_fill()
+    next_day = pl.when(live).then(day).shift(-1).backward_fill()
+    until = pl.when(next_account == pl.col("_acct")).then(next_day).otherwise(stop)
+    days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
+    rows = (
+        mark_balance_rows(lf)
+        .with_columns(days.alias("_days"))
+        .with_columns(_classify(plan, "balances", pl.col("product"), pl.col("_days") == 0))
     )
-    return Measured(
-        per_customer=_per_customer(plan, "balances", live),
-        rows=_status_rows(marked, live, "product"),
-        rejects=conflicts(marked, BALANCE_KEY, "balance"),
-    )
+    value = pl.col("balance") * pl.col("_days")
+    return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, wide)
 
 
-def measure_transactions(plan: Plan, lf: pl.LazyFrame) -> Measured:
+def measure_transactions(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
     """``min(amount, cap) * fee_ratio`` per in-window transaction, in cent-millionths.
 
     A component that requires a fee counts a transaction only when its fee is
     known and positive: a missing fee is not evidence of a charged one.
     """
-    marked = mark_duplicates(lf, TXN_KEY, TXN_CONTENT)
-    live = marked.filter(pl.col(STATUS).is_null())
-    in_window = pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
     code = pl.col("txn_type")
+    outside = ~pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
+    rows = mark_transaction_rows(lf).with_columns(_classify(plan, "transactions", code, outside))
     cap = code.replace_strict(plan.caps, default=None, return_dtype=pl.Int64)
     fee_codes = [
         code_
         for code_, comp in plan.codes["transactions"].items()
         if any(c.id == comp and c.requires_fee for c in plan.components)
     ]
-    counted = pl.min_horizontal(pl.col("amount"), cap).cast(pl.Int128) * pl.col("fee_ratio")
+    counted = pl.min_horizontal(pl.col("amount"), cap) * pl.col("fee_ratio")
     fee_ok = ~code.is_in(fee_codes) | (pl.col("fee").fill_null(0) > 0)
-    live = live.with_columns(
-        pl.when(~in_window)
-        .then(pl.lit("outside_window"))
-        .otherwise(_code_status(plan, "transactions", code))
-        .alias(STATUS),
-        _component_of(plan, "transactions", code).alias(COMPONENT),
-        pl.when(fee_ok).then(counted).otherwise(0).cast(pl.Int128).alias(VALUE),
-    )
-    return Measured(
-        per_customer=_per_customer(plan, "transactions", live),
-        rows=_status_rows(marked, live, "txn_type"),
-        rejects=conflicts(marked, TXN_KEY, "txn_id"),
-    )
+    value = pl.when(fee_ok).then(counted).otherwise(0)
+    return _fold(plan, "transactions", rows, "txn_type", value, TXN_KEY, wide)
 
 
-def _status_rows(marked: pl.LazyFrame, live: pl.LazyFrame, code_col: str) -> pl.LazyFrame:
-    cols = [pl.col(FILE_COL), pl.col("customer_id"), pl.col(code_col).alias(CODE), pl.col(STATUS)]
-    return pl.concat(
-        [
-            marked.filter(pl.col(STATUS).is_not_null()).select(cols),
-            live.select(cols),
-        ]
-    )
+def shown_value(column: str, cell: pl.Expr) -> pl.Expr:
+    """A conflicting row's cell as a person reads it (balances back in yuan)."""
+    if column == "balance":
+        cents = cell.cast(pl.Int64)
+        return pl.concat_str(
+            (cents // 100).cast(pl.String), pl.lit("."), (cents % 100).cast(pl.String).str.zfill(2)
+        )
+    return cell

@@ -1,8 +1,10 @@
 """The main job as one straight line: read -> validate -> measure -> score.
 
-Each step adds to one lazy polars query; the query runs once, in ``collect_all``,
-so shared scans are read once and polars can plan the whole job. The result
-holds the published tables and the facts the summary and manifest report.
+Each input is one lazy query (scan, validate, mark duplicates, measure) that
+ends in a group-by to a frame of a few rows per customer; both queries run
+together in ``collect_all``, so every input is read once. Scores, row
+accounting, unmapped codes and rejects are then derived from those small
+frames.
 """
 
 from __future__ import annotations
@@ -16,26 +18,48 @@ from typing import Protocol
 import polars as pl
 
 from .measures import (
-    BALANCE_CONTENT,
     BALANCE_KEY,
     CODE,
+    CONFLICT_FILE,
+    CONFLICT_LINE,
+    CONFLICT_VALUE,
+    INT64_SAFE,
+    MAGNITUDE,
+    REJECTED,
     STATUS,
-    TXN_CONTENT,
+    STATUSES,
     TXN_KEY,
-    Measured,
-    conflicts,
-    mark_duplicates,
+    UNMAPPED,
+    conflict_column,
+    conflict_reason,
+    count_column,
+    mark_balance_rows,
+    mark_transaction_rows,
     measure_balances,
     measure_transactions,
+    shown_value,
 )
 from .plan import CENTS, Plan, compile_plan
 from .points import NUMERATOR, TIER_INDEX, customer_values, report_columns, score, to_money
 from .rules import load_rules
-from .sources import BALANCES, FILE_COL, TRANSACTIONS, InputFile, Reader, TableSpec, resolve_paths
-from .validate import BALANCE_PARSERS, TRANSACTION_PARSERS, Parser, validate
+from .sources import (
+    BALANCES,
+    FILE_COL,
+    LINE_COL,
+    TRANSACTIONS,
+    InputFile,
+    Reader,
+    TableSpec,
+    resolve_paths,
+)
+from .validate import BALANCE_PARSERS, TRANSACTION_PARSERS, Parser, rejects_table, validate
 from .window import Window
 
-STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
+_MARKS = {"balances": (mark_balance_rows, BALANCE_KEY),
+          "transactions": (mark_transaction_rows, TXN_KEY)}  # fmt: skip
+_MEASURES = {"balances": measure_balances, "transactions": measure_transactions}
+ROWS = "_rows"
+INPUTS = ("balances", "transactions")
 
 
 @dataclass
@@ -64,19 +88,8 @@ class Result:
 class _Input:
     files: list[InputFile]
     good: pl.LazyFrame
-    rejects: pl.LazyFrame
-
-
-def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
-    """Open and validate every file of one input; typed rows are concatenated."""
-    files, goods, rejects = [], [], []
-    for path in resolve_paths(given, f"--{spec.name}"):
-        lf, info = reader.open(spec, path, str(path))
-        good, bad = validate(lf, parsers)
-        files.append(info)
-        goods.append(good)
-        rejects.append(bad)
-    return _Input(files, pl.concat(goods), pl.concat(rejects))
+    bad: pl.LazyFrame
+    sizes: list[pl.LazyFrame]  # one row count per file
 
 
 class Observer(Protocol):
@@ -113,60 +126,127 @@ class Stages:
         self.observer.finished(name, self.timings[name], " ".join(closing))
 
 
+def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
+    """Open and validate every file of one input; typed rows are concatenated."""
+    files, goods, bads, sizes = [], [], [], []
+    for path in resolve_paths(given, f"--{spec.name}"):
+        lf, info = reader.open(spec, path, str(path))
+        good, bad = validate(lf, parsers, typed=info.format == "parquet")
+        files.append(info)
+        goods.append(good)
+        bads.append(bad)
+        sizes.append(lf.select(pl.len()))
+    return _Input(files, pl.concat(goods), pl.concat(bads), sizes)
+
+
+def _read_both(reader: Reader, job_balances: str, job_transactions: str) -> dict[str, _Input]:
+    return {
+        "balances": _read(reader, BALANCES, job_balances, BALANCE_PARSERS),
+        "transactions": _read(reader, TRANSACTIONS, job_transactions, TRANSACTION_PARSERS),
+    }
+
+
 def run(job: Job, observer: Observer | None = None) -> Result:
     """Score every customer of both inputs; nothing is written here.
 
     Stages: ``read`` finds, hashes and opens the files; ``compute`` runs the
-    one lazy query that validates, measures and scores, so those steps share
-    scans and are timed together.
+    lazy queries that validate, measure and score.
     """
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
     with Reader(job.encoding, job.mapping) as reader:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
-            bal = _read(reader, BALANCES, job.balances, BALANCE_PARSERS)
-            txn = _read(reader, TRANSACTIONS, job.transactions, TRANSACTION_PARSERS)
-            done.append(f"{len(bal.files)} balances file(s), {len(txn.files)} transactions file(s)")
+            inputs = _read_both(reader, job.balances, job.transactions)
+            done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
         with stages.stage("compute", "validate, measure, score") as done:
-            collected = _compute(plan, bal, txn)
-            done.append(f"{collected[0].height:,} customers")
-    return _result(plan, bal, txn, collected, stages.timings)
+            queries = []
+            for name, read in inputs.items():
+                queries += [_MEASURES[name](plan, read.good), read.bad, *read.sizes]
+            collected = pl.collect_all(queries, engine="streaming")
+            result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected))
+            done.append(f"{result.scores.height:,} customers")
+    result.timings = stages.timings
+    return result
 
 
-def _compute(plan: Plan, bal: _Input, txn: _Input) -> list[pl.DataFrame]:
-    """Build the whole job as lazy queries and collect them together."""
-    measured_bal = measure_balances(plan, bal.good)
-    measured_txn = measure_transactions(plan, txn.good)
-    customers = _customers(measured_bal, measured_txn)
-    values = customer_values(plan, customers, measured_bal.per_customer, measured_txn.per_customer)
-    scored = score(plan, values)
-    queries = [
-        report_columns(plan, scored),
-        pl.concat([bal.rejects, measured_bal.rejects, txn.rejects, measured_txn.rejects]),
-        _tier_totals(plan, scored),
-        _accounting(measured_bal, bal.rejects),
-        _accounting(measured_txn, txn.rejects),
-        _unmapped(measured_bal),
-        _unmapped(measured_txn),
-    ]
-    return pl.collect_all(queries)
+def _widen_if_needed(
+    plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]
+) -> list[pl.DataFrame]:
+    """Fold an input again with 128-bit sums when a 64-bit sum may have overflowed.
+
+    Only customers with sums near 2**62 cent-days (or cent-millionths) need it:
+    in practice never, but exactness must not depend on that.
+    """
+    out, position = list(collected), 0
+    for name, read in inputs.items():
+        folded = out[position]
+        if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
+            out[position] = _MEASURES[name](plan, read.good, wide=True).collect()
+        out[position] = out[position].drop(MAGNITUDE, strict=False)
+        position += 2 + len(read.sizes)
+    return out
 
 
-def _result(
-    plan: Plan,
-    bal: _Input,
-    txn: _Input,
-    collected: list[pl.DataFrame],
-    timings: dict[str, float],
-) -> Result:
-    scores, rejects, totals, bal_counts, txn_counts, bal_codes, txn_codes = collected
-    rejects = rejects.sort(["file", "line", "column"], maintain_order=True)
-    inputs = {"balances": bal.files, "transactions": txn.files}
-    counts = {"balances": bal_counts, "transactions": txn_counts}
-    _fill_file_rows(inputs, counts)
-    codes = {"balances": bal_codes, "transactions": txn_codes}
-    summary = _summary(plan, totals, counts, codes)
-    return Result(plan, scores, rejects, summary, inputs, timings)
+def _result(plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]) -> Result:
+    """Scores, accounting and rejects from the small per-customer frames."""
+    folded, bad, counts, files = {}, {}, {}, {}
+    for name, read in inputs.items():
+        folded[name], bad[name], *sizes = collected[: 2 + len(read.sizes)]
+        collected = collected[2 + len(read.sizes) :]
+        for info, size in zip(read.files, sizes, strict=True):
+            info.rows = int(size.item())
+        files[name] = read.files
+        counts[name] = _counts(folded[name], bad[name])
+    customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
+    per_customer = [_per_customer(plan, name, frame) for name, frame in folded.items()]
+    scored = score(plan, customer_values(plan, customers.lazy(), *per_customer))
+    scores, totals = pl.collect_all([report_columns(plan, scored), _tier_totals(plan, scored)])
+    unmapped = {name: _unmapped(frame) for name, frame in folded.items()}
+    rejects = pl.concat(
+        [rejects_table(bad[name]) for name in inputs]
+        + [_conflicts(frame, key) for frame, key in zip(folded.values(), (BALANCE_KEY, TXN_KEY),
+                                                         strict=True)]
+    ).sort("file", "line", maintain_order=True)  # fmt: skip
+    summary = _summary(plan, totals, counts, unmapped)
+    return Result(plan, scores, rejects, summary, files)
+
+
+def _live_customers(folded: pl.DataFrame) -> pl.DataFrame:
+    """Customers with at least one row that was not rejected."""
+    kept = pl.sum_horizontal(count_column(s) for s in range(len(STATUSES)) if s != REJECTED)
+    return folded.filter(kept > 0).select("customer_id")
+
+
+def _per_customer(plan: Plan, source: str, folded: pl.DataFrame) -> pl.LazyFrame:
+    ids = [c.id for c in plan.of_source(source)]
+    return folded.lazy().group_by("customer_id").agg(pl.col(ids).sum())
+
+
+def _counts(folded: pl.DataFrame, bad: pl.DataFrame) -> dict[str, int]:
+    sums = folded.select(pl.col(count_column(s)).sum() for s in range(len(STATUSES))).row(0)
+    out = {status: int(n or 0) for status, n in zip(STATUSES, sums, strict=True)}
+    out["rejected"] += bad.height
+    return {"read": sum(out.values()), **out}
+
+
+def _unmapped(folded: pl.DataFrame) -> dict[str, int]:
+    codes = (
+        folded.filter(pl.col(CODE).is_not_null())
+        .group_by(CODE)
+        .agg(pl.col(count_column(UNMAPPED)).sum())
+    )
+    return {code: int(n) for code, n in codes.sort(CODE).iter_rows()}
+
+
+def _conflicts(folded: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+    column = conflict_column(key)
+    return folded.filter(pl.col(CONFLICT_LINE).is_not_null()).select(
+        pl.col(CONFLICT_FILE).alias("file"),
+        pl.col(CONFLICT_LINE).alias("line"),
+        pl.lit(column).alias("column"),
+        shown_value(column, pl.col(CONFLICT_VALUE)).alias("value"),
+        pl.lit(conflict_reason(key)).alias("reason"),
+    )
 
 
 @dataclass
@@ -186,46 +266,40 @@ def inspect(
 ) -> Inspection:
     """Read and validate both inputs, and find duplicates, without scoring."""
     with Reader(encoding, mapping) as reader:
-        frames, queries = {}, []
-        for spec, given, parsers, key, content, column in (
-            (BALANCES, balances, BALANCE_PARSERS, BALANCE_KEY, BALANCE_CONTENT, "balance"),
-            (TRANSACTIONS, transactions, TRANSACTION_PARSERS, TXN_KEY, TXN_CONTENT, "txn_id"),
-        ):
-            read = _read(reader, spec, given, parsers)
-            marked = mark_duplicates(read.good, key, content)
-            frames[spec.name] = read
-            rejects = pl.concat([read.rejects, conflicts(marked, key, column)])
-            rows = marked.select(FILE_COL, pl.col(STATUS).fill_null("valid"))
-            queries += [rejects, _status_table(rows, read.rejects)]
-        bal_rejects, bal_counts, txn_rejects, txn_counts = pl.collect_all(queries)
-    counts = {"balances": bal_counts, "transactions": txn_counts}
-    inputs = {name: read.files for name, read in frames.items()}
-    _fill_file_rows(inputs, counts)
-    rejects = pl.concat([bal_rejects, txn_rejects]).sort(
-        ["file", "line", "column"], maintain_order=True
-    )
-    return Inspection(
-        {
-            name: _status_counts(frame, ("valid", "duplicate", "rejected"))
-            for name, frame in counts.items()
-        },
-        rejects,
-        inputs,
-    )
-
-
-def _customers(*measured: Measured) -> pl.LazyFrame:
-    """Everyone with a usable row in either input, even if nothing of theirs scores."""
-    ids = [m.rows.filter(pl.col(STATUS) != "rejected").select("customer_id") for m in measured]
-    return pl.concat(ids).unique()
+        inputs = _read_both(reader, balances, transactions)
+        queries = []
+        for name, read in inputs.items():
+            mark, key = _MARKS[name]
+            rows = mark(read.good)
+            column = conflict_column(key)
+            conflicts = rows.filter(pl.col(STATUS) == REJECTED).select(
+                pl.col(FILE_COL).alias("file"),
+                pl.col(LINE_COL).alias("line"),
+                pl.lit(column).alias("column"),
+                shown_value(column, pl.col(column).cast(pl.String)).alias("value"),
+                pl.lit(conflict_reason(key)).alias("reason"),
+            )
+            statuses = rows.group_by(STATUS).agg(pl.len().alias(ROWS))
+            queries += [statuses, conflicts, read.bad, *read.sizes]
+        collected = pl.collect_all(queries)
+    counts, rejects, files = {}, [], {}
+    for name, read in inputs.items():
+        statuses, conflicts, bad, *sizes = collected[: 3 + len(read.sizes)]
+        collected = collected[3 + len(read.sizes) :]
+        for info, size in zip(read.files, sizes, strict=True):
+            info.rows = int(size.item())
+        found = {STATUSES[s] if s is not None else "valid": n for s, n in statuses.iter_rows()}
+        row = {"valid": found.get("valid", 0), "duplicate": found.get("duplicate", 0),
+               "rejected": found.get("rejected", 0) + bad.height}  # fmt: skip
+        counts[name] = {"read": sum(row.values()), **row}
+        rejects += [rejects_table(bad), conflicts]
+        files[name] = read.files
+    return Inspection(counts, pl.concat(rejects).sort("file", "line", maintain_order=True), files)
 
 
 def _tier_totals(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
-    assets = (
-        pl.sum_horizontal(pl.col(cid) for cid in plan.ruleset.assets)
-        if plan.ruleset.assets
-        else pl.lit(0, pl.Int128)
-    )
+    assets = pl.sum_horizontal(pl.col(cid) for cid in plan.ruleset.assets) if plan.ruleset.assets \
+        else pl.lit(0, pl.Int128)  # fmt: skip
     return scored.group_by(TIER_INDEX).agg(
         pl.len().alias("customers"),
         to_money(pl.col(NUMERATOR).sum(), plan.q).alias("points"),
@@ -233,60 +307,24 @@ def _tier_totals(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _accounting(measured: Measured, rejects: pl.LazyFrame) -> pl.LazyFrame:
-    return _status_table(measured.rows, rejects)
-
-
-def _status_table(rows: pl.LazyFrame, rejects: pl.LazyFrame) -> pl.LazyFrame:
-    """Rows per file and status; a row with several problems counts once as rejected."""
-    parsed = rows.group_by(FILE_COL, STATUS).agg(pl.len().alias("rows"))
-    rejected = (
-        rejects.select(pl.col("file").alias(FILE_COL), "line")
-        .unique()
-        .group_by(FILE_COL)
-        .agg(pl.len().alias("rows"))
-        .select(FILE_COL, pl.lit("rejected").alias(STATUS), "rows")
-    )
-    return pl.concat([parsed, rejected])
-
-
-def _unmapped(measured: Measured) -> pl.LazyFrame:
-    return (
-        measured.rows.filter(pl.col(STATUS) == "unmapped")
-        .group_by(CODE)
-        .agg(pl.len().alias("rows"))
-        .sort(CODE)
-    )
-
-
-def _fill_file_rows(inputs: dict[str, list[InputFile]], counts: dict[str, pl.DataFrame]) -> None:
-    for name, files in inputs.items():
-        per_file = counts[name].group_by(FILE_COL).agg(pl.col("rows").sum())
-        rows = dict(per_file.iter_rows())
-        for info in files:
-            info.rows = int(rows.get(info.path, 0))
-
-
 def _summary(
     plan: Plan,
     totals: pl.DataFrame,
-    counts: dict[str, pl.DataFrame],
-    codes: dict[str, pl.DataFrame],
+    counts: dict[str, dict[str, int]],
+    unmapped: dict[str, dict[str, int]],
 ) -> dict[str, object]:
     by_index = {row[TIER_INDEX]: row for row in totals.iter_rows(named=True)}
     customers = int(totals["customers"].sum()) if totals.height else 0
     tiers = []
     for index, tier in enumerate(plan.tiers):
         row = by_index.get(index, {"customers": 0, "points": None, "assets": None})
-        tiers.append(
-            {
-                "tier": tier.label,
-                "customers": int(row["customers"]),
-                "share": round(row["customers"] / customers, 4) if customers else 0.0,
-                "points": str(row["points"] if row["points"] is not None else "0.00"),
-                "assets_daily_average": str(row["assets"] if row["assets"] is not None else "0.00"),
-            }
-        )
+        tiers.append({
+            "tier": tier.label,
+            "customers": int(row["customers"]),
+            "share": round(row["customers"] / customers, 4) if customers else 0.0,
+            "points": str(row["points"] if row["points"] is not None else "0.00"),
+            "assets_daily_average": str(row["assets"] if row["assets"] is not None else "0.00"),
+        })  # fmt: skip
     quality = plan.quality_index
     return {
         "ruleset": plan.ruleset.as_dict(),
@@ -296,12 +334,6 @@ def _summary(
         if quality is not None
         else 0,
         "tiers": tiers,
-        "rows": {name: _status_counts(frame) for name, frame in counts.items()},
-        "unmapped_codes": {name: dict(frame.iter_rows()) for name, frame in codes.items()},
+        "rows": counts,
+        "unmapped_codes": unmapped,
     }
-
-
-def _status_counts(frame: pl.DataFrame, statuses: tuple[str, ...] = STATUSES) -> dict[str, int]:
-    found = dict(frame.group_by(STATUS).agg(pl.col("rows").sum()).iter_rows())
-    out = {status: int(found.get(status, 0)) for status in statuses}
-    return {"read": sum(out.values()), **out}

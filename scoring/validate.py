@@ -30,25 +30,38 @@ class Parsed:
     reason: pl.Expr
 
 
-def _text(name: str) -> pl.Expr:
+def _text(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+    """CSV cells are trimmed; typed (Parquet) strings are data and used as they are."""
+    if dtype is not None and dtype != pl.String:
+        return pl.col(name).cast(pl.String)
     return pl.col(name).cast(pl.String).str.strip_chars()
 
 
-def _blank(name: str) -> pl.Expr:
+def _blank(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+    """Null, or only spaces in a text column (typed columns are never cast to text)."""
+    if dtype is not None and dtype != pl.String:
+        return pl.col(name).is_null()
     text = _text(name)
     return text.is_null() | (text == "")
 
 
-def parse_id(name: str, dtype: pl.DataType) -> Parsed:
-    value = _text(name)
-    return Parsed(value, pl.when(_blank(name)).then(pl.lit(f"empty {name}")))
+def parse_id(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """Ids and codes. From CSV (all text) they are trimmed of spaces; from a typed
+    file (Parquet) they are used as they are, and only null or "" is empty."""
+    if typed:
+        value = pl.col(name).cast(pl.String)
+        blank = value.is_null() | (value.str.len_bytes() == 0)
+    else:
+        value = _text(name)
+        blank = _blank(name, dtype)
+    return Parsed(value, pl.when(blank).then(pl.lit(f"empty {name}")))
 
 
-def parse_code(name: str, dtype: pl.DataType) -> Parsed:
-    return parse_id(name, dtype)
+def parse_code(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    return parse_id(name, dtype, typed=typed)
 
 
-def parse_date(name: str, dtype: pl.DataType) -> Parsed:
+def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     """ISO dates, timestamps (date part), ``YYYYMMDD`` and ``YYYY/MM/DD``."""
     if dtype == pl.Date:
         value = pl.col(name)
@@ -64,7 +77,7 @@ def parse_date(name: str, dtype: pl.DataType) -> Parsed:
             text.str.to_date("%Y/%m/%d", strict=False),
         )
     reason = (
-        pl.when(pl.col(name).is_null() | _blank(name))
+        pl.when(_blank(name, dtype))
         .then(pl.lit(f"empty {name}"))
         .when(value.is_null())
         .then(pl.lit("not a valid date"))
@@ -97,20 +110,24 @@ def _scaled(name: str, dtype: pl.DataType, digits: int) -> Parsed:
         )
         return Parsed(pl.when(raw.is_finite()).then(rounded).cast(pl.Int64, strict=False), reason)
     text = _text(name)
-    parts = text.str.extract_groups(_NUMBER)
-    sign, whole, frac = (parts.struct.field(f) for f in ("1", "2", "3"))
-    frac = frac.fill_null("")
-    kept = frac.str.pad_end(digits, "0").str.slice(0, digits)
-    extra = frac.str.slice(digits)
-    magnitude = whole.str.to_integer(strict=False) * scale + kept.str.to_integer(strict=False)
-    value = pl.when(sign == "-").then(-magnitude).otherwise(magnitude)
+    # One regex both checks the form and the decimals (extra decimals must be zeros),
+    # so that the cast below, which would truncate, only ever sees exact values.
+    exact = text.str.contains(rf"^[+-]?\d{{1,{_MAX_INT_DIGITS}}}(\.\d{{0,{digits}}}0*)?$")
+    value = (
+        pl.when(exact)
+        .then(text)
+        .cast(pl.Decimal(38, digits), strict=False)
+        .to_physical()
+        .cast(pl.Int64)
+    )
     reason = (
-        pl.when(whole.is_null())
+        pl.when(exact)
+        .then(None)
+        .when(~text.str.contains(_NUMBER))
         .then(pl.lit("not a number"))
-        .when(whole.str.len_chars() > _MAX_INT_DIGITS)
+        .when(text.str.contains(rf"^[+-]?\d{{{_MAX_INT_DIGITS + 1},}}"))
         .then(pl.lit("too large"))
-        .when(extra.str.contains(r"[1-9]"))
-        .then(pl.lit(f"more than {digits} decimal places"))
+        .otherwise(pl.lit(f"more than {digits} decimal places"))
     )
     return Parsed(value, reason)
 
@@ -118,7 +135,7 @@ def _scaled(name: str, dtype: pl.DataType, digits: int) -> Parsed:
 def parse_money(name: str, dtype: pl.DataType, *, positive: bool, optional: bool) -> Parsed:
     """Yuan to integer cents; ``optional`` money may be blank (unknown)."""
     parsed = _scaled(name, dtype, 2)
-    blank = pl.col(name).is_null() | _blank(name)
+    blank = _blank(name, dtype)
     sign_rule = (parsed.value <= 0) if positive else (parsed.value < 0)
     sign_text = f"{name} must be > 0" if positive else f"negative {name}"
     reason = pl.when(blank).then(None if optional else pl.lit(f"empty {name}"))
@@ -128,10 +145,10 @@ def parse_money(name: str, dtype: pl.DataType, *, positive: bool, optional: bool
     return Parsed(pl.when(~blank).then(parsed.value), reason)
 
 
-def parse_ratio(name: str, dtype: pl.DataType) -> Parsed:
+def parse_ratio(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     """A share in [0, 1] as millionths; blank means the full fee (1)."""
     parsed = _scaled(name, dtype, RATIO_DIGITS)
-    blank = pl.col(name).is_null() | _blank(name)
+    blank = _blank(name, dtype)
     scale = 10**RATIO_DIGITS
     out_of_range = (parsed.value < 0) | (parsed.value > scale)
     reason = (
@@ -144,66 +161,83 @@ def parse_ratio(name: str, dtype: pl.DataType) -> Parsed:
     return Parsed(pl.when(blank).then(pl.lit(scale)).otherwise(parsed.value), reason)
 
 
-Parser = Callable[[str, pl.DataType], Parsed]
+Parser = Callable[..., Parsed]  # (name, dtype, *, typed) -> Parsed
 
 BALANCE_PARSERS: dict[str, Parser] = {
     "customer_id": parse_id,
     "account_id": parse_id,
     "product": parse_code,
     "date": parse_date,
-    "balance": lambda n, t: parse_money(n, t, positive=False, optional=False),
+    "balance": lambda n, t, typed: parse_money(n, t, positive=False, optional=False),
 }
 TRANSACTION_PARSERS: dict[str, Parser] = {
     "customer_id": parse_id,
     "txn_id": parse_id,
     "date": parse_date,
     "txn_type": parse_code,
-    "amount": lambda n, t: parse_money(n, t, positive=True, optional=False),
-    "fee": lambda n, t: parse_money(n, t, positive=False, optional=True),
+    "amount": lambda n, t, typed: parse_money(n, t, positive=True, optional=False),
+    "fee": lambda n, t, typed: parse_money(n, t, positive=False, optional=True),
     "fee_ratio": parse_ratio,
 }
 
 
-def validate(lf: pl.LazyFrame, parsers: dict[str, Parser]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Split one file's rows into typed good rows and a rejects table.
+FIELD, PROBLEM = "\x1f", "\x1e"  # separators inside DETAIL: column/value/reason, problems
+DETAIL = "_detail"
 
-    A row with several problems gets one rejects line per problem; its good
-    columns are dropped with it, since a half-valid row cannot be scored.
+
+def validate(
+    lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Split one file's rows into typed good rows and rejected rows with their problems.
+
+    A rejected row carries every problem it has in ``DETAIL`` (see ``detail``),
+    so that one pass over the input both scores and reports it; the raw text of
+    a bad cell is only produced for bad rows.
     """
     schema = lf.collect_schema()
-    parsed = {name: parse(name, schema[name]) for name, parse in parsers.items()}
+    parsed = {name: parse(name, schema[name], typed=typed) for name, parse in parsers.items()}
     why = {name: f"_why_{name}" for name in parsers}
     checked = lf.with_columns(
         *(p.reason.alias(why[name]) for name, p in parsed.items()),
-    )
-    rejects = pl.concat(
-        [
-            checked.filter(pl.col(why[name]).is_not_null()).select(
-                pl.col(FILE_COL).alias("file"),
-                pl.col(LINE_COL).cast(pl.Int64).alias("line"),
-                pl.lit(name).alias("column"),
-                pl.col(name).cast(pl.String).alias("value"),
-                pl.col(why[name]).alias("reason"),
-            )
-            for name in parsers
-        ],
-        how="vertical",
+        *(p.value.alias(f"_ok_{name}") for name, p in parsed.items()),
     )
     ok = pl.all_horizontal(pl.col(w).is_null() for w in why.values())
     good = checked.filter(ok).select(
         pl.col(FILE_COL),
         pl.col(LINE_COL).cast(pl.Int64),
-        *(p.value.alias(name) for name, p in parsed.items()),
+        *(pl.col(f"_ok_{name}").alias(name) for name in parsers),
     )
-    return good, rejects
+    problems = [
+        pl.when(pl.col(why[name]).is_not_null()).then(
+            detail(pl.lit(name), pl.col(name).cast(pl.String), pl.col(why[name]))
+        )
+        for name in parsers
+    ]
+    bad = checked.filter(~ok).select(
+        pl.col(FILE_COL),
+        pl.col(LINE_COL).cast(pl.Int64),
+        pl.concat_str(problems, separator=PROBLEM, ignore_nulls=True).alias(DETAIL),
+    )
+    return good, bad
 
 
-def reject_frame(rows: pl.LazyFrame, reason: pl.Expr, column: str) -> pl.LazyFrame:
-    """Rejects for rows found bad after parsing (e.g. conflicting duplicates)."""
-    return rows.select(
-        pl.col(FILE_COL).alias("file"),
-        pl.col(LINE_COL).alias("line"),
-        pl.lit(column).alias("column"),
-        pl.col(column).cast(pl.String).alias("value"),
-        reason.alias("reason"),
+def detail(column: pl.Expr, value: pl.Expr, reason: pl.Expr) -> pl.Expr:
+    """One problem as text: column, raw value and reason, joined by ``FIELD``."""
+    return pl.concat_str([column, value.fill_null(""), reason], separator=FIELD)
+
+
+def rejects_table(rows: pl.DataFrame) -> pl.DataFrame:
+    """Expand rows of (file, line, DETAIL) into one rejects line per problem."""
+    parts = (
+        rows.select(
+            pl.col(FILE_COL).alias("file"),
+            pl.col(LINE_COL).alias("line"),
+            pl.col(DETAIL).str.split(PROBLEM),
+        )
+        .explode(DETAIL)
+        .with_columns(pl.col(DETAIL).str.split_exact(FIELD, 2))
+        .unnest(DETAIL)
+    )
+    return parts.rename({"field_0": "column", "field_1": "value", "field_2": "reason"}).select(
+        "file", "line", "column", "value", "reason"
     )

@@ -101,6 +101,10 @@ def test_rejects_name_file_line_column_and_reason(files: tuple[Path, Path]) -> N
     values = {(Path(f).name, line): value for f, line, _, value, _ in result.rejects.rows()}
     assert values[("bal.csv", 6)] == "abc"
     assert values[("bal.csv", 10)] == "1e400"
+    assert values[("bal.csv", 11)] == "100.00" and values[("bal.csv", 12)] == "200.00"
+    assert values[("txn.csv", 8)] == "T6"
+    inspected = inspect(str(bal), str(txn)).rejects
+    assert inspected.equals(result.rejects)
 
 
 def test_valid_rows_keep_being_scored(files: tuple[Path, Path]) -> None:
