@@ -144,19 +144,19 @@ def _fold(
     code_col: str,
     value: pl.Expr,
     key: tuple[str, ...],
-    wide: bool,
+    magnitude: pl.Expr | None,
 ) -> pl.LazyFrame:
     """One group per customer (plus rare groups per unmapped code and conflicting row).
 
-    Sums are Int64 unless ``wide``: 128-bit group sums are several times slower.
-    ``MAGNITUDE``, a float sum of the same values, tells the caller whether any
-    Int64 sum could have overflowed, in which case it folds again ``wide``.
+    ``value`` is Int64 on the fast path (128-bit group sums are several times
+    slower); then ``magnitude``, the same value computed in floats, is summed
+    as ``MAGNITUDE`` to tell the caller whether any Int64 product or sum could
+    have overflowed, in which case it folds again with 128-bit values.
     """
     status = pl.col(STATUS)
     conflict = status == REJECTED
     ids = [c.id for c in plan.components]
     used = status == USED
-    value = value.cast(pl.Int128) if wide else value
     sums = [
         pl.when(used & (pl.col(COMPONENT) == ids.index(c.id)))
         .then(value)
@@ -165,9 +165,8 @@ def _fold(
         .alias(c.id)
         for c in plan.of_source(source)
     ]
-    if not wide:
-        magnitude = pl.when(used).then(value.cast(pl.Float64)).otherwise(0.0).sum()
-        sums.append(magnitude.alias(MAGNITUDE))
+    if magnitude is not None:
+        sums.append(pl.when(used).then(magnitude).otherwise(0.0).sum().alias(MAGNITUDE))
     counts = [(status == s).sum().cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
     return rows.group_by(
         pl.col("customer_id"),
@@ -202,8 +201,9 @@ def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.Laz
         .with_columns(days.alias("_days"))
         .with_columns(_classify(plan, "balances", pl.col("product"), pl.col("_days") == 0))
     )
-    value = pl.col("balance") * pl.col("_days")
-    return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, wide)
+    value = pl.col("balance").cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
+    magnitude = None if wide else pl.col("balance").cast(pl.Float64) * pl.col("_days")
+    return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, magnitude)
 
 
 def measure_transactions(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
@@ -221,10 +221,12 @@ def measure_transactions(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl
         for code_, comp in plan.codes["transactions"].items()
         if any(c.id == comp and c.requires_fee for c in plan.components)
     ]
-    counted = pl.min_horizontal(pl.col("amount"), cap) * pl.col("fee_ratio")
+    capped = pl.min_horizontal(pl.col("amount"), cap)
     fee_ok = ~code.is_in(fee_codes) | (pl.col("fee").fill_null(0) > 0)
+    counted = capped.cast(pl.Int128 if wide else pl.Int64) * pl.col("fee_ratio")
     value = pl.when(fee_ok).then(counted).otherwise(0)
-    return _fold(plan, "transactions", rows, "txn_type", value, TXN_KEY, wide)
+    magnitude = None if wide else capped.cast(pl.Float64) * pl.col("fee_ratio")
+    return _fold(plan, "transactions", rows, "txn_type", value, TXN_KEY, magnitude)
 
 
 def shown_value(column: str, cell: pl.Expr) -> pl.Expr:

@@ -257,3 +257,24 @@ def test_folder_and_glob_inputs(tmp_path: Path) -> None:
     by_glob = run(Job(str(folder / "part*.csv"), str(txn), window)).scores
     assert by_dir.equals(by_glob)
     assert by_dir["points"].to_list() == [D("3870.00")]
+
+
+def test_sums_beyond_int64_stay_exact(score_rows: Scorer) -> None:
+    """Cent-days past 2**63 take the 128-bit path instead of wrapping around."""
+    rows = [
+        ("BIG", "A", "CURRENT", "2025-12-31", "999999999999999.00"),
+        ("BIG", "B", "TIME", "2025-12-31", "999999999999999.00"),
+        ("SMALL", "C", "CURRENT", "2025-12-31", "100000.00"),
+    ]
+    got = score_rows(rows)
+    assert got["BIG"]["short_term_assets_amount"] == D("999999999999999.00")
+    assert got["BIG"]["points"] == D("23499999999999.98")  # x (135 + 100) / 10000, half-up
+    assert got["SMALL"]["points"] == D("1350.00")
+
+
+def test_transaction_sums_beyond_int64_stay_exact(score_rows: Scorer) -> None:
+    txns = [("BIG", "2026-02-01", "POS", "999999999999999.00", None, "0.999999")] * 3
+    got = score_rows((), txns)["BIG"]
+    # 3 x 999,999,999,999,999 x 0.999999 yuan at 400 per 10,000
+    assert got["card_spending_amount"] == D("2999996999999997.00")
+    assert got["points"] == D("119999879999999.88")
