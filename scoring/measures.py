@@ -32,6 +32,7 @@ BALANCE_CONTENT = ("customer_id", "product", "balance")
 TXN_KEY = ("txn_id",)
 TXN_CONTENT = ("customer_id", "date", "txn_type", "amount", "fee", "fee_ratio")
 _EPOCH = date(1970, 1, 1)
+_HASH_SEED = 20260101
 
 
 def count_column(status: int) -> str:
@@ -93,29 +94,35 @@ def mark_duplicates(
     return lf.with_columns(_marks(variants > 1, ~first))
 
 
-def mark_transaction_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+def id_hash(column: str = "txn_id") -> pl.Expr:
+    """The hash that finds repeated transaction ids (trimmed, as validation trims CSV)."""
+    return pl.col(column).cast(pl.String).str.strip_chars().hash(_HASH_SEED)
+
+
+def repeated_hashes(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Hashes of ids that occur more than once: sorting 64-bit hashes is several
+    times faster than a hash table of every id, and reads only the id column."""
+    hashes = raw.select(id_hash().sort().alias("_hash"))
+    return hashes.filter(pl.col("_hash") == pl.col("_hash").shift(1)).unique()
+
+
+def mark_transaction_rows(lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame:
     """Transactions with duplicate and conflicting ids marked.
 
-    Ids are hashed and the hashes sorted to find the few that repeat; only
-    those rows are compared in full. (Sorting 64-bit hashes is several times
-    faster than a hash table of every id.)
+    ``repeated`` (from ``repeated_hashes``, usually empty) names the few ids
+    that need a full comparison; every other row is unique without looking.
     """
-    hashed = lf.with_columns(pl.col("txn_id").hash().alias("_hash"))
-    repeated = (
-        hashed.select(pl.col("_hash").sort())
-        .filter(pl.col("_hash") == pl.col("_hash").shift(1))
-        .unique()
-        .with_columns(pl.lit(True).alias("_candidate"))
-    )
-    flagged = hashed.join(repeated, on="_hash", how="left")
+    if not repeated:
+        return lf.with_columns(pl.lit(None, pl.UInt8).alias(STATUS))
+    flagged = lf.with_columns(id_hash().is_in(repeated).alias("_candidate"))
     return pl.concat(
         [
-            flagged.filter(pl.col("_candidate").is_null()).with_columns(
+            flagged.filter(~pl.col("_candidate")).with_columns(
                 pl.lit(None, pl.UInt8).alias(STATUS)
             ),
             mark_duplicates(flagged.filter(pl.col("_candidate")), TXN_KEY, TXN_CONTENT),
         ]
-    ).drop("_hash", "_candidate")
+    ).drop("_candidate")
 
 
 def _classify(plan: Plan, source: str, code: pl.Expr, outside: pl.Expr) -> list[pl.Expr]:
@@ -206,7 +213,9 @@ def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.Laz
     return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, magnitude)
 
 
-def measure_transactions(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
+def measure_transactions(
+    plan: Plan, lf: pl.LazyFrame, repeated: list[int], wide: bool = False
+) -> pl.LazyFrame:
     """``min(amount, cap) * fee_ratio`` per in-window transaction, in cent-millionths.
 
     A component that requires a fee counts a transaction only when its fee is
@@ -214,7 +223,9 @@ def measure_transactions(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl
     """
     code = pl.col("txn_type")
     outside = ~pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
-    rows = mark_transaction_rows(lf).with_columns(_classify(plan, "transactions", code, outside))
+    rows = mark_transaction_rows(lf, repeated).with_columns(
+        _classify(plan, "transactions", code, outside)
+    )
     cap = code.replace_strict(plan.caps, default=None, return_dtype=pl.Int64)
     fee_codes = [
         code_

@@ -37,6 +37,7 @@ from .measures import (
     mark_transaction_rows,
     measure_balances,
     measure_transactions,
+    repeated_hashes,
     shown_value,
 )
 from .plan import CENTS, Plan, compile_plan
@@ -55,10 +56,10 @@ from .sources import (
 from .validate import BALANCE_PARSERS, TRANSACTION_PARSERS, Parser, rejects_table, validate
 from .window import Window
 
-_MARKS = {"balances": (mark_balance_rows, BALANCE_KEY),
-          "transactions": (mark_transaction_rows, TXN_KEY)}  # fmt: skip
-_MEASURES = {"balances": measure_balances, "transactions": measure_transactions}
 ROWS = "_rows"
+# No common-subplan caching: a shared subplan would be held in memory whole,
+# and re-reading an input for its few bad rows is cheaper than holding it.
+_OPTIMIZE = pl.QueryOptFlags(comm_subplan_elim=False)
 INPUTS = ("balances", "transactions")
 
 
@@ -90,6 +91,18 @@ class _Input:
     good: pl.LazyFrame
     bad: pl.LazyFrame
     sizes: list[pl.LazyFrame]  # one row count per file
+    raw: pl.LazyFrame  # the files as read, before validation
+    repeated: list[int] = field(default_factory=list)  # hashes of repeated txn ids
+
+    def mark(self, name: str) -> pl.LazyFrame:
+        if name == "balances":
+            return mark_balance_rows(self.good)
+        return mark_transaction_rows(self.good, self.repeated)
+
+    def measure(self, name: str, plan: Plan, wide: bool = False) -> pl.LazyFrame:
+        if name == "balances":
+            return measure_balances(plan, self.good, wide)
+        return measure_transactions(plan, self.good, self.repeated, wide)
 
 
 class Observer(Protocol):
@@ -128,7 +141,7 @@ class Stages:
 
 def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
     """Open and validate every file of one input; typed rows are concatenated."""
-    files, goods, bads, sizes = [], [], [], []
+    files, goods, bads, sizes, raws = [], [], [], [], []
     for path in resolve_paths(given, f"--{spec.name}"):
         lf, info = reader.open(spec, path, str(path))
         good, bad = validate(lf, parsers, typed=info.format == "parquet")
@@ -136,7 +149,11 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
         goods.append(good)
         bads.append(bad)
         sizes.append(lf.select(pl.len()))
-    return _Input(files, pl.concat(goods), pl.concat(bads), sizes)
+        raws.append(lf)
+    read = _Input(files, pl.concat(goods), pl.concat(bads), sizes, pl.concat(raws))
+    if spec is TRANSACTIONS:
+        read.repeated = repeated_hashes(read.raw).collect()["_hash"].to_list()
+    return read
 
 
 def _read_both(reader: Reader, job_balances: str, job_transactions: str) -> dict[str, _Input]:
@@ -161,8 +178,8 @@ def run(job: Job, observer: Observer | None = None) -> Result:
         with stages.stage("compute", "validate, measure, score") as done:
             queries = []
             for name, read in inputs.items():
-                queries += [_MEASURES[name](plan, read.good), read.bad, *read.sizes]
-            collected = pl.collect_all(queries, engine="streaming")
+                queries += [read.measure(name, plan), read.bad, *read.sizes]
+            collected = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
             result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected))
             done.append(f"{result.scores.height:,} customers")
     result.timings = stages.timings
@@ -181,7 +198,7 @@ def _widen_if_needed(
     for name, read in inputs.items():
         folded = out[position]
         if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
-            out[position] = _MEASURES[name](plan, read.good, wide=True).collect()
+            out[position] = read.measure(name, plan, wide=True).collect()
         out[position] = out[position].drop(MAGNITUDE, strict=False)
         position += 2 + len(read.sizes)
     return out
@@ -269,8 +286,8 @@ def inspect(
         inputs = _read_both(reader, balances, transactions)
         queries = []
         for name, read in inputs.items():
-            mark, key = _MARKS[name]
-            rows = mark(read.good)
+            key = BALANCE_KEY if name == "balances" else TXN_KEY
+            rows = read.mark(name)
             column = conflict_column(key)
             conflicts = rows.filter(pl.col(STATUS) == REJECTED).select(
                 pl.col(FILE_COL).alias("file"),
