@@ -49,15 +49,26 @@ def test_readme_shows_commands() -> None:
     assert len(_tierscore_commands()) >= 5
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for all commands, run in README order (a later one may use an earlier one's
+    output)."""
+    path = tmp_path_factory.mktemp("readme")
+    shutil.copytree(ROOT / "sample_data", path / "sample_data")
+    return path
+
+
 @pytest.mark.parametrize("command", _tierscore_commands())
-def test_readme_command_runs(command: str, tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+def test_readme_command_runs(command: str, workdir: Path) -> None:
     argv = shlex.split(command)
     argv[0] = str(TIERSCORE)
-    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     if "--out -" in command:
         assert done.stdout.startswith("customer_id,")
+    elif argv[1] == "sample":
+        out = workdir / argv[argv.index("--out") + 1]
+        assert (out / "balances").is_dir() and (out / "transactions").is_dir()
     elif "--out" in command:
-        out = tmp_path / argv[argv.index("--out") + 1]
+        out = workdir / argv[argv.index("--out") + 1]
         assert (out / "manifest.json").is_file()
