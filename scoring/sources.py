@@ -22,7 +22,7 @@ CSV_SUFFIXES = {".csv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 FILE_COL = "_file"
 LINE_COL = "_line"
-_SNIFF_BYTES = 1 << 20
+_SNIFF_BYTES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -99,14 +99,18 @@ def sha256_of(path: Path) -> str:
 
 
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the start of the file decodes, else GB18030.
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else GB18030.
 
-    Chinese core-banking exports are often GBK; GB18030 is its superset.
+    Chinese core-banking exports are often GBK; GB18030 is its superset. The
+    whole file is checked (a GBK name can first appear deep into an export);
+    ``--encoding`` skips the check.
     """
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        with path.open("rb") as fh:
+            while chunk := fh.read(_SNIFF_BYTES):
+                decoder.decode(chunk, final=False)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return "gb18030"
     return "utf-8"

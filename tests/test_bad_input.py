@@ -272,3 +272,30 @@ def test_parquet_rejects_use_row_index(tmp_path: Path) -> None:
     txn = write(tmp_path / "txn.csv", TXN_HEADER, [])
     rejects = run(Job(str(bal), str(txn), H1)).rejects
     assert rejects.select("line", "column", "reason").rows() == [(1, "balance", "negative balance")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "gbk"])
+def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
+    rows = ["甲客户,A1,CURRENT,2025-12-31,100000.00"] + [
+        f"C{i},B{i},CURRENT,2025-12-31,1.00" for i in range(2000)
+    ]
+    rows.append("乙客户,A2,TIME,2025-12-31,100000.00")  # non-ASCII far from the start too
+    bal = write(tmp_path / "bal.csv", BAL_HEADER, rows, encoding=encoding)
+    txn = write(tmp_path / "txn.csv", TXN_HEADER, [])
+    result = run(Job(str(bal), str(txn), H1))
+    by_id = {r["customer_id"]: r for r in result.scores.iter_rows(named=True)}
+    assert str(by_id["甲客户"]["points"]) == "1350.00"
+    assert str(by_id["乙客户"]["points"]) == "1000.00"
+    assert result.inputs["balances"][0].encoding == ("gb18030" if "gb" in encoding else "utf-8")
+
+
+def test_encoding_option_overrides_detection(tmp_path: Path) -> None:
+    bal = write(tmp_path / "bal.csv", BAL_HEADER, ["甲,A1,CURRENT,2025-12-31,1.00"], "gb18030")
+    txn = write(tmp_path / "txn.csv", TXN_HEADER, [])
+    forced = run(Job(str(bal), str(txn), H1, encoding="gb18030"))
+    assert forced.scores["customer_id"].to_list() == ["甲"]
+    args = [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
+            "--period", "2026H1", "--out", "-", "--encoding", "gb18030", "--quiet"]  # fmt: skip
+    done = subprocess.run(args, capture_output=True)
+    assert done.returncode == 0
+    assert done.stdout.decode("utf-8").splitlines()[1].startswith("甲,")
