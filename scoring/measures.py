@@ -126,7 +126,11 @@ def mark_transaction_rows(lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame
 
 
 def _classify(plan: Plan, source: str, code: pl.Expr, outside: pl.Expr) -> list[pl.Expr]:
-    """Status and component index of live rows (marked rows keep their mark)."""
+    """Status and component index of live rows (marked rows keep their mark).
+
+    A rule set that scores nothing from a source (e.g. card tiers from balances
+    only) excludes that source's rows rather than calling every code unmapped.
+    """
     ids = [c.id for c in plan.components]
     index = {code_: ids.index(comp) for code_, comp in plan.codes[source].items()}
     component = code.replace_strict(index, default=-1, return_dtype=pl.Int16)
@@ -137,7 +141,7 @@ def _classify(plan: Plan, source: str, code: pl.Expr, outside: pl.Expr) -> list[
         .then(pl.lit(OUTSIDE, pl.UInt8))
         .when(component >= 0)
         .then(pl.lit(USED, pl.UInt8))
-        .when(code.is_in(list(plan.excluded)))
+        .when(code.is_in(list(plan.excluded)) | pl.lit(not plan.of_source(source)))
         .then(pl.lit(EXCLUDED, pl.UInt8))
         .otherwise(pl.lit(UNMAPPED, pl.UInt8))
     )

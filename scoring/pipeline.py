@@ -217,7 +217,9 @@ def _result(plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]
     customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
     per_customer = [_per_customer(plan, name, frame) for name, frame in folded.items()]
     scored = score(plan, customer_values(plan, customers.lazy(), *per_customer))
-    scores, totals = pl.collect_all([report_columns(plan, scored), _tier_totals(plan, scored)])
+    scores, totals, concentration = pl.collect_all(
+        [report_columns(plan, scored), _tier_totals(plan, scored), _concentration(scored)]
+    )
     unmapped = {name: _unmapped(frame) for name, frame in folded.items()}
     rejects = pl.concat(
         [rejects_table(bad[name]) for name in inputs]
@@ -225,7 +227,24 @@ def _result(plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]
                                                          strict=True)]
     ).sort("file", "line", maintain_order=True)  # fmt: skip
     summary = _summary(plan, totals, counts, unmapped)
+    needed, customers = concentration.row(0)
+    summary["concentration"] = {
+        "points_share": 0.8,
+        "customers": int(needed),
+        "customers_share": round(needed / customers, 4) if customers else 0.0,
+    }
     return Result(plan, scores, rejects, summary, files)
+
+
+def _concentration(scored: pl.LazyFrame) -> pl.LazyFrame:
+    """How many customers, best first, bring 80% of all points (exact, on numerators)."""
+    ordered = pl.col(NUMERATOR).sort(descending=True)
+    total = pl.col(NUMERATOR).sum()
+    short = (ordered.cum_sum() * 5 < total * 4).sum()
+    return scored.select(
+        pl.when(total > 0).then(short + 1).otherwise(0).cast(pl.Int64).alias("needed"),
+        pl.len().cast(pl.Int64).alias("customers"),
+    )
 
 
 def _live_customers(folded: pl.DataFrame) -> pl.DataFrame:

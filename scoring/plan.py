@@ -41,8 +41,11 @@ class ComponentPlan:
 @dataclass(frozen=True)
 class TierPlan:
     label: str
-    threshold: int  # smallest N that reaches the tier
+    threshold: int  # smallest N that reaches the tier (tier_by = "points")
     bound_q: int  # the bound in points times Q, for points_to_next
+    share: Fraction | None = None  # cumulative share of customers (tier_by = "rank")
+    follow_up: str | None = None
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Plan:
     excluded: frozenset[str]
     tiers: tuple[TierPlan, ...]
     quality_index: int | None
+    by_rank: bool = False
 
     def of_source(self, source: str) -> tuple[ComponentPlan, ...]:
         return tuple(c for c in self.components if c.source == source)
@@ -97,9 +101,24 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
             cap = c.cap_for(code)
             if cap is not None:
                 caps[code] = _cents(cap, rules.source, f"components.{c.id}.cap")
-    tiers = tuple(_tier_plan(t, q, rules.source, i) for i, t in enumerate(rules.tiers))
+    by_rank = rules.tier_by == "rank"
+    tiers = tuple(
+        TierPlan(t.label, 0, 0, Fraction(t.bound), t.follow_up, t.service)
+        if by_rank
+        else _tier_plan(t, q, rules.source, i)
+        for i, t in enumerate(rules.tiers)
+    )
     return Plan(
-        rules, window, q, components, codes, caps, rules.excluded, tiers, rules.quality_index
+        rules,
+        window,
+        q,
+        components,
+        codes,
+        caps,
+        rules.excluded,
+        tiers,
+        rules.quality_index,
+        by_rank,
     )
 
 
@@ -109,7 +128,7 @@ def _tier_plan(tier: Tier, q: int, file: str, index: int) -> TierPlan:
     if bound_q.denominator != 1:
         raise ConfigError("bound has too many decimal places", file=file, key=f"tiers[{index}]")
     threshold = int(bound_q) + 1 if tier.exclusive else int(bound_q)
-    return TierPlan(tier.label, threshold, int(bound_q))
+    return TierPlan(tier.label, threshold, int(bound_q), None, tier.follow_up, tier.service)
 
 
 def _cents(amount: object, file: str, key: str) -> int:

@@ -14,6 +14,7 @@ from .plan import CENTS, RATIO_SCALE, Plan
 
 NUMERATOR = "_n"
 TIER_INDEX = "_tier"
+_NEXT_FLOOR = "_next_floor"
 MONEY = pl.Decimal(38, 2)
 
 
@@ -41,13 +42,30 @@ def score(plan: Plan, values: pl.LazyFrame) -> pl.LazyFrame:
     numerator = pl.sum_horizontal(
         pl.col(c.id) * pl.lit(c.weight, pl.Int128) for c in plan.components
     ).cast(pl.Int128)
+    tier = _rank_tier(plan) if plan.by_rank else _points_tier(plan)
+    return values.with_columns(numerator.alias(NUMERATOR)).with_columns(tier.alias(TIER_INDEX))
+
+
+def _points_tier(plan: Plan) -> pl.Expr:
     tier = pl.when(pl.lit(False)).then(pl.lit(0, pl.Int32))
     for index, t in enumerate(plan.tiers):
         tier = tier.when(pl.col(NUMERATOR) >= pl.lit(t.threshold, pl.Int128)).then(
             pl.lit(index, pl.Int32)
         )
-    tier = tier.otherwise(pl.lit(len(plan.tiers) - 1, pl.Int32))
-    return values.with_columns(numerator.alias(NUMERATOR)).with_columns(tier.alias(TIER_INDEX))
+    return tier.otherwise(pl.lit(len(plan.tiers) - 1, pl.Int32))
+
+
+def _rank_tier(plan: Plan) -> pl.Expr:
+    """Competition rank by points (ties share the best rank: 1, 2, 2, 4); rank r is in
+    the first tier with r <= ceil(share x customers)."""
+    rank = pl.col(NUMERATOR).rank("min", descending=True).cast(pl.Int64)
+    customers = pl.len().cast(pl.Int64)
+    tier = pl.when(pl.lit(False)).then(pl.lit(0, pl.Int32))
+    for index, t in enumerate(plan.tiers[:-1]):
+        assert t.share is not None
+        cutoff = (customers * t.share.numerator + t.share.denominator - 1) // t.share.denominator
+        tier = tier.when(rank <= cutoff).then(pl.lit(index, pl.Int32))
+    return tier.otherwise(pl.lit(len(plan.tiers) - 1, pl.Int32))
 
 
 def _amount(plan: Plan, component_id: str, source: str) -> pl.Expr:
@@ -72,7 +90,20 @@ def report_columns(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
     columns.append((index <= quality if quality is not None else pl.lit(False)).alias("quality"))
     columns.append(pl.when(index > 0).then(_lookup(index - 1, label_of)).alias("next_tier"))
     columns.append(_points_to_next(plan, index).alias("points_to_next"))
+    for policy in ("follow_up", "service"):
+        values = {i: getattr(t, policy) for i, t in enumerate(plan.tiers)}
+        if any(values.values()):
+            columns.append(index.replace_strict(values, return_dtype=pl.String).alias(policy))
+    if plan.by_rank:
+        scored = _with_next_floor(scored)
     return scored.select(columns).sort("customer_id")
+
+
+def _with_next_floor(scored: pl.LazyFrame) -> pl.LazyFrame:
+    """For rank tiers: the lowest numerator in the tier above each customer's."""
+    floors = scored.group_by(TIER_INDEX).agg(pl.col(NUMERATOR).min().alias(_NEXT_FLOOR))
+    below = floors.with_columns(pl.col(TIER_INDEX) + 1)
+    return scored.join(below, on=TIER_INDEX, how="left")
 
 
 def _lookup(index: pl.Expr, values: pl.Series) -> pl.Expr:
@@ -81,7 +112,14 @@ def _lookup(index: pl.Expr, values: pl.Series) -> pl.Expr:
 
 
 def _points_to_next(plan: Plan, index: pl.Expr) -> pl.Expr:
-    """Points still missing to the next tier's bound: ``bound - N / Q``."""
+    """Points still missing to the next tier's bound: ``bound - N / Q``.
+
+    For rank tiers the bound is the lowest score in the tier above: a customer
+    who reaches it ties with that customer and shares the rank.
+    """
+    if plan.by_rank:
+        gap = pl.col(_NEXT_FLOOR) - pl.col(NUMERATOR)
+        return pl.when(index > 0).then(to_money(pl.when(gap > 0).then(gap).otherwise(0), plan.q))
     bound_q = {i: t.bound_q for i, t in enumerate(plan.tiers)}
     above = (index - 1).replace_strict(bound_q, default=None, return_dtype=pl.Int128)
     gap = above - pl.col(NUMERATOR)

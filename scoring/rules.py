@@ -20,7 +20,10 @@ from .errors import ConfigError
 
 SOURCES = {"balances": "daily_average", "transactions": "cumulative"}
 
-_RULESET_KEYS = {"name", "title", "version", "unit", "quality_tier", "description"}
+_RULESET_KEYS = {
+    "name", "title", "version", "unit", "quality_tier", "tier_by", "description",
+}  # fmt: skip
+TIER_BY = ("points", "rank")
 _COMPONENT_KEYS = {
     "id",
     "label",
@@ -33,7 +36,7 @@ _COMPONENT_KEYS = {
     "requires_fee",
     "description",
 }
-_TIER_KEYS = {"label", "min", "above", "description"}
+_TIER_KEYS = {"label", "min", "above", "top_share", "follow_up", "service", "description"}
 _TOP_KEYS = {"ruleset", "components", "excluded", "tiers", "summary"}
 
 
@@ -60,8 +63,10 @@ class Tier:
     """A tier reached at ``bound`` points: inclusive (``min``) or exclusive (``above``)."""
 
     label: str
-    bound: Decimal
+    bound: Decimal  # points (tier_by = "points") or cumulative share of customers ("rank")
     exclusive: bool = False
+    follow_up: str | None = None
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class RuleSet:
     tiers: tuple[Tier, ...]
     quality_tier: str | None
     assets: tuple[str, ...]
+    tier_by: str
     source: str
     sha256: str
 
@@ -171,7 +177,14 @@ class _Parser:
         head = self.table(data.get("ruleset"), "ruleset", _RULESET_KEYS)
         components = self.components(data.get("components"))
         excluded = self.excluded(data.get("excluded", {}), components)
-        tiers = self.tiers(data.get("tiers"))
+        tier_by = head.get("tier_by", "points")
+        if tier_by not in TIER_BY:
+            raise self.fail("ruleset.tier_by", "must be 'points' or 'rank'")
+        tiers = (
+            self.rank_tiers(data.get("tiers"))
+            if tier_by == "rank"
+            else self.tiers(data.get("tiers"))
+        )
         quality = head.get("quality_tier")
         if quality is not None and quality not in [t.label for t in tiers]:
             raise self.fail("ruleset.quality_tier", f"{quality!r} is not a declared tier")
@@ -185,6 +198,7 @@ class _Parser:
             tiers=tiers,
             quality_tier=quality,
             assets=self.assets(data.get("summary", {}), components),
+            tier_by=tier_by,
             source=self.file,
             sha256=sha256,
         )
@@ -262,10 +276,12 @@ class _Parser:
             label = self.text(table, "label", key)
             if ("min" in table) == ("above" in table):
                 raise self.fail(key, "give exactly one of min (>=) or above (>)")
+            if "top_share" in table:
+                raise self.fail(f"{key}.top_share", "only for tier_by = 'rank'")
             exclusive = "above" in table
             which = "above" if exclusive else "min"
             bound = self.number(table[which], f"{key}.{which}")
-            tier = Tier(label, bound, exclusive)
+            tier = Tier(label, bound, exclusive, *self.service(table, key))
             if any(t.label == label for t in tiers):
                 raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
             if tiers and not _strictly_below(tier, tiers[-1]):
@@ -276,6 +292,35 @@ class _Parser:
             raise self.fail(
                 f"tiers[{len(tiers) - 1}]", "the last tier must be min = 0 (catches all)"
             )
+        return tuple(tiers)
+
+    def service(self, table: dict[str, Any], key: str) -> tuple[str | None, str | None]:
+        """A tier's service policy: how often to follow up, and what service it gets."""
+        return tuple(  # type: ignore[return-value]
+            self.text(table, field, key) if field in table else None
+            for field in ("follow_up", "service")
+        )
+
+    def rank_tiers(self, value: Any) -> tuple[Tier, ...]:
+        """Tiers by rank: each takes customers up to a cumulative share; the last the rest."""
+        if not isinstance(value, list) or len(value) < 2:
+            raise self.fail("tiers", "tier_by = 'rank' needs at least two [[tiers]], top first")
+        tiers: list[Tier] = []
+        for i, item in enumerate(value):
+            key = f"tiers[{i}]"
+            table = self.table(item, key, _TIER_KEYS)
+            label = self.text(table, "label", key)
+            if "min" in table or "above" in table:
+                raise self.fail(key, "rank tiers take top_share, not min or above")
+            last = i == len(value) - 1
+            if last != ("top_share" not in table):
+                raise self.fail(f"{key}.top_share", "every tier but the last needs a top_share")
+            share = Decimal(1) if last else self.number(table["top_share"], f"{key}.top_share")
+            if not 0 < share <= 1 or (tiers and share <= tiers[-1].bound):
+                raise self.fail(f"{key}.top_share", "shares must rise within (0, 1]")
+            if any(t.label == label for t in tiers):
+                raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
+            tiers.append(Tier(label, share, False, *self.service(table, key)))
         return tuple(tiers)
 
     def assets(self, value: Any, components: tuple[Component, ...]) -> tuple[str, ...]:

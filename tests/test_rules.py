@@ -99,3 +99,35 @@ def test_score_with_bad_rules_publishes_nothing(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "components[0].rat" in done.stderr
     assert not out.exists()
+
+
+PYRAMID = (ROOT / "rules" / "pyramid.toml").read_text(encoding="utf-8")
+
+BROKEN_RANK = [
+    ("shares not rising", ("top_share = 0.20", "top_share = 0.005"), "tiers[1].top_share"),
+    ("share above 1", ("top_share = 0.50", "top_share = 1.5"), "tiers[2].top_share"),
+    ("min in a rank tier", ("top_share = 0.01", "min = 5"), "tiers[0]"),
+    ("last tier with a share", ('label = "小客户"', 'label = "小客户"\ntop_share = 1'),
+     "tiers[3].top_share"),
+    ("unknown tier_by", ('tier_by = "rank"', 'tier_by = "size"'), "ruleset.tier_by"),
+    ("empty follow_up", ('follow_up = "每月 (monthly)"', 'follow_up = ""'), "tiers[1].follow_up"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "edit", "key"), BROKEN_RANK, ids=[b[0] for b in BROKEN_RANK])
+def test_malformed_rank_tiers(tmp_path: Path, case: str, edit: tuple[str, str], key: str) -> None:
+    old, new = edit
+    assert old in PYRAMID, case
+    path = tmp_path / "bad.toml"
+    path.write_text(PYRAMID.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_rules(str(path))
+    assert caught.value.key == key
+
+
+def test_top_share_only_for_rank_tiers(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(SHIPPED.replace("min = 80000", "min = 80000\ntop_share = 0.1"), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_rules(str(path))
+    assert caught.value.key == "tiers[0].top_share"

@@ -1,0 +1,121 @@
+"""The other schemes of the seeds as shipped rule sets: card tiers, pyramid, service policy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tierscore.scoring.pipeline import Job, Result, run
+from tierscore.scoring.window import parse_window
+
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, txn_rows, write_csv
+
+D = Decimal
+ROOT = Path(__file__).resolve().parent.parent
+TIERSCORE = Path(sys.executable).with_name("tierscore")
+
+
+def score(tmp_path: Path, rules: str, balances: list, transactions: list = ()) -> Result:
+    bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, balances)
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, txn_rows(transactions))
+    return run(Job(str(bal), str(txn), parse_window("2026H1"), rules))
+
+
+def rows(result: Result) -> dict[str, dict]:
+    return {r["customer_id"]: r for r in result.scores.iter_rows(named=True)}
+
+
+def test_card_tier_scores_assets_in_yuan(tmp_path: Path) -> None:
+    balances = [
+        ("GOLD", "A", "CURRENT", "2025-12-31", "60000.00"),
+        ("GOLD", "B", "TIME", "2025-12-31", "40000.00"),  # 100,000 exactly: 金卡
+        ("JUST_BELOW", "C", "CURRENT", "2025-12-31", "99999.99"),
+        ("BLACK", "D", "WEALTH", "2025-12-31", "1000000.00"),
+        ("DIAMOND", "E", "FUND", "2025-12-31", "10000000.00"),
+        ("PLAT", "F", "TIME", "2026-04-01", "600000.00"),  # 91 days: 301,657.46
+        ("LOAN", "G", "MORTGAGE", "2025-12-31", "5000000.00"),  # not an asset
+    ]
+    result = score(tmp_path, "card-tier", balances, [("GOLD", "2026-02-01", "POS", "9999.00")])
+    got = rows(result)
+    assert {k: v["tier"] for k, v in got.items()} == {
+        "GOLD": "金卡", "JUST_BELOW": "普通卡", "BLACK": "黑金卡", "DIAMOND": "钻石卡",
+        "PLAT": "白金卡", "LOAN": "普通卡",
+    }  # fmt: skip
+    assert got["GOLD"]["points"] == D("100000.00")
+    assert got["PLAT"]["points"] == D("301657.46")
+    assert got["DIAMOND"]["service"] == "private banking (私人银行)"
+    assert "card_spending_points" not in result.scores.columns
+    rows_ = result.summary["rows"]
+    assert rows_["transactions"]["excluded"] == 1 and rows_["transactions"]["unmapped"] == 0
+    assert rows_["balances"]["excluded"] == 1  # the mortgage
+
+
+def _pyramid(tmp_path: Path, points: list[int]) -> dict[str, dict]:
+    """One customer per entry with exactly that many points (card spending: 25 yuan a point)."""
+    txns = [(f"C{i:03d}", "2026-03-01", "POS", f"{p * 25}.00") for i, p in enumerate(points)]
+    return rows(score(tmp_path, "pyramid", [], txns))
+
+
+def test_pyramid_bands_by_rank(tmp_path: Path) -> None:
+    got = _pyramid(tmp_path, list(range(200, 0, -1)))  # 200 customers, distinct points
+    tiers = [got[f"C{i:03d}"]["tier"] for i in range(200)]
+    # ceil(1% x 200) = 2, ceil(20%) = 40, ceil(50%) = 100
+    assert tiers[:2] == ["关键客户"] * 2
+    assert tiers[2:40] == ["次要客户"] * 38
+    assert tiers[40:100] == ["普通客户"] * 60
+    assert tiers[100:] == ["小客户"] * 100
+    assert got["C002"]["next_tier"] == "关键客户"
+    assert got["C002"]["points_to_next"] == D("1.00")  # 198 -> 199 ties the last key customer
+    assert got["C000"]["follow_up"] == "每周 (weekly)"
+    assert got["C199"]["follow_up"] is None
+
+
+def test_pyramid_ties_share_the_best_rank(tmp_path: Path) -> None:
+    # 10 customers: ceil(1% x 10) = 1, ceil(20%) = 2, ceil(50%) = 5
+    points = [100, 90, 90, 90, 50, 50, 40, 30, 30, 10]
+    got = _pyramid(tmp_path, points)
+    tiers = [got[f"C{i:03d}"]["tier"] for i in range(10)]
+    # ranks: 1, 2, 2, 2, 5, 5, 7, 8, 8, 10
+    assert tiers == ["关键客户", "次要客户", "次要客户", "次要客户", "普通客户", "普通客户",
+                     "小客户", "小客户", "小客户", "小客户"]  # fmt: skip
+
+
+def test_concentration_in_summary(tmp_path: Path) -> None:
+    txns = [("A", "2026-03-01", "POS", "2000.00"), ("B", "2026-03-01", "POS", "1000.00")]
+    txns += [(f"S{i}", "2026-03-01", "POS", "250.00") for i in range(4)]  # 4 x 10 points
+    result = score(tmp_path, "icbc-star", [], txns)
+    # points 80, 40, 10 x 4 = 160 in all; 80% = 128: A + B + 1 small = 130 -> 3 customers
+    assert result.summary["concentration"] == {
+        "points_share": 0.8, "customers": 3, "customers_share": 0.5,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("rules", ["card-tier", "pyramid"])
+def test_shipped_rule_sets_score_sample_data(tmp_path: Path, rules: str) -> None:
+    done = subprocess.run(
+        [str(TIERSCORE), "score", "--balances", str(ROOT / "sample_data" / "balances.csv"),
+         "--transactions", str(ROOT / "sample_data" / "transactions.csv"),
+         "--period", "2026H1", "--rules", rules, "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["ruleset"]["name"] == rules
+    assert summary["customers"] == 285
+    counts = [t["customers"] for t in summary["tiers"]]
+    if rules == "pyramid":
+        assert counts == [3, 54, 86, 142]  # ceil(2.85) = 3, ceil(57) = 57, ceil(142.5) = 143
+    else:
+        assert sum(counts) == 285 and counts[-1] > 0
+
+
+def test_rules_list_names_every_shipped_set() -> None:
+    done = subprocess.run([str(TIERSCORE), "rules", "list"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for name in ("icbc-star", "card-tier", "pyramid"):
+        assert name in done.stderr
