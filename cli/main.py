@@ -77,6 +77,10 @@ def score(
     columns: Annotated[
         str | None, typer.Option(help="TOML file mapping export headers to columns.")
     ] = None,
+    customers: Annotated[
+        str | None,
+        typer.Option(help="Customer attributes (CSV/Parquet) for the rule set's quality gates."),
+    ] = None,
     max_reject_rate: Annotated[
         float, typer.Option(help="Largest tolerated share of rejected rows per input.")
     ] = 0.001,
@@ -89,7 +93,8 @@ def score(
     window = parse_window(period, months, _date(from_, "--from"), _date(to, "--to"))
     mapping = parse_mapping(columns) if columns else None
     stages = observer(quiet)
-    result = run(Job(balances, transactions, window, rules, encoding, mapping), stages)
+    job = Job(balances, transactions, window, rules, encoding, mapping, customers)
+    result = run(job, stages)
     breaches = over_reject_limit(result.summary, max_reject_rate)
     if out == "-":
         _to_stdout(result, breaches, quiet)

@@ -551,6 +551,11 @@ def readme(
             "| `gb18030/余额.csv`, `gb18030/交易.csv` | | the rows of `C1` and `C0002`..`C0059` "
             "as a core-banking system writes them: GB18030, Chinese headers |",
             "| `gb18030/columns.toml` | | the `--columns` mapping for those headers |",
+            "| `customers.csv` | | every customer's branch (支行) and manager (客户经理), and the "
+            "credit record the quality gates read (`overdue_90d`, `missed_consecutive`, "
+            "`missed_total`): C0008 overdue 90+ days, C0013 3 consecutive missed payments, "
+            "C0022 6 missed in all, C0032 all three (all four lose quality with "
+            "`--customers`), C0031 below both bars |",
         ]
     )
     return f"""# Sample export (2026H1)
@@ -592,6 +597,29 @@ def write(path: Path, header: list[str], rows: list[list[str]], encoding: str) -
         writer.writerows(rows)
 
 
+CUSTOMER_HEADER = ["customer_id", "branch", "manager", "overdue_90d", "missed_consecutive",
+                   "missed_total"]  # fmt: skip
+BRANCHES = ["朝阳支行", "海淀支行", "浦东支行", "天河支行"]
+# credit blemishes for the quality gates (seed 004: 90+ days overdue, 连三累六)
+BLEMISHES = {
+    "C0008": ("true", "0", "0"),  # overdue 90+ days
+    "C0013": ("false", "3", "3"),  # 3 consecutive missed payments
+    "C0022": ("false", "1", "6"),  # 6 missed in all
+    "C0031": ("false", "2", "5"),  # below both bars: stays quality
+    "C0032": ("true", "4", "7"),  # every gate
+}
+
+
+def customer_rows(customers: list[str]) -> list[list[str]]:
+    """Branch and relationship manager for everyone; a few credit blemishes."""
+    rows = []
+    for number, cust in enumerate(sorted(customers)):
+        branch = BRANCHES[number % len(BRANCHES)]
+        manager = f"M{number % 12:02d}"
+        rows.append([cust, branch, manager, *BLEMISHES.get(cust, ("false", "0", "0"))])
+    return rows
+
+
 def main() -> None:
     ex, by_id = build()
     balances, transactions = ex.balances, ex.transactions()
@@ -601,6 +629,7 @@ def main() -> None:
     assert all(any(comps[c] > 0 for comps in points.values()) for c in RATES)
     write(HERE / "balances.csv", BAL_HEADER, balances, "utf-8")
     write(HERE / "transactions.csv", TXN_HEADER, transactions, "utf-8")
+    write(HERE / "customers.csv", CUSTOMER_HEADER, customer_rows(list(points)), "utf-8")
     branch = HERE / "gb18030"
     branch.mkdir(exist_ok=True)
     few = {f"C{n:04d}" for n in range(2, 60)} | {"C1"}

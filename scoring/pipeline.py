@@ -23,6 +23,7 @@ from .measures import (
     CONFLICT_FILE,
     CONFLICT_LINE,
     CONFLICT_VALUE,
+    DUPLICATE,
     INT64_SAFE,
     MAGNITUDE,
     REJECTED,
@@ -34,6 +35,7 @@ from .measures import (
     conflict_reason,
     count_column,
     mark_balance_rows,
+    mark_duplicates,
     mark_transaction_rows,
     measure_balances,
     measure_transactions,
@@ -51,9 +53,19 @@ from .sources import (
     InputFile,
     Reader,
     TableSpec,
+    customers_spec,
     resolve_paths,
 )
-from .validate import BALANCE_PARSERS, TRANSACTION_PARSERS, Parser, rejects_table, validate
+from .validate import (
+    BALANCE_PARSERS,
+    TRANSACTION_PARSERS,
+    Parser,
+    parse_count,
+    parse_flag,
+    parse_id,
+    rejects_table,
+    validate,
+)
 from .window import Window
 
 ROWS = "_rows"
@@ -73,6 +85,7 @@ class Job:
     rules: str = "icbc-star"
     encoding: str | None = None
     mapping: dict[str, dict[str, str]] | None = None
+    customers: str | None = None  # attributes file(s): the quality gates' columns
 
 
 @dataclass
@@ -175,12 +188,13 @@ def run(job: Job, observer: Observer | None = None) -> Result:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
             inputs = _read_both(reader, job.balances, job.transactions)
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
+            attributes = _read_attributes(reader, plan, job.customers) if job.customers else None
         with stages.stage("compute", "validate, measure, score") as done:
             queries = []
             for name, read in inputs.items():
                 queries += [read.measure(name, plan), read.bad, *read.sizes]
             collected = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
-            result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected))
+            result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected), attributes)
             done.append(f"{result.scores.height:,} customers")
     result.timings = stages.timings
     return result
@@ -204,7 +218,54 @@ def _widen_if_needed(
     return out
 
 
-def _result(plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]) -> Result:
+@dataclass
+class _Attributes:
+    """Per-customer attributes (one usable row per customer), with their accounting."""
+
+    files: list[InputFile]
+    frame: pl.DataFrame
+    rejects: pl.DataFrame
+    counts: dict[str, int]
+
+
+def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
+    """The customers file: validated like the other inputs; a customer id given twice with
+    different values is rejected (which row is right is unknowable)."""
+    gates = plan.ruleset.gates
+    counted = {g.column for g in gates if g.at_least is not None}
+    columns = tuple(dict.fromkeys(g.column for g in gates))
+    parsers: dict[str, Parser] = {"customer_id": parse_id}
+    parsers |= {c: parse_count if c in counted else parse_flag for c in columns}
+    read = _read(reader, customers_spec(columns), given, parsers)
+    marked = mark_duplicates(read.good, ("customer_id",), columns)
+    rows, bad, *sizes = pl.collect_all([marked, read.bad, *read.sizes])
+    for info, size in zip(read.files, sizes, strict=True):
+        info.rows = int(size.item())
+    conflicts = rows.filter(pl.col(STATUS) == REJECTED).select(
+        pl.col(FILE_COL).alias("file"),
+        pl.col(LINE_COL).alias("line"),
+        pl.lit("customer_id").alias("column"),
+        pl.col("customer_id").alias("value"),
+        pl.lit(conflict_reason(("customer_id",))).alias("reason"),
+    )
+    counts = {status: 0 for status in STATUSES}
+    counts["used"] = rows.filter(pl.col(STATUS).is_null()).height
+    counts["duplicate"] = rows.filter(pl.col(STATUS) == DUPLICATE).height
+    counts["rejected"] = conflicts.height + bad.height
+    return _Attributes(
+        read.files,
+        rows.filter(pl.col(STATUS).is_null()).select("customer_id", *columns),
+        pl.concat([rejects_table(bad), conflicts]),
+        {"read": sum(counts.values()), **counts},
+    )
+
+
+def _result(
+    plan: Plan,
+    inputs: dict[str, _Input],
+    collected: list[pl.DataFrame],
+    attributes: _Attributes | None = None,
+) -> Result:
     """Scores, accounting and rejects from the small per-customer frames."""
     folded, bad, counts, files = {}, {}, {}, {}
     for name, read in inputs.items():
@@ -217,16 +278,29 @@ def _result(plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]
     customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
     per_customer = [_per_customer(plan, name, frame) for name, frame in folded.items()]
     scored = score(plan, customer_values(plan, customers.lazy(), *per_customer))
+    if attributes is not None:
+        scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
     scores, totals, concentration = pl.collect_all(
-        [report_columns(plan, scored), _tier_totals(plan, scored), _concentration(scored)]
+        [
+            report_columns(plan, scored, gated=attributes is not None),
+            _tier_totals(plan, scored),
+            _concentration(scored),
+        ]
     )
     unmapped = {name: _unmapped(frame) for name, frame in folded.items()}
+    if attributes is not None:
+        files["customers"] = attributes.files
+        counts["customers"] = attributes.counts
     rejects = pl.concat(
         [rejects_table(bad[name]) for name in inputs]
+        + ([attributes.rejects] if attributes is not None else [])
         + [_conflicts(frame, key) for frame, key in zip(folded.values(), (BALANCE_KEY, TXN_KEY),
                                                          strict=True)]
     ).sort("file", "line", maintain_order=True)  # fmt: skip
     summary = _summary(plan, totals, counts, unmapped)
+    summary["quality_customers"] = int(scores["quality"].sum())
+    if plan.ruleset.gates:
+        summary["quality_gates"] = _gate_summary(plan, scores, attributes is not None)
     needed, customers = concentration.row(0)
     summary["concentration"] = {
         "points_share": 0.8,
@@ -234,6 +308,19 @@ def _result(plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]
         "customers_share": round(needed / customers, 4) if customers else 0.0,
     }
     return Result(plan, scores, rejects, summary, files)
+
+
+def _gate_summary(plan: Plan, scores: pl.DataFrame, evaluated: bool) -> dict[str, object]:
+    if not evaluated:
+        return {"evaluated": False, "note": "no --customers given: gates not applied"}
+    blocked = scores["quality_blocked_by"].drop_nulls().str.split(";").explode()
+    found = blocked.value_counts()
+    by_gate = dict(zip(found[found.columns[0]].to_list(), found["count"].to_list(), strict=True))
+    return {
+        "evaluated": True,
+        "blocked_customers": int(scores["quality_blocked_by"].is_not_null().sum()),
+        "by_gate": {g.id: int(by_gate.get(g.id, 0)) for g in plan.ruleset.gates},
+    }
 
 
 def _concentration(scored: pl.LazyFrame) -> pl.LazyFrame:

@@ -74,7 +74,22 @@ def _amount(plan: Plan, component_id: str, source: str) -> pl.Expr:
     return to_money(pl.col(component_id), CENTS * scale)
 
 
-def report_columns(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
+def _gate_columns(plan: Plan) -> tuple[pl.Expr, pl.Expr]:
+    """Which gates block each customer ("a;b", null when none), and whether any does.
+
+    A customer missing from the attributes file has no known blemish.
+    """
+    triggered = []
+    for gate in plan.ruleset.gates:
+        column = pl.col(gate.column)
+        hit = column.fill_null(False) if gate.at_least is None else column >= gate.at_least
+        triggered.append(pl.when(hit.fill_null(False)).then(pl.lit(gate.id)))
+    names = pl.concat_str(triggered, separator=";", ignore_nulls=True)
+    blocked_by = pl.when(names != "").then(names)
+    return blocked_by, blocked_by.is_not_null()
+
+
+def report_columns(plan: Plan, scored: pl.LazyFrame, gated: bool = False) -> pl.LazyFrame:
     """The published scores table, in the documented column order, sorted by customer."""
     labels = [t.label for t in plan.tiers]
     index = pl.col(TIER_INDEX)
@@ -87,9 +102,16 @@ def report_columns(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
     columns.append(to_money(pl.col(NUMERATOR), plan.q).alias("points"))
     columns.append(_lookup(index, label_of).alias("tier"))
     quality = plan.quality_index
-    columns.append((index <= quality if quality is not None else pl.lit(False)).alias("quality"))
+    qualified = index <= quality if quality is not None else pl.lit(False)
+    gated = gated and bool(plan.ruleset.gates)
+    if gated:
+        blocked_by, blocked = _gate_columns(plan)
+        qualified = qualified & ~blocked
+    columns.append(qualified.alias("quality"))
     columns.append(pl.when(index > 0).then(_lookup(index - 1, label_of)).alias("next_tier"))
     columns.append(_points_to_next(plan, index).alias("points_to_next"))
+    if gated:
+        columns.append(blocked_by.alias("quality_blocked_by"))
     for policy in ("follow_up", "service"):
         values = {i: getattr(t, policy) for i, t in enumerate(plan.tiers)}
         if any(values.values()):

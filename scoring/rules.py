@@ -37,7 +37,8 @@ _COMPONENT_KEYS = {
     "description",
 }
 _TIER_KEYS = {"label", "min", "above", "top_share", "follow_up", "service", "description"}
-_TOP_KEYS = {"ruleset", "components", "excluded", "tiers", "summary"}
+_TOP_KEYS = {"ruleset", "components", "excluded", "tiers", "summary", "quality_gates"}
+_GATE_KEYS = {"id", "label", "column", "is_true", "at_least", "description"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,19 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """A condition on a customer attribute that keeps the customer out of quality.
+
+    ``at_least`` None means the column is a flag that blocks when true.
+    """
+
+    id: str
+    label: str
+    column: str
+    at_least: int | None = None
+
+
+@dataclass(frozen=True)
 class RuleSet:
     name: str
     title: str
@@ -81,6 +95,7 @@ class RuleSet:
     quality_tier: str | None
     assets: tuple[str, ...]
     tier_by: str
+    gates: tuple[Gate, ...]
     source: str
     sha256: str
 
@@ -199,6 +214,7 @@ class _Parser:
             quality_tier=quality,
             assets=self.assets(data.get("summary", {}), components),
             tier_by=tier_by,
+            gates=self.gates(data.get("quality_gates", [])),
             source=self.file,
             sha256=sha256,
         )
@@ -322,6 +338,29 @@ class _Parser:
                 raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
             tiers.append(Tier(label, share, False, *self.service(table, key)))
         return tuple(tiers)
+
+    def gates(self, value: Any) -> tuple[Gate, ...]:
+        if not isinstance(value, list):
+            raise self.fail("quality_gates", "must be a list of [[quality_gates]] tables")
+        gates: list[Gate] = []
+        for i, item in enumerate(value):
+            key = f"quality_gates[{i}]"
+            table = self.table(item, key, _GATE_KEYS)
+            gid = self.text(table, "id", key)
+            if not gid.isidentifier() or any(g.id == gid for g in gates):
+                raise self.fail(f"{key}.id", "must be a unique plain identifier")
+            if ("is_true" in table) == ("at_least" in table):
+                raise self.fail(key, "give exactly one of is_true = true or at_least = N")
+            if "is_true" in table and table["is_true"] is not True:
+                raise self.fail(f"{key}.is_true", "must be true")
+            at_least = table.get("at_least")
+            if at_least is not None and (
+                isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1
+            ):
+                raise self.fail(f"{key}.at_least", "must be a whole number >= 1")
+            column = self.text(table, "column", key)
+            gates.append(Gate(gid, self.text(table, "label", key, default=gid), column, at_least))
+        return tuple(gates)
 
     def assets(self, value: Any, components: tuple[Component, ...]) -> tuple[str, ...]:
         table = self.table(value, "summary", {"assets"})

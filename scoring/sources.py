@@ -35,6 +35,13 @@ class TableSpec:
 
 
 BALANCES = TableSpec("balances", ("customer_id", "account_id", "product", "date", "balance"))
+
+
+def customers_spec(columns: tuple[str, ...]) -> TableSpec:
+    """Customer attributes: an id and whatever columns the rule set's gates read."""
+    return TableSpec("customers", ("customer_id", *columns))
+
+
 TRANSACTIONS = TableSpec(
     "transactions",
     ("customer_id", "txn_id", "date", "txn_type", "amount"),
@@ -211,6 +218,10 @@ def parse_mapping(path: str) -> dict[str, dict[str, str]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=path) from None
     result: dict[str, dict[str, str]] = {}
+    customers = data.pop("customers", {})
+    if not isinstance(customers, dict) or not all(isinstance(v, str) for v in customers.values()):
+        raise ConfigError("must be a table of column = header", file=path, key="customers")
+    result["customers"] = dict(customers)
     for spec in (BALANCES, TRANSACTIONS):
         table = data.pop(spec.name, {})
         if not isinstance(table, dict):
@@ -227,5 +238,7 @@ def parse_mapping(path: str) -> dict[str, dict[str, str]]:
                 raise ConfigError("must be a header name", file=path, key=f"{spec.name}.{key}")
         result[spec.name] = dict(table)
     for extra in data:
-        raise ConfigError("unknown table (known: balances, transactions)", file=path, key=extra)
+        raise ConfigError(
+            "unknown table (known: balances, transactions, customers)", file=path, key=extra
+        )
     return result

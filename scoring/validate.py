@@ -161,6 +161,36 @@ def parse_ratio(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed
     return Parsed(pl.when(blank).then(pl.lit(scale)).otherwise(parsed.value), reason)
 
 
+def parse_flag(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """true/false, 1/0, y/n, yes/no, 是/否 (any case); blank means false (no blemish known)."""
+    if dtype == pl.Boolean:
+        return Parsed(pl.col(name).fill_null(False), pl.lit(None, pl.String))
+    text = _text(name).str.to_lowercase()
+    value = (
+        pl.when(text.is_in(["true", "1", "y", "yes", "是", "t"]))
+        .then(True)
+        .when(text.is_in(["false", "0", "n", "no", "否", "f", ""]) | text.is_null())
+        .then(False)
+    )
+    return Parsed(value, pl.when(value.is_null()).then(pl.lit("not true or false")))
+
+
+def parse_count(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """A whole number >= 0; blank means 0."""
+    if dtype.is_integer():
+        value = pl.col(name).cast(pl.Int64).fill_null(0)
+        return Parsed(value, pl.when(value < 0).then(pl.lit(f"negative {name}")))
+    text = _text(name, dtype)
+    value = pl.when(_blank(name, dtype)).then(0).otherwise(text.str.to_integer(strict=False))
+    reason = (
+        pl.when(value.is_null())
+        .then(pl.lit("not a whole number"))
+        .when(value < 0)
+        .then(pl.lit(f"negative {name}"))
+    )
+    return Parsed(value, reason)
+
+
 Parser = Callable[..., Parsed]  # (name, dtype, *, typed) -> Parsed
 
 BALANCE_PARSERS: dict[str, Parser] = {

@@ -119,3 +119,73 @@ def test_rules_list_names_every_shipped_set() -> None:
     assert done.returncode == 0
     for name in ("icbc-star", "card-tier", "pyramid"):
         assert name in done.stderr
+
+
+def test_quality_gates_block_quality_not_the_tier(tmp_path: Path) -> None:
+    rich = [(c, f"{c}-A", "TIME", "2025-12-31", "500000.00")  # 5,000 points: 五星级
+            for c in ("OK", "OVERDUE", "RUN3", "TOTAL6", "TOTAL5", "ALL", "NOINFO")]  # fmt: skip
+    bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, rich)
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    people = tmp_path / "customers.csv"
+    people.write_text(
+        "customer_id,branch,overdue_90d,missed_consecutive,missed_total\n"
+        "OK,A,false,0,0\nOVERDUE,A,是,0,0\nRUN3,A,false,3,3\nTOTAL6,B,no,1,6\n"
+        "TOTAL5,B,0,2,5\nALL,B,TRUE,4,7\n",
+        encoding="utf-8",
+    )
+    result = run(Job(str(bal), str(txn), parse_window("2026H1"), customers=str(people)))
+    got = rows(result)
+    assert all(r["tier"] == "五星级" for r in got.values())
+    assert {k: r["quality"] for k, r in got.items()} == {
+        "OK": True, "OVERDUE": False, "RUN3": False, "TOTAL6": False, "TOTAL5": True,
+        "ALL": False, "NOINFO": True,
+    }  # fmt: skip
+    assert got["ALL"]["quality_blocked_by"] == "overdue_90d;missed_consecutive;missed_total"
+    assert got["RUN3"]["quality_blocked_by"] == "missed_consecutive"
+    assert got["OK"]["quality_blocked_by"] is None
+    assert result.summary["quality_customers"] == 3
+    assert result.summary["quality_gates"]["by_gate"] == {
+        "overdue_90d": 2, "missed_consecutive": 2, "missed_total": 2,
+    }  # fmt: skip
+    assert result.summary["rows"]["customers"]["used"] == 6
+
+
+def test_gates_without_customers_file_are_reported_not_applied(tmp_path: Path) -> None:
+    result = score(tmp_path, "icbc-star", [("X", "A", "TIME", "2025-12-31", "500000.00")])
+    assert rows(result)["X"]["quality"] is True
+    assert "quality_blocked_by" not in result.scores.columns
+    assert result.summary["quality_gates"]["evaluated"] is False
+
+
+def test_bad_customer_rows_are_rejected(tmp_path: Path) -> None:
+    bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, [("X", "A", "TIME", "2025-12-31", "1.00")])
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    people = tmp_path / "customers.csv"
+    people.write_text(
+        "customer_id,overdue_90d,missed_consecutive,missed_total\n"
+        "X,maybe,0,0\nY,false,-1,0\nZ,false,0,0\nZ,true,0,0\n",
+        encoding="utf-8",
+    )
+    result = run(Job(str(bal), str(txn), parse_window("2026H1"), customers=str(people)))
+    got = {(r["line"], r["column"]): r["reason"] for r in result.rejects.iter_rows(named=True)}
+    assert got == {
+        (2, "overdue_90d"): "not true or false",
+        (3, "missed_consecutive"): "negative missed_consecutive",
+        (4, "customer_id"): "conflicting rows for the same customer_id",
+        (5, "customer_id"): "conflicting rows for the same customer_id",
+    }
+    assert result.summary["rows"]["customers"]["rejected"] == 4
+
+
+def test_missing_gate_column_names_it(tmp_path: Path) -> None:
+    bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, [])
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    people = tmp_path / "customers.csv"
+    people.write_text("customer_id,overdue_90d\nX,false\n", encoding="utf-8")
+    done = subprocess.run(
+        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
+         "--customers", str(people), "--period", "2026H1", "--out", "-"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "missing required column(s): missed_consecutive, missed_total" in done.stderr
