@@ -49,6 +49,29 @@ class TierPlan:
 
 
 @dataclass(frozen=True)
+class IndicatorPlan:
+    """An indicator in integers: its value is ``sum(col * factor)`` over ``terms``, in
+    yuan times ``VQ`` (= 100 x D x RATIO_SCALE); it reaches band k when the value is at
+    least ``thresholds[k]``, scoring ``scores[k]`` (hundredths); ``weight`` over W."""
+
+    id: str
+    label: str
+    terms: tuple[tuple[str, int], ...]
+    thresholds: tuple[int, ...]
+    scores: tuple[int, ...]
+    weight: int
+
+
+@dataclass(frozen=True)
+class BonusPlan:
+    component: str
+    factor: int  # value term of the component, as in IndicatorPlan.terms
+    above: int  # bound times VQ
+    multiplier: int  # over ``scale``
+    scale: int
+
+
+@dataclass(frozen=True)
 class Plan:
     ruleset: RuleSet
     window: Window
@@ -60,6 +83,8 @@ class Plan:
     tiers: tuple[TierPlan, ...]
     quality_index: int | None
     by_rank: bool = False
+    indicators: tuple[IndicatorPlan, ...] = ()
+    bonus: BonusPlan | None = None
 
     def of_source(self, source: str) -> tuple[ComponentPlan, ...]:
         return tuple(c for c in self.components if c.source == source)
@@ -101,6 +126,10 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
             cap = c.cap_for(code)
             if cap is not None:
                 caps[code] = _cents(cap, rules.source, f"components.{c.id}.cap")
+    indicators: tuple[IndicatorPlan, ...] = ()
+    bonus: BonusPlan | None = None
+    if rules.weighted:
+        q, indicators, bonus = _weighted(rules, days)
     by_rank = rules.tier_by == "rank"
     tiers = tuple(
         TierPlan(t.label, 0, 0, Fraction(t.bound), t.follow_up, t.service)
@@ -119,7 +148,51 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
         tiers,
         rules.quality_index,
         by_rank,
+        indicators,
+        bonus,
     )
+
+
+def _weighted(rules: RuleSet, days: int) -> tuple[int, tuple[IndicatorPlan, ...], BonusPlan | None]:
+    """Weighted banded scores as integers: score = sum(w x s) x bonus = N / Q."""
+    vq = CENTS * days * RATIO_SCALE
+    source = {c.id: c.source for c in rules.components}
+
+    def factor(cid: str) -> int:  # cent-days x S, or ratio-cents x D: both yuan x VQ
+        return RATIO_SCALE if source[cid] == "balances" else days
+
+    w_den = math.lcm(*(Fraction(i.weight).denominator for i in rules.indicators))
+    bonus = rules.bonus
+    m_den = Fraction(bonus.multiplier).denominator if bonus else 1
+    indicators = tuple(
+        IndicatorPlan(
+            i.id,
+            i.label,
+            tuple((cid, factor(cid)) for cid in i.components),
+            tuple(_exact(low * vq, rules.source, f"indicators.{i.id}.bands") for low, _ in i.bands),
+            tuple(_exact(score * CENTS, rules.source, f"indicators.{i.id}.bands")
+                  for _, score in i.bands),
+            int(Fraction(i.weight) * w_den),
+        )
+        for i in rules.indicators
+    )  # fmt: skip
+    plan_bonus = None
+    if bonus is not None:
+        plan_bonus = BonusPlan(
+            bonus.component,
+            factor(bonus.component),
+            _exact(bonus.above * vq, rules.source, "bonus.above"),
+            int(Fraction(bonus.multiplier) * m_den),
+            m_den,
+        )
+    return w_den * CENTS * m_den, indicators, plan_bonus
+
+
+def _exact(value: object, file: str, key: str) -> int:
+    number = Fraction(str(value))
+    if number.denominator != 1:
+        raise ConfigError("too many decimal places to score exactly", file=file, key=key)
+    return int(number)
 
 
 def _tier_plan(tier: Tier, q: int, file: str, index: int) -> TierPlan:

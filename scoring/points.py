@@ -37,11 +37,51 @@ def customer_values(plan: Plan, customers: pl.LazyFrame, *measured: pl.LazyFrame
     return out.with_columns(pl.col(c.id).fill_null(0).cast(pl.Int128) for c in plan.components)
 
 
+def _big(value: int) -> pl.Expr:
+    return pl.lit(value, pl.Int128)
+
+
+def indicator_value(terms: tuple[tuple[str, int], ...]) -> pl.Expr:
+    """An indicator's value in yuan x VQ: the sum of its components' measures."""
+    return pl.sum_horizontal(pl.col(cid) * _big(factor) for cid, factor in terms)
+
+
+def sub_score(plan: Plan, index: int) -> pl.Expr:
+    """The indicator's band score (hundredths): the highest band whose bound it reaches."""
+    ind = plan.indicators[index]
+    value = indicator_value(ind.terms)
+    chosen = pl.when(pl.lit(False)).then(_big(0))
+    for low, points in reversed(list(zip(ind.thresholds, ind.scores, strict=True))):
+        chosen = chosen.when(value >= _big(low)).then(_big(points))
+    return chosen.otherwise(_big(ind.scores[0]))
+
+
+def bonus_applies(plan: Plan) -> pl.Expr:
+    bonus = plan.bonus
+    if bonus is None:
+        return pl.lit(False)
+    return pl.col(bonus.component) * _big(bonus.factor) > _big(bonus.above)
+
+
+def _weighted_numerator(plan: Plan) -> pl.Expr:
+    """sum(weight x sub-score) x (bonus multiplier or 1), over Q = W x 100 x M."""
+    total = pl.sum_horizontal(
+        sub_score(plan, i) * _big(ind.weight) for i, ind in enumerate(plan.indicators)
+    )
+    if plan.bonus is None:
+        return total
+    factor = pl.when(bonus_applies(plan)).then(_big(plan.bonus.multiplier))
+    return total * factor.otherwise(_big(plan.bonus.scale))
+
+
 def score(plan: Plan, values: pl.LazyFrame) -> pl.LazyFrame:
     """Add the exact numerator and tier index to per-customer component values."""
-    numerator = pl.sum_horizontal(
-        pl.col(c.id) * pl.lit(c.weight, pl.Int128) for c in plan.components
-    ).cast(pl.Int128)
+    if plan.indicators:
+        numerator = _weighted_numerator(plan).cast(pl.Int128)
+    else:
+        numerator = pl.sum_horizontal(
+            pl.col(c.id) * pl.lit(c.weight, pl.Int128) for c in plan.components
+        ).cast(pl.Int128)
     tier = _rank_tier(plan) if plan.by_rank else _points_tier(plan)
     return values.with_columns(numerator.alias(NUMERATOR)).with_columns(tier.alias(TIER_INDEX))
 
@@ -97,8 +137,13 @@ def report_columns(plan: Plan, scored: pl.LazyFrame, gated: bool = False) -> pl.
     columns: list[pl.Expr] = [pl.col("customer_id")]
     for c in plan.components:
         columns.append(_amount(plan, c.id, c.source).alias(f"{c.id}_amount"))
-        points = pl.col(c.id) * pl.lit(c.weight, pl.Int128)
-        columns.append(to_money(points, plan.q).alias(f"{c.id}_points"))
+        if not plan.indicators:
+            points = pl.col(c.id) * pl.lit(c.weight, pl.Int128)
+            columns.append(to_money(points, plan.q).alias(f"{c.id}_points"))
+    for i, ind in enumerate(plan.indicators):
+        columns.append(to_money(sub_score(plan, i), CENTS).alias(f"{ind.id}_score"))
+    if plan.bonus is not None:
+        columns.append(bonus_applies(plan).alias("bonus"))
     columns.append(to_money(pl.col(NUMERATOR), plan.q).alias("points"))
     columns.append(_lookup(index, label_of).alias("tier"))
     quality = plan.quality_index

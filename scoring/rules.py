@@ -37,7 +37,13 @@ _COMPONENT_KEYS = {
     "description",
 }
 _TIER_KEYS = {"label", "min", "above", "top_share", "follow_up", "service", "description"}
-_TOP_KEYS = {"ruleset", "components", "excluded", "tiers", "summary", "quality_gates"}
+_TOP_KEYS = {
+    "ruleset", "components", "excluded", "tiers", "summary", "quality_gates", "indicators",
+    "bonus",
+}  # fmt: skip
+_INDICATOR_KEYS = {"id", "label", "components", "weight", "bands", "description"}
+_BAND_KEYS = {"min", "score"}
+_BONUS_KEYS = {"multiplier", "component", "above", "description"}
 _GATE_KEYS = {"id", "label", "column", "is_true", "at_least", "description"}
 
 
@@ -84,6 +90,27 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """A weighted score's input: the sum of some components' measures (yuan), banded
+    into a sub-score (e.g. 0-100) by ``bands`` of (lower bound, sub-score), lowest first."""
+
+    id: str
+    label: str
+    components: tuple[str, ...]
+    weight: Decimal
+    bands: tuple[tuple[Decimal, Decimal], ...]
+
+
+@dataclass(frozen=True)
+class Bonus:
+    """Multiply the weighted score when a component's measure is above a bound."""
+
+    multiplier: Decimal
+    component: str
+    above: Decimal
+
+
+@dataclass(frozen=True)
 class RuleSet:
     name: str
     title: str
@@ -96,6 +123,14 @@ class RuleSet:
     assets: tuple[str, ...]
     tier_by: str
     gates: tuple[Gate, ...]
+    indicators: tuple[Indicator, ...]
+    bonus: Bonus | None
+
+    @property
+    def weighted(self) -> bool:
+        """Scored by weighted, banded indicators rather than by rates."""
+        return bool(self.indicators)
+
     source: str
     sha256: str
 
@@ -215,6 +250,8 @@ class _Parser:
             assets=self.assets(data.get("summary", {}), components),
             tier_by=tier_by,
             gates=self.gates(data.get("quality_gates", [])),
+            indicators=self.indicators(data.get("indicators", []), components),
+            bonus=self.bonus(data.get("bonus"), components, "indicators" in data),
             source=self.file,
             sha256=sha256,
         )
@@ -338,6 +375,64 @@ class _Parser:
                 raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
             tiers.append(Tier(label, share, False, *self.service(table, key)))
         return tuple(tiers)
+
+    def indicators(self, value: Any, components: tuple[Component, ...]) -> tuple[Indicator, ...]:
+        if not isinstance(value, list):
+            raise self.fail("indicators", "must be a list of [[indicators]] tables")
+        ids = {c.id for c in components}
+        out: list[Indicator] = []
+        for i, item in enumerate(value):
+            key = f"indicators[{i}]"
+            table = self.table(item, key, _INDICATOR_KEYS)
+            iid = self.text(table, "id", key)
+            if not iid.isidentifier() or iid in ids or any(x.id == iid for x in out):
+                raise self.fail(f"{key}.id", "must be a unique identifier, not a component id")
+            parts = self.codes(table.get("components"), f"{key}.components")
+            for part in parts:
+                if part not in ids:
+                    raise self.fail(f"{key}.components", f"{part!r} is not a component")
+            if "weight" not in table:
+                raise self.fail(f"{key}.weight", "missing")
+            weight = self.number(table["weight"], f"{key}.weight", positive=True)
+            out.append(Indicator(iid, self.text(table, "label", key, default=iid), parts, weight,
+                                 self.bands(table.get("bands"), f"{key}.bands")))  # fmt: skip
+        if out and sum(x.weight for x in out) != 1:
+            raise self.fail("indicators", "weights must add up to 1")
+        return tuple(out)
+
+    def bands(self, value: Any, key: str) -> tuple[tuple[Decimal, Decimal], ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "a list of {min, score} bands, lowest first, is required")
+        bands = []
+        for j, band in enumerate(value):
+            table = self.table(band, f"{key}[{j}]", _BAND_KEYS)
+            for name in ("min", "score"):
+                if name not in table:
+                    raise self.fail(f"{key}[{j}].{name}", "missing")
+            low = self.number(table["min"], f"{key}[{j}].min")
+            if bands and low <= bands[-1][0]:
+                raise self.fail(f"{key}[{j}].min", "bands must be listed lowest first, rising")
+            bands.append((low, self.number(table["score"], f"{key}[{j}].score")))
+        if bands[0][0] != 0:
+            raise self.fail(f"{key}[0].min", "the first band must start at 0")
+        return tuple(bands)
+
+    def bonus(self, value: Any, components: tuple[Component, ...], weighted: bool) -> Bonus | None:
+        if value is None:
+            return None
+        if not weighted:
+            raise self.fail("bonus", "a bonus applies to rule sets with [[indicators]] only")
+        table = self.table(value, "bonus", _BONUS_KEYS)
+        component = self.text(table, "component", "bonus")
+        if component not in {c.id for c in components}:
+            raise self.fail("bonus.component", f"{component!r} is not a component")
+        if "multiplier" not in table:
+            raise self.fail("bonus.multiplier", "missing")
+        return Bonus(
+            self.number(table["multiplier"], "bonus.multiplier", positive=True),
+            component,
+            self.number(table.get("above", 0), "bonus.above"),
+        )
 
     def gates(self, value: Any) -> tuple[Gate, ...]:
         if not isinstance(value, list):

@@ -189,3 +189,56 @@ def test_missing_gate_column_names_it(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "missing required column(s): missed_consecutive, missed_total" in done.stderr
+
+
+def test_weighted_grade_reproduces_the_seed_example(tmp_path: Path) -> None:
+    """(90 x 50% + 70 x 50%) x 1.05 = 84: assets band 90, activity band 70, a mortgage."""
+    balances = [
+        ("SEED", "A", "TIME", "2025-12-31", "1000000.00"),  # assets 1,000,000: 90
+        ("SEED", "M", "MORTGAGE", "2025-12-31", "300000.00"),  # the bonus condition
+        ("NOBONUS", "B", "TIME", "2025-12-31", "1000000.00"),
+        ("EDGE", "C", "CURRENT", "2025-12-31", "49999.99"),  # just under 50,000: 60
+    ]
+    txns = [
+        ("SEED", "2026-03-01", "POS", "20000.00"),  # activity 20,000: 70
+        ("NOBONUS", "2026-03-01", "POS", "20000.00"),
+        ("EDGE", "2026-03-01", "FX_TRADE", "500000.00"),  # activity 500,000: 90
+    ]
+    got = rows(score(tmp_path, "weighted-grade", balances, txns))
+    seed = got["SEED"]
+    assert (seed["assets_score"], seed["activity_score"]) == (D("90.00"), D("70.00"))
+    assert seed["bonus"] is True
+    assert seed["points"] == D("84.00") and seed["tier"] == "B"
+    assert got["NOBONUS"]["points"] == D("80.00") and got["NOBONUS"]["tier"] == "B"
+    assert got["EDGE"]["points"] == D("75.00") and got["EDGE"]["tier"] == "C"
+    assert got["EDGE"]["points_to_next"] == D("5.00")
+    assert "short_term_assets_points" not in got["SEED"]
+
+
+WEIGHTED = (ROOT / "rules" / "weighted-grade.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (("weight = 0.5\nbands", "weight = 0.6\nbands"), "indicators"),
+        (("{ min = 50000, score = 70 }", "{ min = 5000, score = 70 }"),
+         "indicators[0].bands[2].min"),
+        (("[\n    { min = 0, score = 0 }", "[\n    { min = 1, score = 0 }"),
+         "indicators[0].bands[0].min"),
+        (('component = "mortgage"', 'component = "boat"'), "bonus.component"),
+        (('components = ["short_term_assets", "long_term_assets"]\nweight',
+          'components = ["short_term_assets", "yacht"]\nweight'), "indicators[0].components"),
+    ],
+)  # fmt: skip
+def test_malformed_weighted_rules(tmp_path: Path, edit: tuple[str, str], key: str) -> None:
+    from tierscore.scoring.errors import ConfigError
+    from tierscore.scoring.rules import load_rules
+
+    old, new = edit
+    assert old in WEIGHTED
+    path = tmp_path / "bad.toml"
+    path.write_text(WEIGHTED.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_rules(str(path))
+    assert caught.value.key == key
