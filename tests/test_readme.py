@@ -49,12 +49,25 @@ def test_readme_shows_commands() -> None:
     assert len(_tierscore_commands()) >= 5
 
 
+def test_own_rule_set_example_is_valid(workdir: Path) -> None:
+    done = subprocess.run([str(TIERSCORE), "rules", "check", "my-bank.toml"], cwd=workdir,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "my-bank-star" in done.stderr
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One folder for all commands, run in README order (a later one may use an earlier one's
     output)."""
     path = tmp_path_factory.mktemp("readme")
     shutil.copytree(ROOT / "sample_data", path / "sample_data")
+    # the files the "Writing your own rule set" walk-through refers to
+    for block in re.findall(r"```toml\n(# (\S+\.toml)\n.*?)```", README, flags=re.S):
+        (path / block[1]).write_text(block[0], encoding="utf-8")
+    for folder, name in (("bal", "balances.csv"), ("txn", "transactions.csv")):
+        (path / "exports" / folder).mkdir(parents=True)
+        shutil.copy(ROOT / "sample_data" / name, path / "exports" / folder / name)
     return path
 
 

@@ -242,3 +242,29 @@ def test_malformed_weighted_rules(tmp_path: Path, edit: tuple[str, str], key: st
     with pytest.raises(ConfigError) as caught:
         load_rules(str(path))
     assert caught.value.key == key
+
+
+def test_customers_headers_through_the_mapping(tmp_path: Path) -> None:
+    bal = write_csv(
+        tmp_path / "b.csv", BAL_COLUMNS, [("X", "A", "TIME", "2025-12-31", "500000.00")]
+    )
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    people = tmp_path / "客户.csv"
+    people.write_text("客户号,逾期90天,连续未还,累计未还\nX,是,0,0\n", encoding="gb18030")
+    mapping = tmp_path / "columns.toml"
+    mapping.write_text(
+        '[customers]\ncustomer_id = "客户号"\noverdue_90d = "逾期90天"\n'
+        'missed_consecutive = "连续未还"\nmissed_total = "累计未还"\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
+         "--customers", str(people), "--columns", str(mapping), "--period", "2026H1",
+         "--out", "-", "--quiet"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    record = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (record["tier"], record["quality"]) == ("五星级", "false")
+    assert record["quality_blocked_by"] == "overdue_90d"
