@@ -35,15 +35,43 @@ def _describe(rules: RuleSet) -> None:
     err.print(comps)
     if rules.excluded:
         err.print("excluded codes: " + ", ".join(sorted(rules.excluded)), markup=False)
-    tiers = Table(title="tiers (highest first)")
-    tiers.add_column("tier")
-    tiers.add_column("points")
-    tiers.add_column("quality")
+    _describe_weighting(rules)
+    tiers = Table(title=f"tiers (highest first, by {rules.tier_by})")
+    for col in ("tier", "reached at", "quality", "follow_up", "service"):
+        tiers.add_column(col)
     quality = rules.quality_index
+    last = len(rules.tiers) - 1
     for i, t in enumerate(rules.tiers):
-        bound = f"> {t.bound}" if t.exclusive else f">= {t.bound}"
-        tiers.add_row(t.label, bound, "yes" if quality is not None and i <= quality else "")
+        if rules.tier_by == "rank":
+            bound = "the rest" if i == last else f"top {t.bound:.2%}"
+        else:
+            bound = f"> {t.bound}" if t.exclusive else f">= {t.bound}"
+        tiers.add_row(t.label, bound, "yes" if quality is not None and i <= quality else "",
+                      t.follow_up or "", t.service or "")  # fmt: skip
     err.print(tiers)
+    if rules.gates:
+        gates = Table(title="quality gates (with --customers)")
+        for col in ("gate", "label", "column", "blocks when"):
+            gates.add_column(col)
+        for g in rules.gates:
+            when = "true" if g.at_least is None else f">= {g.at_least}"
+            gates.add_row(g.id, g.label, g.column, when)
+        err.print(gates)
+
+
+def _describe_weighting(rules: RuleSet) -> None:
+    if not rules.indicators:
+        return
+    table = Table(title="indicators (score = sum of weight x band score)")
+    for col in ("indicator", "components", "weight", "bands (min: score)"):
+        table.add_column(col)
+    for ind in rules.indicators:
+        bands = ", ".join(f"{low}: {score}" for low, score in ind.bands)
+        table.add_row(ind.id, " + ".join(ind.components), str(ind.weight), bands)
+    err.print(table)
+    if rules.bonus is not None:
+        b = rules.bonus
+        err.print(f"bonus: x {b.multiplier} when {b.component} > {b.above}", markup=False)
 
 
 @rules_app.command("check")

@@ -268,3 +268,19 @@ def test_customers_headers_through_the_mapping(tmp_path: Path) -> None:
     record = dict(zip(header.split(","), row.split(","), strict=True))
     assert (record["tier"], record["quality"]) == ("五星级", "false")
     assert record["quality_blocked_by"] == "overdue_90d"
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("weighted-grade", ["assets", "activity", "bonus: x 1.05 when mortgage > 0"]),
+        ("icbc-star", ["missed_consecutive", ">= 3", "settlement"]),
+        ("pyramid", ["top 1.00%", "每周 (weekly)", "the rest"]),
+    ],
+)
+def test_rules_show_prints_what_the_file_declares(name: str, shown: list[str]) -> None:
+    done = subprocess.run([str(TIERSCORE), "rules", "show", name], capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0
+    for text in shown:
+        assert text in done.stderr, text
