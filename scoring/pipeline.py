@@ -195,6 +195,7 @@ def run(job: Job, observer: Observer | None = None) -> Result:
                 queries += [read.measure(name, plan), read.bad, *read.sizes]
             collected = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
             result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected), attributes)
+            result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
     result.timings = stages.timings
     return result
@@ -417,7 +418,8 @@ def inspect(
         counts[name] = {"read": sum(row.values()), **row}
         rejects += [rejects_table(bad), conflicts]
         files[name] = read.files
-    return Inspection(counts, pl.concat(rejects).sort("file", "line", maintain_order=True), files)
+    ordered = pl.concat(rejects).sort("file", "line", maintain_order=True)
+    return Inspection(counts, reader.file_names(ordered), files)
 
 
 def _tier_totals(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:

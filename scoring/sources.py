@@ -142,6 +142,7 @@ class Reader:
     ):
         self.encoding = encoding
         self.mapping = mapping or {}
+        self.names: list[str] = []  # file names by FILE_COL id
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def close(self) -> None:
@@ -161,7 +162,8 @@ class Reader:
         return Path(self._tmp.name)
 
     def open(self, spec: TableSpec, path: Path, shown: str) -> tuple[pl.LazyFrame, InputFile]:
-        """One file as a LazyFrame of canonical columns plus ``_file`` and ``_line``."""
+        """One file as a LazyFrame of canonical columns plus ``_file`` (an id; see
+        ``file_names``) and ``_line``."""
         fmt = _format_of(path) or "csv"
         info = InputFile(path=shown, format=fmt, sha256=sha256_of(path))
         if fmt == "parquet":
@@ -180,7 +182,14 @@ class Reader:
                 encoding="utf8",
             )
         lf = self._canonical(spec, lf, shown)
-        return lf.with_columns(pl.lit(shown).alias(FILE_COL)), info
+        self.names.append(shown)
+        file_id = pl.lit(len(self.names) - 1, pl.UInt16)  # a number, not a string per row
+        return lf.with_columns(file_id.alias(FILE_COL)), info
+
+    def file_names(self, frame: pl.DataFrame, column: str = "file") -> pl.DataFrame:
+        """Turn ``column``'s file ids back into the names as given."""
+        names = dict(enumerate(self.names))
+        return frame.with_columns(pl.col(column).replace_strict(names, return_dtype=pl.String))
 
     def _canonical(self, spec: TableSpec, lf: pl.LazyFrame, shown: str) -> pl.LazyFrame:
         found = [c for c in lf.collect_schema().names() if c != LINE_COL]
