@@ -83,12 +83,18 @@ def balances_frame(
             .alias("changes"),
         )
     )
-    rows = accounts.with_columns(pl.int_ranges(-1, pl.col("changes")).alias("i")).explode("i")
+    # one row in 10 accounts is dated after the window (the export ran late): skipped, counted
+    late = (_uniform(pl.col("acct"), seed + 8) < 0.1).cast(pl.Int64)
+    rows = accounts.with_columns(pl.int_ranges(-1, pl.col("changes") + late).alias("i")).explode(
+        "i"
+    )
     key = pl.col("acct") * 64 + pl.col("i") + 1
     step = (days // pl.max_horizontal(pl.col("changes"), 1)).cast(pl.Int64)
     offset = (
         pl.when(pl.col("i") < 0)
         .then(-1 - (_uniform(key, seed + 4) * 30).cast(pl.Int64))  # carry-in: December
+        .when(pl.col("i") >= pl.col("changes"))
+        .then(days + (_uniform(key, seed + 9) * 60).cast(pl.Int64))  # after the window
         .otherwise(
             pl.col("i") * days // pl.max_horizontal(pl.col("changes"), 1)
             + (_uniform(key, seed + 5) * step).cast(pl.Int64)
@@ -143,12 +149,14 @@ def transactions_frame(
         .then(0)
         .otherwise(pl.min_horizontal(pl.col("amount") // 200, 5000))
     )
+    # discounts (share of the standard fee charged) on settlement and investment trades
+    discounted = [c for c in mapped if c != "POS"]
     ratio = (
-        pl.when(~pl.col("txn_type").is_in(fee_codes) | (fee_roll < 0.6))
+        pl.when(~pl.col("txn_type").is_in(discounted) | (fee_roll < 0.6))
         .then(None)
         .when(fee_roll < 0.8)
-        .then(pl.lit("0.8"))
-        .otherwise(pl.lit("0.5"))
+        .then(800_000)
+        .otherwise(500_000)
     )
     return rows.with_columns(kind.alias("txn_type"), amount.alias("amount")).select(
         "customer_id",
@@ -157,18 +165,27 @@ def transactions_frame(
         "txn_type",
         pl.col("amount").alias("cents"),
         fee.alias("fee_cents"),
-        ratio.alias("fee_ratio"),
+        ratio.alias("ratio_millionths"),
     )
 
 
 def _money(cents: str, fmt: str) -> pl.Expr:
     """Cents as decimal(18, 2) for Parquet, as ``123.45`` text for CSV."""
-    col = pl.col(cents)
+    return _scaled(cents, 2, 18, fmt)
+
+
+def _scaled(units: str, digits: int, precision: int, fmt: str) -> pl.Expr:
+    """An integer count of 10**-digits as decimal(precision, digits) for Parquet, as
+    ``123.45`` text for CSV (trailing zeros of a fee ratio dropped: ``0.8``)."""
+    col = pl.col(units)
+    scale = 10**digits
     if fmt == "parquet":
-        return (col.cast(pl.Decimal(18, 0)) / 100).cast(pl.Decimal(18, 2))
-    return pl.concat_str(
-        (col // 100).cast(pl.String), pl.lit("."), (col % 100).cast(pl.String).str.zfill(2)
-    )
+        # exact: divide at the target scale (at scale 0 a decimal division rounds to units)
+        return (col.cast(pl.Decimal(38, digits)) / scale).cast(pl.Decimal(precision, digits))
+    fraction = (col % scale).cast(pl.String).str.zfill(digits)
+    if digits > 2:
+        fraction = fraction.str.strip_chars_end("0").replace("", "0")
+    return pl.concat_str((col // scale).cast(pl.String), pl.lit("."), fraction)
 
 
 def write_sample(
@@ -197,7 +214,9 @@ def write_sample(
         txn = (
             transactions_frame(people, ruleset, window, seed, shape)
             .with_columns(
-                _money("cents", fmt).alias("amount"), _money("fee_cents", fmt).alias("fee")
+                _money("cents", fmt).alias("amount"),
+                _money("fee_cents", fmt).alias("fee"),
+                _scaled("ratio_millionths", 6, 7, fmt).alias("fee_ratio"),
             )
             .select("customer_id", "txn_id", "date", "txn_type", "amount", "fee", "fee_ratio")
         )
