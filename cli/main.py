@@ -41,6 +41,21 @@ app.add_typer(rules_app, name="rules")
 app.command(name="sample")(sample)
 
 
+# Options shared by score and validate, declared once.
+Balances = Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")]
+Transactions = Annotated[
+    str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
+]
+Encoding = Annotated[
+    str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
+]
+Columns = Annotated[str | None, typer.Option(help="TOML file mapping export headers to columns.")]
+MaxRejectRate = Annotated[
+    float, typer.Option(help="Largest tolerated share of rejected rows per input.")
+]
+Verbose = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
+
+
 def _date(text: str | None, option: str) -> object:
     if text is None:
         return None
@@ -52,10 +67,8 @@ def _date(text: str | None, option: str) -> object:
 
 @app.command(epilog=EXIT_HELP)
 def score(
-    balances: Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")],
-    transactions: Annotated[
-        str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
-    ],
+    balances: Balances,
+    transactions: Transactions,
     out: Annotated[str, typer.Option(help="Output folder, or - for scores CSV on stdout.")],
     period: Annotated[
         str | None, typer.Option(help="2026H1, 2026H2, or YYYY-MM with --months N.")
@@ -71,21 +84,15 @@ def score(
     format_: Annotated[
         str, typer.Option("--format", help="Scores file format: csv or parquet.")
     ] = "csv",
-    encoding: Annotated[
-        str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
-    ] = None,
-    columns: Annotated[
-        str | None, typer.Option(help="TOML file mapping export headers to columns.")
-    ] = None,
+    encoding: Encoding = None,
+    columns: Columns = None,
     customers: Annotated[
         str | None,
         typer.Option(help="Customer attributes (CSV/Parquet) for the rule set's quality gates."),
     ] = None,
-    max_reject_rate: Annotated[
-        float, typer.Option(help="Largest tolerated share of rejected rows per input.")
-    ] = 0.001,
+    max_reject_rate: MaxRejectRate = 0.001,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
-    verbose: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Score every customer and publish scores, summary, rejects and manifest."""
     if format_ not in SCORES_FORMATS:
@@ -129,21 +136,13 @@ def _reject_limit(breaches: list[str], files: dict[str, Path]) -> None:
 
 @app.command(epilog=EXIT_HELP)
 def validate(
-    balances: Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")],
-    transactions: Annotated[
-        str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
-    ],
-    encoding: Annotated[
-        str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
-    ] = None,
-    columns: Annotated[
-        str | None, typer.Option(help="TOML file mapping export headers to columns.")
-    ] = None,
-    max_reject_rate: Annotated[
-        float, typer.Option(help="Largest tolerated share of rejected rows per input.")
-    ] = 0.001,
+    balances: Balances,
+    transactions: Transactions,
+    encoding: Encoding = None,
+    columns: Columns = None,
+    max_reject_rate: MaxRejectRate = 0.001,
     show: Annotated[int, typer.Option(help="How many rejects to list.")] = 20,
-    verbose: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Check inputs without scoring: row counts per input and the first rejects."""
     mapping = parse_mapping(columns) if columns else None

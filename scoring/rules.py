@@ -326,7 +326,7 @@ class _Parser:
         for i, item in enumerate(value):
             key = f"tiers[{i}]"
             table = self.table(item, key, _TIER_KEYS)
-            label = self.text(table, "label", key)
+            label = self.tier_label(table, key, tiers)
             if ("min" in table) == ("above" in table):
                 raise self.fail(key, "give exactly one of min (>=) or above (>)")
             if "top_share" in table:
@@ -335,8 +335,6 @@ class _Parser:
             which = "above" if exclusive else "min"
             bound = self.number(table[which], f"{key}.{which}")
             tier = Tier(label, bound, exclusive, *self.service(table, key))
-            if any(t.label == label for t in tiers):
-                raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
             if tiers and not _strictly_below(tier, tiers[-1]):
                 raise self.fail(f"{key}.min", "tiers must be listed highest first, bounds falling")
             tiers.append(tier)
@@ -354,6 +352,12 @@ class _Parser:
             for field in ("follow_up", "service")
         )
 
+    def tier_label(self, table: dict[str, Any], key: str, tiers: list[Tier]) -> str:
+        label = self.text(table, "label", key)
+        if any(t.label == label for t in tiers):
+            raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
+        return label
+
     def rank_tiers(self, value: Any) -> tuple[Tier, ...]:
         """Tiers by rank: each takes customers up to a cumulative share; the last the rest."""
         if not isinstance(value, list) or len(value) < 2:
@@ -362,7 +366,7 @@ class _Parser:
         for i, item in enumerate(value):
             key = f"tiers[{i}]"
             table = self.table(item, key, _TIER_KEYS)
-            label = self.text(table, "label", key)
+            label = self.tier_label(table, key, tiers)
             if "min" in table or "above" in table:
                 raise self.fail(key, "rank tiers take top_share, not min or above")
             last = i == len(value) - 1
@@ -371,8 +375,6 @@ class _Parser:
             share = Decimal(1) if last else self.number(table["top_share"], f"{key}.top_share")
             if not 0 < share <= 1 or (tiers and share <= tiers[-1].bound):
                 raise self.fail(f"{key}.top_share", "shares must rise within (0, 1]")
-            if any(t.label == label for t in tiers):
-                raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
             tiers.append(Tier(label, share, False, *self.service(table, key)))
         return tuple(tiers)
 
