@@ -11,7 +11,7 @@ import codecs
 import glob
 import hashlib
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -56,7 +56,6 @@ class InputFile:
     encoding: str | None = None
     sha256: str = ""
     rows: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {

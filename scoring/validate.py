@@ -17,7 +17,6 @@ import polars as pl
 from .plan import RATIO_DIGITS
 from .sources import FILE_COL, LINE_COL
 
-REJECT_COLUMNS = ("file", "line", "column", "value", "reason")
 _NUMBER = r"^([+-]?)(\d+)(?:\.(\d*))?$"
 _MAX_INT_DIGITS = 15
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from tierscore.scoring.pipeline import Job, run
-from tierscore.scoring.sample import write_sample
+from tierscore.scoring.rules import load_rules
+from tierscore.scoring.sample import UNMAPPED_TYPES, write_sample
 from tierscore.scoring.window import parse_window
 
 TIERSCORE = Path(sys.executable).with_name("tierscore")
@@ -31,6 +33,15 @@ def test_shape_and_every_tier(tmp_path: Path) -> None:
     assert 20 < counts["transactions"] / 3000 < 40
     bal = pl.read_parquet(tmp_path / "balances")
     assert bal.schema["balance"] == pl.Decimal(18, 2) and bal.schema["date"] == pl.Date
+    assert (bal["balance"].cast(pl.Float64) % 1 != 0).mean() > 0.5  # cents, not whole yuan
+    assert bal["date"].min() < date(2026, 1, 1) and bal["date"].max() > date(2026, 6, 30)
+    txn = pl.read_parquet(tmp_path / "transactions")
+    assert txn.schema["fee_ratio"] == pl.Decimal(7, 6) and txn["txn_id"].is_unique().all()
+    assert set(txn["fee_ratio"].drop_nulls().cast(pl.String)) == {"0.800000", "0.500000"}
+    ruleset = load_rules("icbc-star")
+    codes = {code for c in ruleset.by_source("transactions") for code in c.codes}
+    assert codes | ruleset.excluded <= set(txn["txn_type"])
+    assert {code for c in ruleset.by_source("balances") for code in c.codes} == set(bal["product"])
     result = run(Job(str(tmp_path / "balances"), str(tmp_path / "transactions"),
                      parse_window("2026H1")))  # fmt: skip
     scores = result.scores
@@ -42,6 +53,7 @@ def test_shape_and_every_tier(tmp_path: Path) -> None:
         assert scores[column].cast(pl.Float64).max() > 0, column
     rows = result.summary["rows"]["transactions"]
     assert rows["excluded"] > 0 and rows["unmapped"] > 0 and rows["outside_window"] > 0
+    assert set(result.summary["unmapped_codes"]["transactions"]) == set(UNMAPPED_TYPES)
     assert result.summary["rows"]["balances"]["outside_window"] > 0
     assert rows["rejected"] == 0 and result.summary["rows"]["balances"]["rejected"] == 0
 
