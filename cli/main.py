@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +14,24 @@ from tierscore.scoring.pipeline import Job, Result, Stages, inspect, run
 from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.sources import parse_mapping
-from tierscore.scoring.window import parse_window
 
 from .display import show_inspection, show_run
 from .errors import err, is_broken_pipe, run_cli, stdout_closed
+from .explain_cmd import explain
+from .options import (
+    Balances,
+    Columns,
+    Encoding,
+    From,
+    MaxRejectRate,
+    Months,
+    Period,
+    Rules,
+    To,
+    Transactions,
+    Verbose,
+    window_of,
+)
 from .progress import observer
 from .rules_cmd import rules_app
 from .sample_cmd import sample
@@ -39,30 +52,7 @@ app = typer.Typer(
 )
 app.add_typer(rules_app, name="rules")
 app.command(name="sample")(sample)
-
-
-# Options shared by score and validate, declared once.
-Balances = Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")]
-Transactions = Annotated[
-    str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
-]
-Encoding = Annotated[
-    str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
-]
-Columns = Annotated[str | None, typer.Option(help="TOML file mapping export headers to columns.")]
-MaxRejectRate = Annotated[
-    float, typer.Option(help="Largest tolerated share of rejected rows per input.")
-]
-Verbose = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
-
-
-def _date(text: str | None, option: str) -> object:
-    if text is None:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise ConfigError(f"{text!r} is not a date YYYY-MM-DD", key=option) from None
+app.command(name="explain")(explain)
 
 
 @app.command(epilog=EXIT_HELP)
@@ -70,17 +60,11 @@ def score(
     balances: Balances,
     transactions: Transactions,
     out: Annotated[str, typer.Option(help="Output folder, or - for scores CSV on stdout.")],
-    period: Annotated[
-        str | None, typer.Option(help="2026H1, 2026H2, or YYYY-MM with --months N.")
-    ] = None,
-    months: Annotated[
-        int | None, typer.Option(help="With --period YYYY-MM: N full months ending there.")
-    ] = None,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Explicit window start YYYY-MM-DD.")
-    ] = None,
-    to: Annotated[str | None, typer.Option(help="Explicit window end YYYY-MM-DD.")] = None,
-    rules: Annotated[str, typer.Option(help="Shipped rule set name or a TOML file.")] = "icbc-star",
+    period: Period = None,
+    months: Months = None,
+    from_: From = None,
+    to: To = None,
+    rules: Rules = "icbc-star",
     format_: Annotated[
         str, typer.Option("--format", help="Scores file format: csv or parquet.")
     ] = "csv",
@@ -97,7 +81,7 @@ def score(
     """Score every customer and publish scores, summary, rejects and manifest."""
     if format_ not in SCORES_FORMATS:
         raise ConfigError("must be csv or parquet", key="--format")
-    window = parse_window(period, months, _date(from_, "--from"), _date(to, "--to"))
+    window = window_of(period, months, from_, to)
     mapping = parse_mapping(columns) if columns else None
     stages = observer(quiet)
     job = Job(balances, transactions, window, rules, encoding, mapping, customers)

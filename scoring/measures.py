@@ -191,14 +191,12 @@ def _fold(
     )
 
 
-def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
-    """Carry each end-of-day balance forward to its account's next row, clipped to the window.
-
-    A row holds from its date until the day before the account's next usable
-    row (or through the window's end); so a carry-in row before the window
-    counts from the first day, days before an account's first row count
-    nothing, and duplicate or conflicting rows are stepped over.
-    """
+def balance_rows(plan: Plan, lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Each balance row with its status, component and ``_days``: the days of the window
+    it holds, from its date until the day before the account's next usable row (or
+    through the window's end). So a carry-in row before the window counts from the
+    first day, days before an account's first row count nothing, and duplicate or
+    conflicting rows are stepped over."""
     start = (plan.window.start - _EPOCH).days
     stop = (plan.window.end - _EPOCH).days + 1  # exclusive
     live = pl.col(STATUS).is_null()
@@ -207,39 +205,52 @@ def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.Laz
     next_day = pl.when(live).then(day).shift(-1).backward_fill()
     until = pl.when(next_account == pl.col("_acct")).then(next_day).otherwise(stop)
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
-    rows = (
+    return (
         mark_balance_rows(lf)
         .with_columns(days.alias("_days"))
         .with_columns(_classify(plan, "balances", pl.col("product"), pl.col("_days") == 0))
     )
+
+
+def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
+    """Balance-days (积数) per customer and component: balance x days held, summed."""
+    rows = balance_rows(plan, lf)
     value = pl.col("balance").cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
     magnitude = None if wide else pl.col("balance").cast(pl.Float64) * pl.col("_days")
     return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, magnitude)
 
 
+def fee_codes(plan: Plan) -> list[str]:
+    """Transaction codes of components that count only rows with a charged fee."""
+    return [
+        code
+        for code, comp in plan.codes["transactions"].items()
+        if any(c.id == comp and c.requires_fee for c in plan.components)
+    ]
+
+
+def transaction_rows(plan: Plan, lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame:
+    """Each transaction with its status, component, ``_capped`` amount (cents) and
+    ``_fee_ok``: a component that requires a fee counts a transaction only when its fee
+    is known and positive (a missing fee is not evidence of a charged one)."""
+    code = pl.col("txn_type")
+    outside = ~pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
+    cap = code.replace_strict(plan.caps, default=None, return_dtype=pl.Int64)
+    return mark_transaction_rows(lf, repeated).with_columns(
+        *_classify(plan, "transactions", code, outside),
+        pl.min_horizontal(pl.col("amount"), cap).alias("_capped"),
+        (~code.is_in(fee_codes(plan)) | (pl.col("fee").fill_null(0) > 0)).alias("_fee_ok"),
+    )
+
+
 def measure_transactions(
     plan: Plan, lf: pl.LazyFrame, repeated: list[int], wide: bool = False
 ) -> pl.LazyFrame:
-    """``min(amount, cap) * fee_ratio`` per in-window transaction, in cent-millionths.
-
-    A component that requires a fee counts a transaction only when its fee is
-    known and positive: a missing fee is not evidence of a charged one.
-    """
-    code = pl.col("txn_type")
-    outside = ~pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
-    rows = mark_transaction_rows(lf, repeated).with_columns(
-        _classify(plan, "transactions", code, outside)
-    )
-    cap = code.replace_strict(plan.caps, default=None, return_dtype=pl.Int64)
-    fee_codes = [
-        code_
-        for code_, comp in plan.codes["transactions"].items()
-        if any(c.id == comp and c.requires_fee for c in plan.components)
-    ]
-    capped = pl.min_horizontal(pl.col("amount"), cap)
-    fee_ok = ~code.is_in(fee_codes) | (pl.col("fee").fill_null(0) > 0)
+    """``min(amount, cap) * fee_ratio`` per customer and component, in cent-millionths."""
+    rows = transaction_rows(plan, lf, repeated)
+    capped = pl.col("_capped")
     counted = capped.cast(pl.Int128 if wide else pl.Int64) * pl.col("fee_ratio")
-    value = pl.when(fee_ok).then(counted).otherwise(0)
+    value = pl.when(pl.col("_fee_ok")).then(counted).otherwise(0)
     magnitude = None if wide else capped.cast(pl.Float64) * pl.col("fee_ratio")
     return _fold(plan, "transactions", rows, "txn_type", value, TXN_KEY, magnitude)
 

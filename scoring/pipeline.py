@@ -277,8 +277,8 @@ def _result(
         files[name] = read.files
         counts[name] = _counts(folded[name], bad[name])
     customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
-    per_customer = [_per_customer(plan, name, frame) for name, frame in folded.items()]
-    scored = score(plan, customer_values(plan, customers.lazy(), *per_customer))
+    sums = [per_customer(plan, name, frame) for name, frame in folded.items()]
+    scored = score(plan, customer_values(plan, customers.lazy(), *sums))
     if attributes is not None:
         scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
     scores, totals, concentration = pl.collect_all(
@@ -341,7 +341,7 @@ def _live_customers(folded: pl.DataFrame) -> pl.DataFrame:
     return folded.filter(kept > 0).select("customer_id")
 
 
-def _per_customer(plan: Plan, source: str, folded: pl.DataFrame) -> pl.LazyFrame:
+def per_customer(plan: Plan, source: str, folded: pl.DataFrame) -> pl.LazyFrame:
     ids = [c.id for c in plan.of_source(source)]
     return folded.lazy().group_by("customer_id").agg(pl.col(ids).sum())
 

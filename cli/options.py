@@ -1,0 +1,46 @@
+"""Options several commands share, declared once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from tierscore.scoring.errors import ConfigError
+from tierscore.scoring.window import Window, parse_window
+
+Balances = Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")]
+Transactions = Annotated[
+    str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
+]
+Encoding = Annotated[
+    str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
+]
+Columns = Annotated[str | None, typer.Option(help="TOML file mapping export headers to columns.")]
+MaxRejectRate = Annotated[
+    float, typer.Option(help="Largest tolerated share of rejected rows per input.")
+]
+Verbose = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
+
+
+def _date(text: str | None, option: str) -> object:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a date YYYY-MM-DD", key=option) from None
+
+
+Period = Annotated[str | None, typer.Option(help="2026H1, 2026H2, or YYYY-MM with --months N.")]
+Months = Annotated[
+    int | None, typer.Option(help="With --period YYYY-MM: N full months ending there.")
+]
+From = Annotated[str | None, typer.Option("--from", help="Explicit window start YYYY-MM-DD.")]
+To = Annotated[str | None, typer.Option(help="Explicit window end YYYY-MM-DD.")]
+Rules = Annotated[str, typer.Option(help="Shipped rule set name or a TOML file.")]
+
+
+def window_of(period: str | None, months: int | None, start: str | None, end: str | None) -> Window:
+    return parse_window(period, months, _date(start, "--from"), _date(end, "--to"))
