@@ -26,7 +26,10 @@ EXIT_CODES: dict[type[TierscoreError], int] = {
 }
 
 # Logs (stderr not a terminal) get wide lines rather than tables wrapped at 80 columns.
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
+# Messages are never wrapped (soft_wrap), so a log line stays one line.
+err = Console(
+    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200
+)
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -30,6 +30,7 @@ from .options import (
     To,
     Transactions,
     Verbose,
+    check_rate,
     window_of,
 )
 from .progress import observer
@@ -81,6 +82,11 @@ def score(
     """Score every customer and publish scores, summary, rejects and manifest."""
     if format_ not in SCORES_FORMATS:
         raise ConfigError("must be csv or parquet", key="--format")
+    if out == "-" and format_ != "csv":
+        raise ConfigError("--out - writes CSV to stdout; give a folder for parquet", key="--format")
+    if out != "-" and Path(out).exists() and not Path(out).is_dir():
+        raise ConfigError(f"{out} is a file, not a folder", key="--out")
+    check_rate(max_reject_rate)
     window = window_of(period, months, from_, to)
     mapping = parse_mapping(columns) if columns else None
     stages = observer(quiet)
@@ -129,6 +135,7 @@ def validate(
     verbose: Verbose = False,
 ) -> None:
     """Check inputs without scoring: row counts per input and the first rejects."""
+    check_rate(max_reject_rate)
     mapping = parse_mapping(columns) if columns else None
     found = inspect(balances, transactions, encoding, mapping)
     show_inspection(found.counts, found.rejects, show)

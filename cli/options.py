@@ -44,3 +44,9 @@ Rules = Annotated[str, typer.Option(help="Shipped rule set name or a TOML file."
 
 def window_of(period: str | None, months: int | None, start: str | None, end: str | None) -> Window:
     return parse_window(period, months, _date(start, "--from"), _date(end, "--to"))
+
+
+def check_rate(rate: float) -> None:
+    """A share: 0 publishes only clean runs, 1 publishes whatever was rejected."""
+    if not 0 <= rate <= 1:  # also false for NaN
+        raise ConfigError(f"{rate} is not a share between 0 and 1", key="--max-reject-rate")

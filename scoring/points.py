@@ -29,6 +29,15 @@ def to_money(numerator: pl.Expr, denominator: int) -> pl.Expr:
     return cents.cast(MONEY) / CENTS
 
 
+def to_money_up(numerator: pl.Expr, denominator: int) -> pl.Expr:
+    """The non-negative ratio rounded up to 0.01: a distance still to go is never shown
+    as 0.00 while something is missing."""
+    num = numerator.cast(pl.Int128)
+    den = pl.lit(denominator, pl.Int128)
+    cents = (num * CENTS + den - 1) // den
+    return cents.cast(MONEY) / CENTS
+
+
 def customer_values(plan: Plan, customers: pl.LazyFrame, *measured: pl.LazyFrame) -> pl.LazyFrame:
     """Every customer with every component's exact value (0 where nothing counted)."""
     out = customers
@@ -179,15 +188,16 @@ def _lookup(index: pl.Expr, values: pl.Series) -> pl.Expr:
 
 
 def _points_to_next(plan: Plan, index: pl.Expr) -> pl.Expr:
-    """Points still missing to the next tier's bound: ``bound - N / Q``.
+    """Points still missing to reach the next tier, rounded up to 0.01 (so that adding
+    them reaches it; never 0.00 while the tier is not reached).
 
-    For rank tiers the bound is the lowest score in the tier above: a customer
-    who reaches it ties with that customer and shares the rank.
+    For rank tiers the mark is the lowest score in the tier above: a customer who
+    reaches it ties with that customer and shares the rank.
     """
     if plan.by_rank:
         gap = pl.col(_NEXT_FLOOR) - pl.col(NUMERATOR)
-        return pl.when(index > 0).then(to_money(pl.when(gap > 0).then(gap).otherwise(0), plan.q))
-    bound_q = {i: t.bound_q for i, t in enumerate(plan.tiers)}
-    above = (index - 1).replace_strict(bound_q, default=None, return_dtype=pl.Int128)
-    gap = above - pl.col(NUMERATOR)
-    return pl.when(index > 0).then(to_money(pl.when(gap > 0).then(gap).otherwise(0), plan.q))
+    else:
+        threshold = {i: t.threshold for i, t in enumerate(plan.tiers)}
+        above = (index - 1).replace_strict(threshold, default=None, return_dtype=pl.Int128)
+        gap = above - pl.col(NUMERATOR)
+    return pl.when(index > 0).then(to_money_up(pl.when(gap > 0).then(gap).otherwise(0), plan.q))

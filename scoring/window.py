@@ -42,6 +42,11 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def _check_year(year: int, key: str) -> None:
+    if not 1 <= year <= 9999:
+        raise ConfigError(f"year {year} is outside 1..9999", key=key)
+
+
 def half_year(year: int, half: int) -> Window:
     if half == 1:
         return Window(date(year, 1, 1), date(year, 6, 30), f"{year}H1")
@@ -52,7 +57,9 @@ def trailing_months(year: int, month: int, months: int) -> Window:
     """The ``months`` full calendar months ending with ``year-month``."""
     if months < 1:
         raise ConfigError("must be at least 1", key="--months")
+    _check_year(year, "--period")
     first = year * 12 + (month - 1) - (months - 1)
+    _check_year(first // 12, "--months")
     start = date(first // 12, first % 12 + 1, 1)
     label = f"{year:04d}-{month:02d}/{months}M"
     return Window(start, _month_end(year, month), label)
@@ -81,6 +88,7 @@ def parse_window(
             raise ConfigError(
                 "--months goes with --period YYYY-MM, not a half-year", key="--months"
             )
+        _check_year(int(m.group(1)), "--period")
         return half_year(int(m.group(1)), int(m.group(2)))
     if m := _MONTH.match(period):
         month = int(m.group(2))

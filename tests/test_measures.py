@@ -86,8 +86,10 @@ def test_exact_bound_lands_in_upper_tier(
     assert got["ON"]["points"] == D(bound)
     assert got["ON"]["tier"] == upper
     assert got["BELOW"]["tier"] == lower
-    # one cent for 91 days is 91/181 cent of average: rounds to the bound on display
+    # one cent for 91 days is 91/181 cent of average: rounds to the bound on display,
+    # but what is missing is shown rounded up, never as 0.00
     assert got["BELOW"]["points"] == D(bound)
+    assert got["BELOW"]["points_to_next"] == D("0.01")
 
 
 def test_carry_in_uses_latest_row_before_window(score_rows: Scorer) -> None:
@@ -192,6 +194,10 @@ def test_customers_in_only_one_input_get_one_row(score_rows: Scorer) -> None:
     assert set(got) == {"ONLY_BAL", "ONLY_TXN"}
     assert got["ONLY_BAL"]["tier"] == "非星级"
     assert got["ONLY_BAL"]["points"] == D("0.00")
+    assert (got["ONLY_BAL"]["next_tier"], got["ONLY_BAL"]["points_to_next"]) == (
+        "准星级",
+        D("0.01"),
+    )
     assert got["ONLY_TXN"]["points"] == D("10.00")
     assert got["ONLY_TXN"]["tier"] == "准星级"
 
