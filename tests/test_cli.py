@@ -505,3 +505,15 @@ def test_long_error_message_stays_on_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     [line] = [ln for ln in done.stderr.splitlines() if ln.startswith("error: ")]
     assert "found: customer_id, acct, product, date, balance" in line
+
+
+def test_parquet_to_stdout_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(TIERSCORE), "score", "--balances", str(ROOT / "sample_data" / "balances.csv"),
+         "--transactions", str(ROOT / "sample_data" / "transactions.csv"),
+         "--period", "2026H1", "--out", "-", "--format", "parquet"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "--format" in done.stderr
