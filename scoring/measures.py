@@ -168,26 +168,28 @@ def _fold(
     conflict = status == REJECTED
     ids = [c.id for c in plan.components]
     used = status == USED
-    sums = [
-        pl.when(used & (pl.col(COMPONENT) == ids.index(c.id)))
-        .then(value)
-        .otherwise(0)
-        .sum()
-        .alias(c.id)
+    # Per-row columns first, plain sums in the group-by: several times faster than
+    # conditional expressions inside ``agg``.
+    columns = [
+        pl.when(used & (pl.col(COMPONENT) == ids.index(c.id))).then(value).otherwise(0).alias(c.id)
         for c in plan.of_source(source)
     ]
     if magnitude is not None:
-        sums.append(pl.when(used).then(magnitude).otherwise(0.0).sum().alias(MAGNITUDE))
-    counts = [(status == s).sum().cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
-    return rows.group_by(
-        pl.col("customer_id"),
+        columns.append(pl.when(used).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
+    columns += [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
+    summed = [c.meta.output_name() for c in columns]
+    keys = [
         pl.when(status == UNMAPPED).then(pl.col(code_col)).alias(CODE),
         pl.when(conflict).then(pl.col(FILE_COL)).alias(CONFLICT_FILE),
         pl.when(conflict).then(pl.col(LINE_COL)).alias(CONFLICT_LINE),
-    ).agg(
-        *sums,
-        *counts,
-        pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
+    ]
+    return (
+        rows.with_columns(*columns, *keys)
+        .group_by("customer_id", CODE, CONFLICT_FILE, CONFLICT_LINE)
+        .agg(
+            pl.col(summed).sum(),
+            pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
+        )
     )
 
 

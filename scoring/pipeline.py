@@ -347,7 +347,9 @@ def per_customer(plan: Plan, source: str, folded: pl.DataFrame) -> pl.LazyFrame:
 
 
 def _counts(folded: pl.DataFrame, bad: pl.DataFrame) -> dict[str, int]:
-    sums = folded.select(pl.col(count_column(s)).sum() for s in range(len(STATUSES))).row(0)
+    sums = folded.select(
+        pl.col(count_column(s)).cast(pl.Int64).sum() for s in range(len(STATUSES))
+    ).row(0)
     out = {status: int(n or 0) for status, n in zip(STATUSES, sums, strict=True)}
     out["rejected"] += bad.height
     return {"read": sum(out.values()), **out}
