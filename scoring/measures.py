@@ -44,8 +44,20 @@ def conflict_reason(key: tuple[str, ...]) -> str:
 
 
 def conflict_column(key: tuple[str, ...]) -> str:
-    """The cell a conflict is reported by: the balance, or the transaction id."""
-    return "balance" if key == BALANCE_KEY else "txn_id"
+    """The cell a conflict is reported by: the balance, else the key itself (the id)."""
+    return "balance" if key == BALANCE_KEY else key[0]
+
+
+def conflict_rejects(rows: pl.LazyFrame, key: tuple[str, ...]) -> pl.LazyFrame:
+    """Rejects lines for marked rows that conflict on ``key``."""
+    column = conflict_column(key)
+    return rows.filter(pl.col(STATUS) == REJECTED).select(
+        pl.col(FILE_COL).alias("file"),
+        pl.col(LINE_COL).alias("line"),
+        pl.lit(column).alias("column"),
+        shown_value(column, pl.col(column).cast(pl.String)).alias("value"),
+        pl.lit(conflict_reason(key)).alias("reason"),
+    )
 
 
 def _marks(conflict: pl.Expr, repeat: pl.Expr) -> pl.Expr:

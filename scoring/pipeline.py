@@ -33,6 +33,7 @@ from .measures import (
     UNMAPPED,
     conflict_column,
     conflict_reason,
+    conflict_rejects,
     count_column,
     mark_balance_rows,
     mark_duplicates,
@@ -47,8 +48,6 @@ from .points import NUMERATOR, TIER_INDEX, customer_values, report_columns, scor
 from .rules import load_rules
 from .sources import (
     BALANCES,
-    FILE_COL,
-    LINE_COL,
     TRANSACTIONS,
     InputFile,
     Reader,
@@ -106,6 +105,11 @@ class _Input:
     sizes: list[pl.LazyFrame]  # one row count per file
     raw: pl.LazyFrame  # the files as read, before validation
     repeated: list[int] = field(default_factory=list)  # hashes of repeated txn ids
+
+    def take_sizes(self, sizes: list[pl.DataFrame]) -> None:
+        """Record each file's row count, collected from ``self.sizes``."""
+        for info, size in zip(self.files, sizes, strict=True):
+            info.rows = int(size.item())
 
     def mark(self, name: str) -> pl.LazyFrame:
         if name == "balances":
@@ -239,16 +243,10 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     parsers |= {c: parse_count if c in counted else parse_flag for c in columns}
     read = _read(reader, customers_spec(columns), given, parsers)
     marked = mark_duplicates(read.good, ("customer_id",), columns)
-    rows, bad, *sizes = pl.collect_all([marked, read.bad, *read.sizes])
-    for info, size in zip(read.files, sizes, strict=True):
-        info.rows = int(size.item())
-    conflicts = rows.filter(pl.col(STATUS) == REJECTED).select(
-        pl.col(FILE_COL).alias("file"),
-        pl.col(LINE_COL).alias("line"),
-        pl.lit("customer_id").alias("column"),
-        pl.col("customer_id").alias("value"),
-        pl.lit(conflict_reason(("customer_id",))).alias("reason"),
+    rows, conflicts, bad, *sizes = pl.collect_all(
+        [marked, conflict_rejects(marked, ("customer_id",)), read.bad, *read.sizes]
     )
+    read.take_sizes(sizes)
     counts = {status: 0 for status in STATUSES}
     counts["used"] = rows.filter(pl.col(STATUS).is_null()).height
     counts["duplicate"] = rows.filter(pl.col(STATUS) == DUPLICATE).height
@@ -272,8 +270,7 @@ def _result(
     for name, read in inputs.items():
         folded[name], bad[name], *sizes = collected[: 2 + len(read.sizes)]
         collected = collected[2 + len(read.sizes) :]
-        for info, size in zip(read.files, sizes, strict=True):
-            info.rows = int(size.item())
+        read.take_sizes(sizes)
         files[name] = read.files
         counts[name] = _counts(folded[name], bad[name])
     customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
@@ -397,23 +394,14 @@ def inspect(
         for name, read in inputs.items():
             key = BALANCE_KEY if name == "balances" else TXN_KEY
             rows = read.mark(name)
-            column = conflict_column(key)
-            conflicts = rows.filter(pl.col(STATUS) == REJECTED).select(
-                pl.col(FILE_COL).alias("file"),
-                pl.col(LINE_COL).alias("line"),
-                pl.lit(column).alias("column"),
-                shown_value(column, pl.col(column).cast(pl.String)).alias("value"),
-                pl.lit(conflict_reason(key)).alias("reason"),
-            )
             statuses = rows.group_by(STATUS).agg(pl.len().alias(ROWS))
-            queries += [statuses, conflicts, read.bad, *read.sizes]
+            queries += [statuses, conflict_rejects(rows, key), read.bad, *read.sizes]
         collected = pl.collect_all(queries)
     counts, rejects, files = {}, [], {}
     for name, read in inputs.items():
         statuses, conflicts, bad, *sizes = collected[: 3 + len(read.sizes)]
         collected = collected[3 + len(read.sizes) :]
-        for info, size in zip(read.files, sizes, strict=True):
-            info.rows = int(size.item())
+        read.take_sizes(sizes)
         found = {STATUSES[s] if s is not None else "valid": n for s, n in statuses.iter_rows()}
         row = {"valid": found.get("valid", 0), "duplicate": found.get("duplicate", 0),
                "rejected": found.get("rejected", 0) + bad.height}  # fmt: skip
