@@ -22,7 +22,7 @@ from .measures import (
     measure_transactions,
     transaction_rows,
 )
-from .pipeline import Job, _read_both, per_customer
+from .pipeline import Job, read_inputs, per_customer
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import customer_values, report_columns, score, to_money
 from .rules import load_rules
@@ -70,7 +70,7 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
     """Everything about one customer's score, as JSON-ready data."""
     plan = compile_plan(load_rules(job.rules), job.window)
     with Reader(job.encoding, job.mapping) as reader:
-        inputs = _read_both(reader, job.balances, job.transactions)
+        inputs = read_inputs(reader, job.balances, job.transactions)
         mine = pl.col("customer_id") == customer_id
         bal = inputs["balances"].good.filter(mine)
         txn = inputs["transactions"].good.filter(mine)

@@ -173,7 +173,7 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
     return read
 
 
-def _read_both(reader: Reader, job_balances: str, job_transactions: str) -> dict[str, _Input]:
+def read_inputs(reader: Reader, job_balances: str, job_transactions: str) -> dict[str, _Input]:
     return {
         "balances": _read(reader, BALANCES, job_balances, BALANCE_PARSERS),
         "transactions": _read(reader, TRANSACTIONS, job_transactions, TRANSACTION_PARSERS),
@@ -190,7 +190,7 @@ def run(job: Job, observer: Observer | None = None) -> Result:
     plan = compile_plan(load_rules(job.rules), job.window)
     with Reader(job.encoding, job.mapping) as reader:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
-            inputs = _read_both(reader, job.balances, job.transactions)
+            inputs = read_inputs(reader, job.balances, job.transactions)
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
             attributes = _read_attributes(reader, plan, job.customers) if job.customers else None
         with stages.stage("compute", "validate, measure, score") as done:
@@ -389,7 +389,7 @@ def inspect(
 ) -> Inspection:
     """Read and validate both inputs, and find duplicates, without scoring."""
     with Reader(encoding, mapping) as reader:
-        inputs = _read_both(reader, balances, transactions)
+        inputs = read_inputs(reader, balances, transactions)
         queries = []
         for name, read in inputs.items():
             key = BALANCE_KEY if name == "balances" else TXN_KEY
