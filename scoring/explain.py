@@ -22,7 +22,7 @@ from .measures import (
     measure_transactions,
     transaction_rows,
 )
-from .pipeline import Job, read_inputs, per_customer
+from .pipeline import Job, per_customer, read_inputs
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import customer_values, report_columns, score, to_money
 from .rules import load_rules
