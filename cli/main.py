@@ -31,6 +31,8 @@ from .options import (
     Transactions,
     Verbose,
     check_rate,
+    extras_of,
+    percent_of,
     window_of,
 )
 from .progress import observer
@@ -73,8 +75,24 @@ def score(
     columns: Columns = None,
     customers: Annotated[
         str | None,
-        typer.Option(help="Customer attributes (CSV/Parquet) for the rule set's quality gates."),
+        typer.Option(
+            help="Customer attributes (CSV/Parquet): branch, manager, the quality gates' "
+            "columns; every column is carried into scores."
+        ),
     ] = None,
+    previous: Annotated[
+        str | None,
+        typer.Option(help="An earlier run's scores file: adds previous_tier and movement."),
+    ] = None,
+    near: Annotated[
+        float, typer.Option(help="Mark customers within this percent of the next tier's bound.")
+    ] = 10.0,
+    split: Annotated[
+        str | None,
+        typer.Option(help="Also write one scores file per tier (tier) or branch and tier."),
+    ] = None,
+    xlsx: Annotated[bool, typer.Option(help="Also write scores.xlsx for Excel users.")] = False,
+    report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
     max_reject_rate: MaxRejectRate = 0.001,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
     verbose: Verbose = False,
@@ -84,20 +102,24 @@ def score(
         raise ConfigError("must be csv or parquet", key="--format")
     if out == "-" and format_ != "csv":
         raise ConfigError("--out - writes CSV to stdout; give a folder for parquet", key="--format")
+    if out == "-" and (split or xlsx):
+        raise ConfigError("--out - writes only the scores CSV; give a folder", key="--split/--xlsx")
     if out != "-" and Path(out).exists() and not Path(out).is_dir():
         raise ConfigError(f"{out} is a file, not a folder", key="--out")
     check_rate(max_reject_rate)
+    extras = extras_of(split, xlsx, report, customers)
     window = window_of(period, months, from_, to)
     mapping = parse_mapping(columns) if columns else None
     stages = observer(quiet)
     job = Job(balances, transactions, window, rules, encoding, mapping, customers)
+    job.previous, job.near = previous, percent_of(near)
     result = run(job, stages)
     breaches = over_reject_limit(result.summary, max_reject_rate)
     if out == "-":
         _to_stdout(result, breaches, quiet)
         return
     with Stages(stages).stage("write", str(out)):
-        files = publish(result, Path(out), format_, scores=not breaches)
+        files = publish(result, Path(out), format_, scores=not breaches, extras=extras)
     if breaches:
         _reject_limit(breaches, files)
     if not quiet:

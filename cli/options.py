@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from fractions import Fraction
 from typing import Annotated
 
 import typer
 
 from tierscore.scoring.errors import ConfigError
+from tierscore.scoring.publish import Extras
+from tierscore.scoring.split import SPLIT_FOLDERS
 from tierscore.scoring.window import Window, parse_window
 
 Balances = Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")]
@@ -50,3 +53,18 @@ def check_rate(rate: float) -> None:
     """A share: 0 publishes only clean runs, 1 publishes whatever was rejected."""
     if not 0 <= rate <= 1:  # also false for NaN
         raise ConfigError(f"{rate} is not a share between 0 and 1", key="--max-reject-rate")
+
+
+def percent_of(value: float) -> Fraction:
+    """The percent as typed (10, 7.5), kept exact so that "near" is decided on integers."""
+    if not 0 <= value <= 100:  # also false for NaN
+        raise ConfigError(f"{value} is not a percent between 0 and 100", key="--near")
+    return Fraction(repr(value)).limit_denominator(10**6)
+
+
+def extras_of(split: str | None, xlsx: bool, report: bool, customers: str | None) -> Extras:
+    if split not in (None, *SPLIT_FOLDERS):
+        raise ConfigError("must be tier or branch", key="--split")
+    if split == "branch" and not customers:
+        raise ConfigError("--split branch needs --customers with a branch column", key="--split")
+    return Extras(split, xlsx, report)

@@ -24,7 +24,7 @@ from .measures import (
 )
 from .pipeline import Job, per_customer, read_inputs
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
-from .points import customer_values, report_columns, score, to_money
+from .points import customer_values, report_columns, score, to_money, with_gap
 from .rules import load_rules
 from .sources import Reader
 
@@ -90,7 +90,7 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
         per_customer(plan, "transactions", folded_txn),
     )
     scored = score(plan, values).collect()
-    row = report_columns(plan, scored.lazy()).collect().row(0, named=True)
+    row = report_columns(plan, with_gap(plan, scored.lazy())).collect().row(0, named=True)
     return _as_data(plan, row, scored, accounts, types)
 
 

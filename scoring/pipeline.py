@@ -13,10 +13,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Protocol
 
 import polars as pl
 
+from .breakdown import concentration_curve, group_tiers, upgrade
+from .errors import InputError
 from .measures import (
     BALANCE_KEY,
     CODE,
@@ -43,11 +46,24 @@ from .measures import (
     repeated_hashes,
     shown_value,
 )
+from .migration import migration_summary, read_previous, with_previous
 from .plan import CENTS, Plan, compile_plan
-from .points import NUMERATOR, TIER_INDEX, customer_values, report_columns, score, to_money
+from .points import (
+    NUMERATOR,
+    TIER_INDEX,
+    customer_values,
+    quality_flag,
+    report_columns,
+    score,
+    to_money,
+    with_gap,
+)
 from .rules import load_rules
 from .sources import (
+    ATTRIBUTES,
     BALANCES,
+    FILE_COL,
+    LINE_COL,
     TRANSACTIONS,
     InputFile,
     Reader,
@@ -62,6 +78,7 @@ from .validate import (
     parse_count,
     parse_flag,
     parse_id,
+    parse_text,
     rejects_table,
     validate,
 )
@@ -84,7 +101,9 @@ class Job:
     rules: str = "icbc-star"
     encoding: str | None = None
     mapping: dict[str, dict[str, str]] | None = None
-    customers: str | None = None  # attributes file(s): the quality gates' columns
+    customers: str | None = None  # attributes: branch, manager, gates' columns, others
+    previous: str | None = None  # an earlier run's scores, for tier migration
+    near: Fraction = Fraction(10)  # percent of the next bound that counts as near
 
 
 @dataclass
@@ -161,13 +180,17 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
     files, goods, bads, sizes, raws = [], [], [], [], []
     for path in resolve_paths(given, f"--{spec.name}"):
         lf, info = reader.open(spec, path, str(path))
-        good, bad = validate(lf, parsers, typed=info.format == "parquet")
+        carried = [c for c in lf.collect_schema().names() if c not in parsers and c[0] != "_"]
+        checks = parsers | {c: parse_text for c in carried}
+        good, bad = validate(lf, checks, typed=info.format == "parquet")
         files.append(info)
         goods.append(good)
         bads.append(bad)
         sizes.append(lf.select(pl.len()))
         raws.append(lf)
-    read = _Input(files, pl.concat(goods), pl.concat(bads), sizes, pl.concat(raws))
+    how = "diagonal_relaxed" if spec.carry_rest else "vertical"  # files may differ in columns
+    good, raw = pl.concat(goods, how=how), pl.concat(raws, how=how)
+    read = _Input(files, good, pl.concat(bads), sizes, raw)
     if spec is TRANSACTIONS:
         read.repeated = repeated_hashes(read.raw).collect()["_hash"].to_list()
     return read
@@ -192,17 +215,44 @@ def run(job: Job, observer: Observer | None = None) -> Result:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
             inputs = read_inputs(reader, job.balances, job.transactions)
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
-            attributes = _read_attributes(reader, plan, job.customers) if job.customers else None
+            context = _context(reader, plan, job)
         with stages.stage("compute", "validate, measure, score") as done:
             queries = []
             for name, read in inputs.items():
                 queries += [read.measure(name, plan), read.bad, *read.sizes]
             collected = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
-            result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected), attributes)
+            result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected), context)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
     result.timings = stages.timings
     return result
+
+
+def _context(reader: Reader, plan: Plan, job: Job) -> _Context:
+    context = _Context(near=job.near)
+    if job.customers:
+        context.attributes = _read_attributes(reader, plan, job.customers)
+        _check_carried(plan, context.attributes.columns, job.customers)
+    if job.previous:
+        context.previous = read_previous(reader, plan, job.previous)
+        context.previous_file = job.previous
+    return context
+
+
+def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
+    """An attribute named like a scores column would make two columns of one name."""
+    schema = {"customer_id": pl.String} | {c.id: pl.Int128 for c in plan.components}
+    scored = with_gap(plan, score(plan, pl.LazyFrame(schema=schema)))
+    names = report_columns(plan, scored, False, (), Fraction(10)).collect_schema().names()
+    taken = set(names) | {"previous_tier", "movement", "quality_blocked_by"}
+    for column in carried:
+        if column in taken:
+            raise InputError(
+                "a customers column has the name of a scores column; rename it in a "
+                "[customers] table of --columns",
+                file=given,
+                key=column,
+            )
 
 
 def _widen_if_needed(
@@ -232,16 +282,26 @@ class _Attributes:
     rejects: pl.DataFrame
     counts: dict[str, int]
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The attribute columns carried into scores: branch and manager first (what a
+        manager filters on), then the others in the file's order."""
+        rest = [c for c in self.frame.columns if c != "customer_id"]
+        return tuple(sorted(rest, key=lambda c: ATTRIBUTES.index(c) if c in ATTRIBUTES else 2))
+
 
 def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     """The customers file: validated like the other inputs; a customer id given twice with
-    different values is rejected (which row is right is unknowable)."""
+    different values is rejected (which row is right is unknowable). Besides the gates'
+    columns it carries branch, manager and any other column, as text, into scores."""
     gates = plan.ruleset.gates
     counted = {g.column for g in gates if g.at_least is not None}
     columns = tuple(dict.fromkeys(g.column for g in gates))
     parsers: dict[str, Parser] = {"customer_id": parse_id}
     parsers |= {c: parse_count if c in counted else parse_flag for c in columns}
     read = _read(reader, customers_spec(columns), given, parsers)
+    names = read.good.collect_schema().names()
+    columns = tuple(c for c in names if c not in (FILE_COL, LINE_COL, "customer_id"))
     marked = mark_duplicates(read.good, ("customer_id",), columns)
     rows, conflicts, bad, *sizes = pl.collect_all(
         [marked, conflict_rejects(marked, ("customer_id",)), read.bad, *read.sizes]
@@ -259,13 +319,26 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     )
 
 
+@dataclass
+class _Context:
+    """What the operator added beside the two inputs: attributes, an earlier run, and
+    how near the next tier counts as near."""
+
+    attributes: _Attributes | None = None
+    previous: pl.DataFrame | None = None
+    previous_file: str = ""
+    near: Fraction = Fraction(10)
+
+
 def _result(
     plan: Plan,
     inputs: dict[str, _Input],
     collected: list[pl.DataFrame],
-    attributes: _Attributes | None = None,
+    context: _Context | None = None,
 ) -> Result:
     """Scores, accounting and rejects from the small per-customer frames."""
+    context = context or _Context()
+    attributes = context.attributes
     folded, bad, counts, files = {}, {}, {}, {}
     for name, read in inputs.items():
         folded[name], bad[name], *sizes = collected[: 2 + len(read.sizes)]
@@ -273,18 +346,13 @@ def _result(
         read.take_sizes(sizes)
         files[name] = read.files
         counts[name] = _counts(folded[name], bad[name])
-    customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
-    sums = [per_customer(plan, name, frame) for name, frame in folded.items()]
-    scored = score(plan, customer_values(plan, customers.lazy(), *sums))
-    if attributes is not None:
-        scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
-    scores, totals, concentration = pl.collect_all(
-        [
-            report_columns(plan, scored, gated=attributes is not None),
-            _tier_totals(plan, scored),
-            _concentration(scored),
-        ]
-    )
+    current = _scored(plan, folded, attributes)
+    every = current.lazy()
+    if context.previous is not None:
+        every = with_previous(every, context.previous)
+    carried = attributes.columns if attributes is not None else ()
+    gated = attributes is not None
+    scores = report_columns(plan, every, gated, carried, context.near).collect()
     unmapped = {name: _unmapped(frame) for name, frame in folded.items()}
     if attributes is not None:
         files["customers"] = attributes.files
@@ -295,17 +363,48 @@ def _result(
         + [_conflicts(frame, key) for frame, key in zip(folded.values(), (BALANCE_KEY, TXN_KEY),
                                                          strict=True)]
     ).sort("file", "line", maintain_order=True)  # fmt: skip
-    summary = _summary(plan, totals, counts, unmapped)
-    summary["quality_customers"] = int(scores["quality"].sum())
+    summary = _summary(plan, _tier_totals(plan, current.lazy()).collect(), counts, unmapped)
+    summary |= _views(plan, scores.filter(pl.col("tier").is_not_null()), current, context)
+    if context.previous is not None:
+        summary["migration"] = migration_summary(plan, every.collect(), context.previous_file)
+    return Result(plan, scores, rejects, summary, files)
+
+
+def _scored(
+    plan: Plan, folded: dict[str, pl.DataFrame], attributes: _Attributes | None
+) -> pl.DataFrame:
+    """One row per scored customer: component values, numerator, tier, gap, attributes
+    and quality; every summary is derived from this frame."""
+    customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
+    sums = [per_customer(plan, name, frame) for name, frame in folded.items()]
+    scored = with_gap(plan, score(plan, customer_values(plan, customers.lazy(), *sums)))
+    if attributes is not None:
+        scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
+    quality = quality_flag(plan, attributes is not None).alias("quality")
+    return scored.with_columns(quality).collect()
+
+
+def _views(
+    plan: Plan, scores: pl.DataFrame, current: pl.DataFrame, context: _Context
+) -> dict[str, object]:
+    """Quality, gates, concentration, branches and upgrade potential of current customers."""
+    out: dict[str, object] = {"quality_customers": int(scores["quality"].sum())}
     if plan.ruleset.gates:
-        summary["quality_gates"] = _gate_summary(plan, scores, attributes is not None)
-    needed, customers = concentration.row(0)
-    summary["concentration"] = {
+        out["quality_gates"] = _gate_summary(plan, scores, context.attributes is not None)
+    needed, customers = _concentration(current.lazy()).collect().row(0)
+    out["concentration"] = {
         "points_share": 0.8,
         "customers": int(needed),
         "customers_share": round(needed / customers, 4) if customers else 0.0,
+        "curve": concentration_curve(current),
     }
-    return Result(plan, scores, rejects, summary, files)
+    if "branch" in current.columns:
+        out["by_branch"] = group_tiers(plan, current, ["branch"])
+    if "manager" in current.columns:
+        keys = ["branch", "manager"] if "branch" in current.columns else ["manager"]
+        out["by_manager"] = group_tiers(plan, current, keys)
+    out["upgrade"] = upgrade(plan, scores, current, context.near)
+    return out
 
 
 def _gate_summary(plan: Plan, scores: pl.DataFrame, evaluated: bool) -> dict[str, object]:

@@ -8,12 +8,16 @@ half-up to 0.01, at the very end.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import polars as pl
 
 from .plan import CENTS, RATIO_SCALE, Plan
 
 NUMERATOR = "_n"
 TIER_INDEX = "_tier"
+GAP = "_gap"  # numerator still missing to the next tier
+PREVIOUS = "_previous"  # tier index in an earlier run (see migration)
 _NEXT_FLOOR = "_next_floor"
 MONEY = pl.Decimal(38, 2)
 
@@ -138,12 +142,59 @@ def _gate_columns(plan: Plan) -> tuple[pl.Expr, pl.Expr]:
     return blocked_by, blocked_by.is_not_null()
 
 
-def report_columns(plan: Plan, scored: pl.LazyFrame, gated: bool = False) -> pl.LazyFrame:
-    """The published scores table, in the documented column order, sorted by customer."""
+def quality_flag(plan: Plan, gated: bool) -> pl.Expr:
+    """Quality: the quality tier or above, and (with attributes) no gate blocking."""
+    index = pl.col(TIER_INDEX)
+    quality = plan.quality_index
+    qualified = index <= quality if quality is not None else pl.lit(False)
+    if gated and plan.ruleset.gates:
+        qualified = qualified & ~_gate_columns(plan)[1]
+    return qualified
+
+
+def with_gap(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``GAP``: the exact numerator still missing to the next tier (null at the top).
+
+    For rank tiers the mark is the lowest score in the tier above: a customer who
+    reaches it ties with that customer and shares the rank.
+    """
+    index = pl.col(TIER_INDEX)
+    if plan.by_rank:
+        scored = _with_next_floor(scored)
+        gap = pl.col(_NEXT_FLOOR) - pl.col(NUMERATOR)
+    else:
+        threshold = {i: t.threshold for i, t in enumerate(plan.tiers)}
+        above = (index - 1).replace_strict(threshold, default=None, return_dtype=pl.Int128)
+        gap = above - pl.col(NUMERATOR)
+    gap = pl.when(index > 0).then(pl.when(gap > 0).then(gap).otherwise(_big(0)))
+    return scored.with_columns(gap.cast(pl.Int128).alias(GAP)).drop(_NEXT_FLOOR, strict=False)
+
+
+def near_flag(near: Fraction) -> pl.Expr:
+    """Within ``near`` percent of the next tier's lower bound: N >= (1 - near/100) x bound,
+    decided on integers (bound = N + gap)."""
+    bound = pl.col(NUMERATOR) + pl.col(GAP)
+    scale = 100 * near.denominator
+    reached = pl.col(NUMERATOR) * _big(scale) >= bound * _big(scale - near.numerator)
+    return (pl.col(GAP).is_not_null() & reached).fill_null(False)
+
+
+def report_columns(
+    plan: Plan,
+    scored: pl.LazyFrame,
+    gated: bool = False,
+    carried: tuple[str, ...] = (),
+    near: Fraction | None = None,
+) -> pl.LazyFrame:
+    """The published scores table, in the documented column order, sorted by customer.
+
+    ``scored`` comes from ``with_gap``; ``carried`` are attribute columns shown after
+    the id; a ``PREVIOUS`` column (tier index of an earlier run) adds the migration.
+    """
     labels = [t.label for t in plan.tiers]
     index = pl.col(TIER_INDEX)
     label_of = pl.Series(labels, dtype=pl.String)
-    columns: list[pl.Expr] = [pl.col("customer_id")]
+    columns: list[pl.Expr] = [pl.col("customer_id"), *(pl.col(c) for c in carried)]
     for c in plan.components:
         columns.append(_amount(plan, c.id, c.source).alias(f"{c.id}_amount"))
         if not plan.indicators:
@@ -155,24 +206,38 @@ def report_columns(plan: Plan, scored: pl.LazyFrame, gated: bool = False) -> pl.
         columns.append(bonus_applies(plan).alias("bonus"))
     columns.append(to_money(pl.col(NUMERATOR), plan.q).alias("points"))
     columns.append(_lookup(index, label_of).alias("tier"))
-    quality = plan.quality_index
-    qualified = index <= quality if quality is not None else pl.lit(False)
-    gated = gated and bool(plan.ruleset.gates)
-    if gated:
-        blocked_by, blocked = _gate_columns(plan)
-        qualified = qualified & ~blocked
-    columns.append(qualified.alias("quality"))
+    if PREVIOUS in scored.collect_schema().names():
+        columns.append(_lookup(pl.col(PREVIOUS), label_of).alias("previous_tier"))
+        columns.append(movement().alias("movement"))
+    columns.append(quality_flag(plan, gated).alias("quality"))
     columns.append(pl.when(index > 0).then(_lookup(index - 1, label_of)).alias("next_tier"))
-    columns.append(_points_to_next(plan, index).alias("points_to_next"))
-    if gated:
-        columns.append(blocked_by.alias("quality_blocked_by"))
+    columns.append(to_money_up(pl.col(GAP), plan.q).alias("points_to_next"))
+    if near is not None:
+        columns.append(pl.when(index.is_not_null()).then(near_flag(near)).alias("near_next"))
+    if gated and plan.ruleset.gates:
+        columns.append(_gate_columns(plan)[0].alias("quality_blocked_by"))
     for policy in ("follow_up", "service"):
         values = {i: getattr(t, policy) for i, t in enumerate(plan.tiers)}
         if any(values.values()):
             columns.append(index.replace_strict(values, return_dtype=pl.String).alias(policy))
-    if plan.by_rank:
-        scored = _with_next_floor(scored)
     return scored.select(columns).sort("customer_id")
+
+
+def movement() -> pl.Expr:
+    """up / down / same against the previous tier (a lower index is a higher tier);
+    new when there was none, gone when the customer is no longer scored."""
+    now, before = pl.col(TIER_INDEX), pl.col(PREVIOUS)
+    return (
+        pl.when(now.is_null())
+        .then(pl.lit("gone"))
+        .when(before.is_null())
+        .then(pl.lit("new"))
+        .when(now < before)
+        .then(pl.lit("up"))
+        .when(now > before)
+        .then(pl.lit("down"))
+        .otherwise(pl.lit("same"))
+    )
 
 
 def _with_next_floor(scored: pl.LazyFrame) -> pl.LazyFrame:
@@ -185,19 +250,3 @@ def _with_next_floor(scored: pl.LazyFrame) -> pl.LazyFrame:
 def _lookup(index: pl.Expr, values: pl.Series) -> pl.Expr:
     mapping = dict(enumerate(values.to_list()))
     return index.replace_strict(mapping, default=None, return_dtype=values.dtype)
-
-
-def _points_to_next(plan: Plan, index: pl.Expr) -> pl.Expr:
-    """Points still missing to reach the next tier, rounded up to 0.01 (so that adding
-    them reaches it; never 0.00 while the tier is not reached).
-
-    For rank tiers the mark is the lowest score in the tier above: a customer who
-    reaches it ties with that customer and shares the rank.
-    """
-    if plan.by_rank:
-        gap = pl.col(_NEXT_FLOOR) - pl.col(NUMERATOR)
-    else:
-        threshold = {i: t.threshold for i, t in enumerate(plan.tiers)}
-        above = (index - 1).replace_strict(threshold, default=None, return_dtype=pl.Int128)
-        gap = above - pl.col(NUMERATOR)
-    return pl.when(index > 0).then(to_money_up(pl.when(gap > 0).then(gap).otherwise(0), plan.q))

@@ -13,24 +13,21 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import polars as pl
 
 from . import __version__
 from .pipeline import Result
+from .report import render_html
 from .sources import sha256_of
+from .split import SPLIT_FOLDERS, write_scores, write_split
+from .workbook import write_workbook
 
 SCORES_FORMATS = ("csv", "parquet")
-
-
-def write_scores(scores: pl.DataFrame, target: Path | IO[bytes], fmt: str = "csv") -> None:
-    if fmt == "parquet":
-        scores.write_parquet(target, statistics=False)
-    else:
-        scores.write_csv(target)
 
 
 def _json(path: Path, data: dict[str, Any]) -> None:
@@ -49,7 +46,7 @@ def manifest(
         "inputs": {name: [f.as_dict() for f in files] for name, files in result.inputs.items()},
         "outputs": [
             {"file": name, "sha256": sha256_of(path), "bytes": path.stat().st_size}
-            for name, path in outputs.items()
+            for name, path in sorted(outputs.items())
         ],
         "counts": {
             "customers": result.summary["customers"],
@@ -60,18 +57,29 @@ def manifest(
     }
 
 
+@dataclass(frozen=True)
+class Extras:
+    """Optional outputs beside the scores: split lists, a workbook, the HTML report."""
+
+    split: str | None = None  # "tier" or "branch"
+    xlsx: bool = False
+    report: bool = True
+
+
 def publish(
     result: Result,
     out: Path,
     fmt: str = "csv",
     *,
     scores: bool = True,
+    extras: Extras | None = None,
 ) -> dict[str, Path]:
-    """Write scores, summary, rejects and manifest into ``out`` all at once.
+    """Write scores, summary, rejects and manifest (and the extras) into ``out`` at once.
 
     With ``scores=False`` (too many rejects) only rejects and manifest are
     published, so the operator can see why without trusting the scores.
     """
+    extras = extras or Extras()
     started = datetime.now(UTC)
     clock = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -79,19 +87,45 @@ def publish(
     try:
         written: dict[str, Path] = {}
         if scores:
-            name = f"scores.{fmt}"
-            write_scores(result.scores, staging / name, fmt)
-            written[name] = staging / name
-            _json(staging / "summary.json", result.summary)
-            written["summary.json"] = staging / "summary.json"
+            written |= _score_files(result, staging, fmt, extras)
         result.rejects.write_csv(staging / "rejects.csv")
         written["rejects.csv"] = staging / "rejects.csv"
         timings = {**result.timings, "write": time.perf_counter() - clock}
+        facts = manifest(result, {}, timings, started)
+        if scores and extras.report:
+            (staging / "report.html").write_text(render_html(result.summary, facts), "utf-8")
+            written["report.html"] = staging / "report.html"
         _json(staging / "manifest.json", manifest(result, written, timings, started))
         written["manifest.json"] = staging / "manifest.json"
-        final = {name: out / name for name in written}
-        for name, path in written.items():
-            os.replace(path, final[name])
-        return final
+        return _move_into(out, staging, written)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _score_files(result: Result, staging: Path, fmt: str, extras: Extras) -> dict[str, Path]:
+    name = f"scores.{fmt}"
+    write_scores(result.scores, staging / name, fmt)
+    written = {name: staging / name}
+    _json(staging / "summary.json", result.summary)
+    written["summary.json"] = staging / "summary.json"
+    if extras.split:
+        written |= write_split(result.scores, staging, extras.split, fmt)
+    if extras.xlsx:
+        write_workbook(result, staging / "scores.xlsx")
+        written["scores.xlsx"] = staging / "scores.xlsx"
+    return written
+
+
+def _move_into(out: Path, staging: Path, written: dict[str, Path]) -> dict[str, Path]:
+    """Rename every file into ``out``; a split folder replaces the earlier one whole, so
+    no list of a tier that is now empty lingers."""
+    final = {name: out / name for name in written}
+    for folder in SPLIT_FOLDERS.values():
+        if (staging / folder).is_dir():
+            if (out / folder).exists():
+                os.replace(out / folder, staging / f"old-{folder}")
+            os.replace(staging / folder, out / folder)
+    for name, path in written.items():
+        if path.exists():
+            os.replace(path, final[name])
+    return final

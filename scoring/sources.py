@@ -32,14 +32,25 @@ class TableSpec:
     name: str
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    carry_rest: bool = False  # keep every other column under its own header
+
+
+ATTRIBUTES = ("branch", "manager")  # named customer attributes the reports group by
 
 
 BALANCES = TableSpec("balances", ("customer_id", "account_id", "product", "date", "balance"))
 
 
 def customers_spec(columns: tuple[str, ...]) -> TableSpec:
-    """Customer attributes: an id and whatever columns the rule set's gates read."""
-    return TableSpec("customers", ("customer_id", *columns))
+    """Customer attributes: an id, the columns the rule set's gates read, branch and
+    manager when present, and any other column as it is (carried into scores)."""
+    optional = tuple(a for a in ATTRIBUTES if a not in columns)
+    return TableSpec("customers", ("customer_id", *columns), optional, carry_rest=True)
+
+
+def previous_spec() -> TableSpec:
+    """An earlier run's scores file: only who was in which tier is needed."""
+    return TableSpec("previous", ("customer_id", "tier"))
 
 
 TRANSACTIONS = TableSpec(
@@ -210,9 +221,21 @@ class Reader:
             header = header_of[canon]
             if header in stripped:
                 select.append(pl.col(stripped[header]).alias(canon))
-            else:
+            elif canon in spec.required or not spec.carry_rest:
                 select.append(pl.lit(None, dtype=pl.String).alias(canon))
+        if spec.carry_rest:
+            select += self._carried(spec, stripped, header_of)
         return lf.select(select)
+
+    def _carried(
+        self, spec: TableSpec, stripped: dict[str, str], header_of: dict[str, str]
+    ) -> list[pl.Expr]:
+        """Every other column, under the name the mapping gives it or its own header."""
+        name_of = {h: c for c, h in self.mapping.get(spec.name, {}).items()}
+        taken = set(header_of.values()) | set(header_of)
+        return [
+            pl.col(stripped[h]).alias(name_of.get(h, h)) for h in stripped if h and h not in taken
+        ]
 
 
 def parse_mapping(path: str) -> dict[str, dict[str, str]]:

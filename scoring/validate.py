@@ -56,6 +56,15 @@ def parse_id(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     return Parsed(value, pl.when(blank).then(pl.lit(f"empty {name}")))
 
 
+def parse_text(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """Free text carried through (branch, manager, any other attribute): never a reason
+    to reject; CSV cells are trimmed and a blank one is empty (null)."""
+    if typed:
+        return Parsed(pl.col(name).cast(pl.String), pl.lit(None, pl.String))
+    text = _text(name, dtype)
+    return Parsed(pl.when(text != "").then(text), pl.lit(None, pl.String))
+
+
 def parse_code(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     return parse_id(name, dtype, typed=typed)
 

@@ -47,9 +47,9 @@ COMPONENTS = ["short_term_assets", "long_term_assets", "mortgage", "other_loans"
 HEADER = [
     "customer_id",
     *[f"{c}_{part}" for c in COMPONENTS for part in ("amount", "points")],
-    "points", "tier", "quality", "next_tier", "points_to_next",
+    "points", "tier", "quality", "next_tier", "points_to_next", "near_next",
 ]  # fmt: skip
-PUBLISHED = ["manifest.json", "rejects.csv", "scores.csv", "summary.json"]
+PUBLISHED = ["manifest.json", "rejects.csv", "report.html", "scores.csv", "summary.json"]
 
 
 def tierscore(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -200,7 +200,13 @@ def test_parquet_has_the_csv_values(inputs: list[str], good: tuple, tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and done.stdout == ""
     names = sorted(p.name for p in (tmp_path / "pq").iterdir())
-    assert names == ["manifest.json", "rejects.csv", "scores.parquet", "summary.json"]
+    assert names == [
+        "manifest.json",
+        "rejects.csv",
+        "report.html",
+        "scores.parquet",
+        "summary.json",
+    ]
     parquet = pl.read_parquet(tmp_path / "pq" / "scores.parquet")
     assert parquet.columns == HEADER
     c1 = parquet.filter(pl.col("customer_id") == "C1").row(0, named=True)
@@ -228,7 +234,7 @@ def test_manifest_makes_the_run_auditable(good: tuple, inputs: list[str]) -> Non
         assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert entry["rows"] == rows
     outputs = {o["file"]: o for o in manifest["outputs"]}
-    assert set(outputs) == {"scores.csv", "summary.json", "rejects.csv"}
+    assert set(outputs) == {"scores.csv", "summary.json", "rejects.csv", "report.html"}
     for name, entry in outputs.items():
         data = (out / name).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), name

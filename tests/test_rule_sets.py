@@ -90,8 +90,11 @@ def test_concentration_in_summary(tmp_path: Path) -> None:
     txns += [(f"S{i}", "2026-03-01", "POS", "250.00") for i in range(4)]  # 4 x 10 points
     result = score(tmp_path, "icbc-star", [], txns)
     # points 80, 40, 10 x 4 = 160 in all; 80% = 128: A + B + 1 small = 130 -> 3 customers
+    # the curve: best first, cumulative share of points at each customer (n = 6 < 100 cuts)
+    curve = [[0.0, 0.0], [0.1667, 0.5], [0.3333, 0.75], [0.5, 0.8125], [0.6667, 0.875],
+             [0.8333, 0.9375], [1.0, 1.0]]  # fmt: skip
     assert result.summary["concentration"] == {
-        "points_share": 0.8, "customers": 3, "customers_share": 0.5,
+        "points_share": 0.8, "customers": 3, "customers_share": 0.5, "curve": curve,
     }  # fmt: skip
 
 

@@ -1,0 +1,523 @@
+"""One run's summary as a single HTML page an analyst can open anywhere, offline.
+
+Bank desktops often have no internet access and mail filters strip attachments
+that pull in scripts, so the page carries everything inside itself: CSS in a
+``<style>`` block and charts as inline SVG. The charts are drawn by matplotlib
+with ``svg.fonttype = none`` so that Chinese tier labels stay real text; the
+browser then renders them with the page's CJK font stack, which works even when
+the machine that produced the report has no CJK font installed.
+
+Matplotlib is driven through ``Figure`` and ``FigureCanvasSVG`` only (never
+pyplot), so the report can be rendered from a worker thread without touching
+pyplot's figure registry. The same inputs give byte-identical HTML: the SVG
+hash salt is fixed and all dated/versioned metadata is dropped, so two reports
+can be compared with ``diff`` or a checksum.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter, StrMethodFormatter
+
+__all__ = ["render_html"]
+
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "SimHei",
+    "WenQuanYi Micro Hei",
+)
+FONT_STACK = ", ".join(f'"{name}"' for name in CJK_FONTS) + ", sans-serif"
+
+# Colours shared by charts and tables so the page reads as one piece.
+BAR = "#2f6f9f"
+POINTS = "#c0783a"
+
+# rc_context swaps matplotlib's process-wide rcParams; rendering one report at a
+# time keeps two threads from seeing each other's settings half-applied.
+_RENDER_LOCK = threading.Lock()
+
+_RC = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "tierscore",
+    "font.family": "sans-serif",
+    "font.sans-serif": [*CJK_FONTS, "DejaVu Sans"],
+    "font.size": 9,
+    "text.parse_math": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.unicode_minus": False,
+}
+
+# Without a CJK font the server only *measures* the labels with a fallback
+# font; the browser draws them. The warnings about it are expected noise.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+_ID = re.compile(r'\bid="([^"]+)"')
+_REF = re.compile(r'(href="#|url\(#)([^")]+)')
+
+STYLE = f"""
+body {{ font-family: {FONT_STACK}; margin: 2em auto; max-width: 70em; padding: 0 1em;
+  color: #1d2733; line-height: 1.4; }}
+svg text {{ font-family: {FONT_STACK} !important; }}
+h1 {{ font-size: 1.5em; border-bottom: 2px solid {BAR}; padding-bottom: .3em; }}
+h2 {{ font-size: 1.2em; margin-top: 2em; color: {BAR}; }}
+h3 {{ font-size: 1em; }}
+table {{ border-collapse: collapse; margin: .5em 0 1em; font-size: .9em; }}
+th, td {{ border: 1px solid #cfd6de; padding: .25em .6em; text-align: left; }}
+th {{ background: #eef2f6; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+caption {{ text-align: left; font-weight: bold; padding: .3em 0; }}
+figure {{ margin: 1em 0; }}
+figure svg {{ max-width: 100%; height: auto; }}
+.note {{ color: #5b6875; font-size: .9em; }}
+code {{ font-size: .9em; }}
+"""
+
+
+# --- small formatting helpers -------------------------------------------------
+
+
+def _e(value: Any) -> str:
+    """Every value from the data goes through here, so none can inject markup."""
+    return "—" if value is None or value == "" else html.escape(str(value))
+
+
+def _pct(value: Any) -> str:
+    try:
+        return f"{float(value):.1%}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def _number(value: Any) -> float:
+    """Money arrives as decimal strings; charts only need an approximate float."""
+    try:
+        return float(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return 0.0
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    numeric: Sequence[bool] | None = None,
+    caption: str = "",
+) -> str:
+    """A plain table; numeric columns right-aligned so amounts line up by digit."""
+    numeric = numeric or [False] * len(headers)
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td class="num">{_e(v)}</td>' if num else f"<td>{_e(v)}</td>"
+            for v, num in zip(row, numeric, strict=False)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _facts_table(pairs: Sequence[tuple[str, Any]]) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
+    return f'<table class="facts"><tbody>{rows}</tbody></table>'
+
+
+def _section(title: str, body: str, anchor: str) -> str:
+    return f'<section id="{anchor}"><h2>{_e(title)}</h2>\n{body}\n</section>'
+
+
+# --- matplotlib to inline SVG -------------------------------------------------
+
+
+@contextmanager
+def _mpl_settings() -> Iterator[None]:
+    """Rendering settings for exactly the time charts are drawn, then restored."""
+    with (
+        _RENDER_LOCK,
+        matplotlib.rc_context(_RC),
+        warnings.catch_warnings(),
+    ):
+        warnings.filterwarnings("ignore", message=r"Glyph .* missing from", category=UserWarning)
+        yield
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasSVG(fig)
+    return fig
+
+
+def _svg(fig: Figure, name: str) -> str:
+    """The figure as an inline ``<svg>``, its ids prefixed with ``name``.
+
+    Several charts share one HTML document, and matplotlib numbers ids from 1 in
+    each SVG (``axes_1``, clip paths, markers); without a prefix a chart's
+    ``url(#...)`` could resolve to another chart's clip path.
+    """
+    buf = io.StringIO()
+    metadata = {"Date": None, "Creator": None, "Format": None, "Type": None}
+    fig.savefig(buf, format="svg", metadata=metadata)
+    text = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1))
+    text = _ID.sub(lambda m: f'id="{name}-{m.group(1)}"', text)
+    text = _REF.sub(lambda m: f"{m.group(1)}{name}-{m.group(2)}", text)
+    return text.strip()
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption class='note'>{_e(caption)}</figcaption></figure>"
+
+
+# --- charts ------------------------------------------------------------------
+
+
+def _bars(ax: Axes, labels: list[str], values: list[float], color: str, fmt: str) -> None:
+    positions = np.arange(len(labels))
+    bars = ax.bar(positions, values, color=color)
+    ax.bar_label(bars, labels=[format(v, fmt) for v in values], padding=2, fontsize=8)
+    ax.set_xticks(positions, labels)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.margins(y=0.15)
+
+
+def _tier_chart(tiers: Sequence[Mapping[str, Any]]) -> str:
+    """Customers and points side by side: few top-tier customers, most of the points."""
+    labels = [str(t.get("tier", "")) for t in tiers]
+    fig = _new_figure(9, 3.4)
+    left, right = fig.subplots(1, 2)
+    _bars(left, labels, [float(_count(t.get("customers"))) for t in tiers], BAR, ",.0f")
+    left.set_title("customers per tier")
+    _bars(right, labels, [_number(t.get("points")) for t in tiers], POINTS, ",.0f")
+    right.set_title("points per tier")
+    return _svg(fig, "tiers")
+
+
+def _concentration_chart(concentration: Mapping[str, Any]) -> str:
+    """The Pareto curve: how few customers carry most of the points."""
+    curve = [(float(x), float(y)) for x, y in concentration.get("curve", [])]
+    fig = _new_figure(6, 4)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="#9aa5b1", linewidth=0.8, linestyle=":", label="equal share")
+    ax.plot([x for x, _ in curve], [y for _, y in curve], color=BAR, linewidth=1.8)
+    share = concentration.get("customers_share")
+    target = float(concentration.get("points_share", 0.8) or 0.8)
+    if share is not None:
+        share = float(share)
+        ax.plot([share, share, 0], [0, target, target], color=POINTS, linestyle="--", linewidth=1)
+        ax.plot([share], [target], marker="o", color=POINTS)
+        # Below the diagonal stays empty for any concentration curve: room for the label
+        # beside the dashed line.
+        ax.annotate(
+            f"{share:.1%} of customers bring {target:.0%} of points",
+            (share, 0.03),
+            xytext=(5, 0),
+            textcoords="offset points",
+            color=POINTS,
+        )
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="share of customers", ylabel="share of points")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    return _svg(fig, "concentration")
+
+
+def _migration_counts(migration: Mapping[str, Any]) -> np.ndarray:
+    rows, columns = migration.get("rows", []), migration.get("columns", [])
+    counts = np.zeros((len(rows), len(columns)), dtype=int)
+    for i, line in enumerate(migration.get("counts", [])[: len(rows)]):
+        for j, value in enumerate(list(line)[: len(columns)]):
+            counts[i, j] = _count(value)
+    return counts
+
+
+def _migration_chart(migration: Mapping[str, Any]) -> str:
+    """Heat map drawn with pcolormesh: vector cells, unlike imshow's embedded PNG."""
+    rows = [str(r) for r in migration.get("rows", [])]
+    columns = [str(c) for c in migration.get("columns", [])]
+    counts = _migration_counts(migration)
+    fig = _new_figure(max(5.0, 0.75 * len(columns) + 1.8), max(3.5, 0.45 * len(rows) + 1.4))
+    ax = fig.subplots()
+    ax.pcolormesh(counts, cmap="Blues", edgecolors="white", linewidth=1, rasterized=False)
+    peak = counts.max() if counts.size else 0
+    for (i, j), value in np.ndenumerate(counts):
+        colour = "white" if peak and value > peak / 2 else "#1d2733"
+        ax.text(j + 0.5, i + 0.5, str(value), ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(np.arange(len(columns)) + 0.5, columns)
+    ax.set_yticks(np.arange(len(rows)) + 0.5, rows)
+    ax.invert_yaxis()
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set(xlabel="current tier", ylabel="previous tier")
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return _svg(fig, "migration")
+
+
+# --- sections ------------------------------------------------------------------
+
+
+def _title(summary: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
+    ruleset = summary.get("ruleset") or facts.get("ruleset") or {}
+    window = summary.get("window") or facts.get("window") or {}
+    return (
+        f"tierscore report — {ruleset.get('name', '')} "
+        f"{window.get('start', '')}..{window.get('end', '')}"
+    ).strip()
+
+
+def _facts_section(summary: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
+    """Enough provenance to reproduce the run: versions, rules, window, input checksums."""
+    tool = facts.get("tool") or {}
+    ruleset = facts.get("ruleset") or summary.get("ruleset") or {}
+    window = facts.get("window") or summary.get("window") or {}
+    pairs = [
+        ("tool", f"{tool.get('name', 'tierscore')} {tool.get('version', '')}".strip()),
+        ("polars", tool.get("polars")),
+        ("started at", facts.get("started_at")),
+        ("rule set", f"{ruleset.get('name', '')} {ruleset.get('version', '')}".strip()),
+        ("rule set title", ruleset.get("title")),
+        ("rule set sha256", ruleset.get("sha256")),
+        ("window", f"{window.get('start', '')}..{window.get('end', '')}"),
+        ("days", window.get("days")),
+        ("customers", summary.get("customers")),
+        ("quality customers", summary.get("quality_customers")),
+    ]
+    body = _facts_table(pairs) + _inputs_table(facts) + _timings_table(facts)
+    return _section("Run facts", body, "facts")
+
+
+def _inputs_table(facts: Mapping[str, Any]) -> str:
+    rows = [
+        (
+            kind,
+            f.get("path"),
+            f.get("format"),
+            f.get("encoding"),
+            f.get("rows"),
+            str(f.get("sha256") or "")[:12],
+        )
+        for kind, files in (facts.get("inputs") or {}).items()
+        for f in files or []
+    ]
+    if not rows:
+        return ""
+    headers = ("input", "file", "format", "encoding", "rows", "sha256 (first 12)")
+    return _table(headers, rows, [False, False, False, False, True, False], "Input files")
+
+
+def _timings_table(facts: Mapping[str, Any]) -> str:
+    timings = facts.get("timings_s") or {}
+    if not timings:
+        return ""
+    rows = [(stage, f"{float(s):.3f}") for stage, s in timings.items()]
+    return _table(("stage", "seconds"), rows, [False, True], "Stage timings")
+
+
+def _tiers_section(summary: Mapping[str, Any]) -> str:
+    tiers = summary.get("tiers") or []
+    rows = [
+        (
+            t.get("tier"),
+            t.get("customers"),
+            _pct(t.get("share")),
+            t.get("points"),
+            t.get("assets_daily_average"),
+        )
+        for t in tiers
+    ]
+    headers = ("tier", "customers", "share", "points", "assets daily average (yuan)")
+    table = _table(headers, rows, [False, True, True, True, True])
+    if not tiers:
+        return _section("Tier distribution", '<p class="note">No customers scored.</p>', "tiers")
+    chart = _figure(_tier_chart(tiers), "Customers and points per tier, highest tier first.")
+    return _section("Tier distribution", chart + table, "tiers")
+
+
+def _concentration_section(concentration: Mapping[str, Any]) -> str:
+    share = concentration.get("customers_share")
+    target = concentration.get("points_share", 0.8)
+    text = ""
+    if share is not None:
+        text = (
+            f"<p>{_e(concentration.get('customers'))} customers ({_pct(share)}) bring "
+            f"{_pct(target)} of all points.</p>"
+        )
+    if not concentration.get("curve"):
+        return _section("Concentration", text + '<p class="note">No curve.</p>', "concentration")
+    chart = _figure(
+        _concentration_chart(concentration), "Customers sorted by points, highest first."
+    )
+    return _section("Concentration", text + chart, "concentration")
+
+
+def _migration_section(migration: Mapping[str, Any]) -> str:
+    """Where last period's customers went; the matrix is also a table for copy/paste."""
+    movement = migration.get("movement") or {}
+    intro = f"<p>Compared with <code>{_e(migration.get('previous'))}</code>.</p>"
+    moves = _table(list(movement), [list(movement.values())], [True] * len(movement), "Movement")
+    columns = [str(c) for c in migration.get("columns", [])]
+    counts = _migration_counts(migration)
+    matrix = [[row, *counts[i].tolist()] for i, row in enumerate(migration.get("rows", []))]
+    detail = _table(["previous \\ current", *columns], matrix, [False] + [True] * len(columns))
+    chart = ""
+    if counts.size:
+        chart = _figure(_migration_chart(migration), "Rows: previous tier. Columns: current tier.")
+    body = intro + chart + moves + f"<details><summary>matrix as table</summary>{detail}</details>"
+    return _section("Tier migration", body, "migration")
+
+
+def _group_table(
+    entries: Sequence[Mapping[str, Any]], keys: Sequence[str], labels: list[str]
+) -> str:
+    headers = [*keys, "customers", "quality customers", "points", *labels]
+    rows = [
+        [
+            *(e.get(k) for k in keys),
+            e.get("customers"),
+            e.get("quality_customers"),
+            e.get("points"),
+            *((e.get("tiers") or {}).get(label, 0) for label in labels),
+        ]
+        for e in entries
+    ]
+    numeric = [False] * len(keys) + [True] * (3 + len(labels))
+    return _table(headers, rows, numeric)
+
+
+def _tier_labels(summary: Mapping[str, Any]) -> list[str]:
+    """Tier columns in rule-set order, plus any label only a branch row knows."""
+    labels = [str(t.get("tier")) for t in summary.get("tiers") or []]
+    for entry in [*(summary.get("by_branch") or []), *(summary.get("by_manager") or [])]:
+        labels += [str(k) for k in entry.get("tiers") or {} if str(k) not in labels]
+    return labels
+
+
+def _branch_section(summary: Mapping[str, Any]) -> str:
+    labels = _tier_labels(summary)
+    parts = []
+    if "by_branch" in summary:
+        parts.append("<h3>Per branch</h3>")
+        parts.append(_group_table(summary["by_branch"] or [], ["branch"], labels))
+    if "by_manager" in summary:
+        parts.append("<h3>Per manager</h3>")
+        parts.append(_group_table(summary["by_manager"] or [], ["branch", "manager"], labels))
+    return _section("Branches and managers", "".join(parts), "branches")
+
+
+def _upgrade_section(upgrade: Mapping[str, Any]) -> str:
+    """Customers close to the next tier, with the cheapest lever to get them there."""
+    top = upgrade.get("top") or []
+    intro = (
+        f"<p>{_e(upgrade.get('customers'))} customers are within {_e(upgrade.get('pct'))}% "
+        f"of the next tier's points; {len(top)} listed.</p>"
+    )
+    keys = (
+        "branch",
+        "manager",
+        "customer_id",
+        "tier",
+        "next_tier",
+        "points",
+        "points_to_next",
+        "lever",
+        "lever_yuan",
+    )
+    headers = ("branch", "manager", "customer", "tier", "next tier", "points", "points to next")
+    headers += ("lever", "lever (yuan)")
+    rows = [[entry.get(k) for k in keys] for entry in top]
+    numeric = [False] * 5 + [True, True, False, True]
+    return _section("Upgrade potential", intro + _table(headers, rows, numeric), "upgrade")
+
+
+ROW_COUNTS = ("read", "used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
+
+
+def _rows_section(summary: Mapping[str, Any]) -> str:
+    """Every input row accounted for, so a dropped row never goes unnoticed."""
+    accounting = summary.get("rows") or {}
+    rows = [[name, *(counts.get(k, 0) for k in ROW_COUNTS)] for name, counts in accounting.items()]
+    headers = ["input", *(k.replace("_", " ") for k in ROW_COUNTS)]
+    body = _table(headers, rows, [False] + [True] * len(ROW_COUNTS))
+    unmapped = [
+        (name, code, count)
+        for name, codes in (summary.get("unmapped_codes") or {}).items()
+        for code, count in (codes or {}).items()
+    ]
+    if unmapped:
+        body += _table(("input", "code", "rows"), unmapped, [False, False, True], "Unmapped codes")
+    return _section("Row accounting", body, "rows")
+
+
+def _quality_section(gates: Mapping[str, Any]) -> str:
+    if not gates.get("evaluated"):
+        note = gates.get("note") or "Quality gates were not evaluated."
+        return _section("Quality gates", f'<p class="note">{_e(note)}</p>', "quality")
+    intro = f"<p>{_e(gates.get('blocked_customers'))} customers blocked by a quality gate.</p>"
+    rows = list((gates.get("by_gate") or {}).items())
+    return _section(
+        "Quality gates", intro + _table(("gate", "customers"), rows, [False, True]), "quality"
+    )
+
+
+def _body_sections(summary: Mapping[str, Any]) -> Iterator[str]:
+    if "tiers" in summary:
+        yield _tiers_section(summary)
+    if "concentration" in summary:
+        yield _concentration_section(summary["concentration"] or {})
+    if "migration" in summary:
+        yield _migration_section(summary["migration"] or {})
+    if "by_branch" in summary or "by_manager" in summary:
+        yield _branch_section(summary)
+    if "upgrade" in summary:
+        yield _upgrade_section(summary["upgrade"] or {})
+    if "quality_gates" in summary:
+        yield _quality_section(summary["quality_gates"] or {})
+    if "rows" in summary:
+        yield _rows_section(summary)
+
+
+def render_html(summary: dict, facts: dict) -> str:
+    """One scoring run (``summary.json`` and ``manifest.json`` contents) as an HTML page.
+
+    The page is self-contained and deterministic, so it can be mailed, archived
+    next to the run's outputs and checksummed. Sections whose data is missing
+    from ``summary`` are left out rather than shown empty.
+    """
+    title = _title(summary, facts)
+    with _mpl_settings():
+        sections = [_facts_section(summary, facts), *_body_sections(summary)]
+    ruleset_title = (summary.get("ruleset") or {}).get("title")
+    subtitle = f'<p class="note">{_e(ruleset_title)}</p>' if ruleset_title else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{_e(title)}</h1>\n{subtitle}\n" + "\n".join(sections) + "\n</body>\n</html>\n"
+    )

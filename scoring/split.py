@@ -1,0 +1,52 @@
+"""Scores split into one list per tier, or per branch and tier, so that each manager
+gets just the list to work on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+
+from .breakdown import UNASSIGNED
+from .errors import InputError
+
+SPLIT_FOLDERS = {"tier": "by_tier", "branch": "by_branch"}
+_UNSAFE = r'[\\/:*?"<>|\x00-\x1f]'  # not allowed in a file name on some system
+
+
+def safe_name(column: str) -> pl.Expr:
+    """A file or folder name from a label: unsafe characters become ``_``; a blank one,
+    or one made only of dots, becomes UNASSIGNED."""
+    name = pl.col(column).cast(pl.String).str.replace_all(_UNSAFE, "_").str.strip_chars()
+    return pl.when(name.str.strip_chars(".") != "").then(name).otherwise(pl.lit(UNASSIGNED))
+
+
+def write_split(scores: pl.DataFrame, root: Path, by: str, fmt: str) -> dict[str, Path]:
+    """One file per tier that has customers (``by_tier/五星级.csv``), or per branch and
+    tier (``by_branch/朝阳支行/五星级.csv``). Customers no longer scored (migration's
+    gone) have no tier and are in no list."""
+    if by == "branch" and "branch" not in scores.columns:
+        raise InputError("--split branch needs a branch column in --customers", key="branch")
+    folder = SPLIT_FOLDERS[by]
+    keys = ["_tier_name"] if by == "tier" else ["_branch_name", "_tier_name"]
+    named = scores.filter(pl.col("tier").is_not_null()).with_columns(
+        safe_name("tier").alias("_tier_name"),
+        *([safe_name("branch").alias("_branch_name")] if by == "branch" else []),
+    )
+    written = {}
+    for key, part in named.partition_by(keys, as_dict=True, include_key=False).items():
+        *branch, tier = key
+        relative = Path(folder, *map(str, branch), f"{tier}.{fmt}")
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        write_scores(part, root / relative, fmt)
+        written[relative.as_posix()] = root / relative
+    return dict(sorted(written.items()))
+
+
+def write_scores(scores: pl.DataFrame, target: Path | IO[bytes], fmt: str = "csv") -> None:
+    """Every scores file is written the same way (the split lists included)."""
+    if fmt == "parquet":
+        scores.write_parquet(target, statistics=False)
+    else:
+        scores.write_csv(target)
