@@ -556,6 +556,9 @@ def readme(
             "`missed_total`): C0008 overdue 90+ days, C0013 3 consecutive missed payments, "
             "C0022 6 missed in all, C0032 all three (all four lose quality with "
             "`--customers`), C0031 below both bars |",
+            "| `previous_scores.csv` | | an earlier run's scores for `--previous`: tierscore's "
+            "own 2025H2 scores of this sample without C0271..C0285 (they show as `new`) and "
+            "with C0901..C0903, customers who have left (`gone`); made by `make_previous.py` |",
         ]
     )
     return f"""# Sample export (2026H1)

@@ -73,3 +73,32 @@ def test_sample_command_then_score(tmp_path: Path) -> None:
     )  # fmt: skip
     assert scored.returncode == 0, scored.stderr
     assert len(scored.stdout.splitlines()) == 201
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def test_sample_data_regenerates_byte_identically(tmp_path: Path) -> None:
+    """The committed sample is what generate.py writes (run on a copy of the folder)."""
+    copy = tmp_path / "sample_data"
+    copy.mkdir()
+    (copy / "generate.py").write_bytes((SAMPLE / "generate.py").read_bytes())
+    subprocess.run([sys.executable, str(copy / "generate.py")], check=True, capture_output=True)
+    for path in copy.rglob("*"):
+        if path.is_file() and path.name != "generate.py":
+            assert path.read_bytes() == (SAMPLE / path.relative_to(copy)).read_bytes(), path
+
+
+def test_previous_scores_are_tierscores_own_2025h2_run() -> None:
+    """previous_scores.csv is reproduced by the command in make_previous.py's docstring."""
+    command = (
+        f"'{TIERSCORE}' score --balances '{SAMPLE}/balances.csv' "
+        f"--transactions '{SAMPLE}/transactions.csv' --period 2025H2 --out - --quiet "
+        f"| '{sys.executable}' '{SAMPLE}/make_previous.py'"
+    )
+    made = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, check=True
+    )
+    assert made.stdout == (SAMPLE / "previous_scores.csv").read_bytes()
+    ids = pl.read_csv(SAMPLE / "previous_scores.csv")["customer_id"]
+    assert {"C0901", "C0902", "C0903"} <= set(ids) and "C0271" not in set(ids)
