@@ -56,8 +56,34 @@ def show_run(summary: dict[str, Any], files: dict[str, Path] | None, rejects: in
             err.print(f"unmapped {name} codes (scored nothing): {listed}", markup=False)
     if rejects:
         err.print(f"{rejects:,} problem(s) in rejected rows", markup=False)
-    for name, path in (files or {}).items():
+    _show_views(summary)
+    _show_files(files or {})
+
+
+def _show_views(summary: dict[str, Any]) -> None:
+    if "migration" in summary:
+        moved = summary["migration"]["movement"]
+        listed = ", ".join(f"{n:,} {kind}" for kind, n in moved.items())
+        err.print(f"against {summary['migration']['previous']}: {listed}", markup=False)
+    near = summary.get("upgrade")
+    if near and near["customers"]:
+        err.print(
+            f"{near['customers']:,} customer(s) within {near['pct']}% of the next tier",
+            markup=False,
+        )
+
+
+def _show_files(files: dict[str, Path]) -> None:
+    """One line per file, but one line per split folder (it may hold hundreds)."""
+    folders: dict[str, int] = {}
+    for name, path in files.items():
+        if "/" in name:
+            top = name.split("/", 1)[0]
+            folders[top] = folders.get(top, 0) + 1
+            continue
         err.print(f"wrote {name}: {path}", markup=False)
+    for top, count in folders.items():
+        err.print(f"wrote {count:,} list(s) under {top}/", markup=False)
 
 
 def show_inspection(counts: dict[str, dict[str, int]], rejects: pl.DataFrame, limit: int) -> None:
