@@ -215,21 +215,22 @@ def run(job: Job, observer: Observer | None = None) -> Result:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
             inputs = read_inputs(reader, job.balances, job.transactions)
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
-            context = _context(reader, plan, job)
+            context = context_of(reader, plan, job)
         with stages.stage("compute", "validate, measure, score") as done:
             queries = []
             for name, read in inputs.items():
                 queries += [read.measure(name, plan), read.bad, *read.sizes]
             collected = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
-            result = _result(plan, inputs, _widen_if_needed(plan, inputs, collected), context)
+            measured = _measured(inputs, _widen_if_needed(plan, inputs, collected))
+            result = result_of(plan, measured, context)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
     result.timings = stages.timings
     return result
 
 
-def _context(reader: Reader, plan: Plan, job: Job) -> _Context:
-    context = _Context(near=job.near)
+def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
+    context = Context(near=job.near)
     if job.customers:
         context.attributes = _read_attributes(reader, plan, job.customers)
         _check_carried(plan, context.attributes.columns, job.customers)
@@ -253,6 +254,17 @@ def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
                 file=given,
                 key=column,
             )
+
+
+def _measured(inputs: dict[str, _Input], collected: list[pl.DataFrame]) -> dict[str, Measured]:
+    """Split ``collect_all``'s list back into one ``Measured`` per input."""
+    out = {}
+    for name, read in inputs.items():
+        folded, bad, *sizes = collected[: 2 + len(read.sizes)]
+        collected = collected[2 + len(read.sizes) :]
+        read.take_sizes(sizes)
+        out[name] = Measured(folded, bad, read.files)
+    return out
 
 
 def _widen_if_needed(
@@ -320,7 +332,7 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
 
 
 @dataclass
-class _Context:
+class Context:
     """What the operator added beside the two inputs: attributes, an earlier run, and
     how near the next tier counts as near."""
 
@@ -330,22 +342,25 @@ class _Context:
     near: Fraction = Fraction(10)
 
 
-def _result(
-    plan: Plan,
-    inputs: dict[str, _Input],
-    collected: list[pl.DataFrame],
-    context: _Context | None = None,
-) -> Result:
+@dataclass
+class Measured:
+    """One input as an engine hands it over: per-customer folds (see ``measures._fold``),
+    rejected rows, and the files with their row counts. Everything after this point is
+    the same whichever engine measured."""
+
+    folded: pl.DataFrame
+    bad: pl.DataFrame
+    files: list[InputFile]
+
+
+def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None = None) -> Result:
     """Scores, accounting and rejects from the small per-customer frames."""
-    context = context or _Context()
+    context = context or Context()
     attributes = context.attributes
-    folded, bad, counts, files = {}, {}, {}, {}
-    for name, read in inputs.items():
-        folded[name], bad[name], *sizes = collected[: 2 + len(read.sizes)]
-        collected = collected[2 + len(read.sizes) :]
-        read.take_sizes(sizes)
-        files[name] = read.files
-        counts[name] = _counts(folded[name], bad[name])
+    folded = {name: m.folded for name, m in measured.items()}
+    bad = {name: m.bad for name, m in measured.items()}
+    files = {name: m.files for name, m in measured.items()}
+    counts = {name: _counts(m.folded, m.bad) for name, m in measured.items()}
     current = _scored(plan, folded, attributes)
     every = current.lazy()
     if context.previous is not None:
@@ -358,7 +373,7 @@ def _result(
         files["customers"] = attributes.files
         counts["customers"] = attributes.counts
     rejects = pl.concat(
-        [rejects_table(bad[name]) for name in inputs]
+        [rejects_table(bad[name]) for name in measured]
         + ([attributes.rejects] if attributes is not None else [])
         + [_conflicts(frame, key) for frame, key in zip(folded.values(), (BALANCE_KEY, TXN_KEY),
                                                          strict=True)]
@@ -385,7 +400,7 @@ def _scored(
 
 
 def _views(
-    plan: Plan, scores: pl.DataFrame, current: pl.DataFrame, context: _Context
+    plan: Plan, scores: pl.DataFrame, current: pl.DataFrame, context: Context
 ) -> dict[str, object]:
     """Quality, gates, concentration, branches and upgrade potential of current customers."""
     out: dict[str, object] = {"quality_customers": int(scores["quality"].sum())}

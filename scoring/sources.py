@@ -203,39 +203,44 @@ class Reader:
 
     def _canonical(self, spec: TableSpec, lf: pl.LazyFrame, shown: str) -> pl.LazyFrame:
         found = [c for c in lf.collect_schema().names() if c != LINE_COL]
-        mapping = self.mapping.get(spec.name, {})
-        header_of = {canon: mapping.get(canon, canon) for canon in spec.required + spec.optional}
-        stripped = {c.strip(): c for c in found}
-        missing = [c for c in spec.required if header_of[c] not in stripped]
-        if missing:
-            named = ", ".join(
-                f"{c} (as {header_of[c]!r})" if header_of[c] != c else c for c in missing
-            )
-            raise InputError(
-                f"missing required column(s): {named}; found: {', '.join(found)}",
-                file=shown,
-                key=spec.name,
-            )
         select = [pl.col(LINE_COL)]
-        for canon in spec.required + spec.optional:
-            header = header_of[canon]
-            if header in stripped:
-                select.append(pl.col(stripped[header]).alias(canon))
-            elif canon in spec.required or not spec.carry_rest:
-                select.append(pl.lit(None, dtype=pl.String).alias(canon))
-        if spec.carry_rest:
-            select += self._carried(spec, stripped, header_of)
+        for header, canon in canonical_columns(spec, found, self.mapping, shown):
+            column = pl.col(header) if header is not None else pl.lit(None, dtype=pl.String)
+            select.append(column.alias(canon))
         return lf.select(select)
 
-    def _carried(
-        self, spec: TableSpec, stripped: dict[str, str], header_of: dict[str, str]
-    ) -> list[pl.Expr]:
-        """Every other column, under the name the mapping gives it or its own header."""
-        name_of = {h: c for c, h in self.mapping.get(spec.name, {}).items()}
+
+def canonical_columns(
+    spec: TableSpec, found: list[str], mapping: dict[str, dict[str, str]], shown: str
+) -> list[tuple[str | None, str]]:
+    """(header in the file, or None when absent; canonical name) for every column to read.
+
+    Engine-neutral, so that both engines accept the same headers and mappings and
+    stop on the same missing column with the same message.
+    """
+    names = mapping.get(spec.name, {})
+    header_of = {canon: names.get(canon, canon) for canon in spec.required + spec.optional}
+    stripped = {c.strip(): c for c in found}
+    missing = [c for c in spec.required if header_of[c] not in stripped]
+    if missing:
+        named = ", ".join(f"{c} (as {header_of[c]!r})" if header_of[c] != c else c for c in missing)
+        raise InputError(
+            f"missing required column(s): {named}; found: {', '.join(found)}",
+            file=shown,
+            key=spec.name,
+        )
+    out: list[tuple[str | None, str]] = []
+    for canon in spec.required + spec.optional:
+        header = header_of[canon]
+        if header in stripped:
+            out.append((stripped[header], canon))
+        elif canon in spec.required or not spec.carry_rest:
+            out.append((None, canon))
+    if spec.carry_rest:  # every other column, under the name the mapping gives it or its own
+        name_of = {h: c for c, h in names.items()}
         taken = set(header_of.values()) | set(header_of)
-        return [
-            pl.col(stripped[h]).alias(name_of.get(h, h)) for h in stripped if h and h not in taken
-        ]
+        out += [(stripped[h], name_of.get(h, h)) for h in stripped if h and h not in taken]
+    return out
 
 
 def parse_mapping(path: str) -> dict[str, dict[str, str]]:
