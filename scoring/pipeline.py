@@ -312,7 +312,7 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     parsers: dict[str, Parser] = {"customer_id": parse_id}
     parsers |= {c: parse_count if c in counted else parse_flag for c in columns}
     read = _read(reader, customers_spec(columns), given, parsers)
-    names = read.good.collect_schema().names()
+    names = read.raw.collect_schema().names()  # the file's order
     columns = tuple(c for c in names if c not in (FILE_COL, LINE_COL, "customer_id"))
     marked = mark_duplicates(read.good, ("customer_id",), columns)
     rows, conflicts, bad, *sizes = pl.collect_all(

@@ -57,6 +57,16 @@ def manifest(
     }
 
 
+# What a run may write: an earlier run's copy of any of these is not left behind.
+OUTPUT_NAMES = (
+    *(f"scores.{fmt}" for fmt in SCORES_FORMATS),
+    "summary.json",
+    "scores.xlsx",
+    "report.html",
+    *SPLIT_FOLDERS.values(),
+)
+
+
 @dataclass(frozen=True)
 class Extras:
     """Optional outputs beside the scores: split lists, a workbook, the HTML report."""
@@ -97,7 +107,7 @@ def publish(
             written["report.html"] = staging / "report.html"
         _json(staging / "manifest.json", manifest(result, written, timings, started))
         written["manifest.json"] = staging / "manifest.json"
-        return _move_into(out, staging, written)
+        return _move_into(out, staging, written, replace=scores)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -116,10 +126,18 @@ def _score_files(result: Result, staging: Path, fmt: str, extras: Extras) -> dic
     return written
 
 
-def _move_into(out: Path, staging: Path, written: dict[str, Path]) -> dict[str, Path]:
-    """Rename every file into ``out``; a split folder replaces the earlier one whole, so
-    no list of a tier that is now empty lingers."""
+def _move_into(
+    out: Path, staging: Path, written: dict[str, Path], replace: bool
+) -> dict[str, Path]:
+    """Rename every file into ``out``. A run that publishes scores also takes away the
+    earlier run's outputs it did not write (a split folder, a workbook, the other
+    scores format), so the folder never mixes two runs; split folders are replaced
+    whole, so no list of a tier that is now empty lingers."""
     final = {name: out / name for name in written}
+    if replace:
+        for name in OUTPUT_NAMES:
+            if (out / name).exists() and name not in written:
+                os.replace(out / name, staging / f"old-{name}")
     for folder in SPLIT_FOLDERS.values():
         if (staging / folder).is_dir():
             if (out / folder).exists():

@@ -229,17 +229,27 @@ def canonical_columns(
             file=shown,
             key=spec.name,
         )
+    if spec.carry_rest:
+        return _carried_columns(header_of, stripped, names)
     out: list[tuple[str | None, str]] = []
     for canon in spec.required + spec.optional:
         header = header_of[canon]
-        if header in stripped:
-            out.append((stripped[header], canon))
-        elif canon in spec.required or not spec.carry_rest:
-            out.append((None, canon))
-    if spec.carry_rest:  # every other column, under the name the mapping gives it or its own
-        name_of = {h: c for c, h in names.items()}
-        taken = set(header_of.values()) | set(header_of)
-        out += [(stripped[h], name_of.get(h, h)) for h in stripped if h and h not in taken]
+        out.append((stripped[header], canon) if header in stripped else (None, canon))
+    return out
+
+
+def _carried_columns(
+    header_of: dict[str, str], stripped: dict[str, str], names: dict[str, str]
+) -> list[tuple[str | None, str]]:
+    """Every column of the file, in the file's order: the named ones under their
+    canonical names, the others under the name the mapping gives them or their own."""
+    canon_of = {h: c for c, h in header_of.items()}
+    name_of = {h: c for c, h in names.items()}
+    out: list[tuple[str | None, str]] = []
+    for header, original in stripped.items():
+        if not header or (header in header_of and header_of[header] != header):
+            continue  # a canonical name used as a header of its own while mapped elsewhere
+        out.append((original, canon_of.get(header) or name_of.get(header, header)))
     return out
 
 

@@ -34,6 +34,8 @@ def write_split(scores: pl.DataFrame, root: Path, by: str, fmt: str) -> dict[str
         safe_name("tier").alias("_tier_name"),
         *([safe_name("branch").alias("_branch_name")] if by == "branch" else []),
     )
+    if by == "branch":
+        _check_distinct(named)
     written = {}
     for key, part in named.partition_by(keys, as_dict=True, include_key=False).items():
         *branch, tier = key
@@ -50,3 +52,16 @@ def write_scores(scores: pl.DataFrame, target: Path | IO[bytes], fmt: str = "csv
         scores.write_parquet(target, statistics=False)
     else:
         scores.write_csv(target)
+
+
+def _check_distinct(named: pl.DataFrame) -> None:
+    """Two branches whose names differ only in unsafe characters would share a folder,
+    and one manager would get another branch's customers: stop instead."""
+    shared = named.group_by("_branch_name").agg(pl.col("branch").unique().sort())
+    clash = shared.filter(pl.col("branch").list.len() > 1)
+    if clash.height:
+        names = ", ".join(clash["branch"][0].fill_null(UNASSIGNED).to_list())
+        raise InputError(
+            f"branches {names} would share the folder {clash['_branch_name'][0]!r}",
+            key="branch",
+        )

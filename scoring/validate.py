@@ -58,9 +58,10 @@ def parse_id(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
 
 def parse_text(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     """Free text carried through (branch, manager, any other attribute): never a reason
-    to reject; CSV cells are trimmed and a blank one is empty (null)."""
-    if typed:
-        return Parsed(pl.col(name).cast(pl.String), pl.lit(None, pl.String))
+    to reject; CSV cells are trimmed, and a blank cell is empty (null) in any file."""
+    if typed:  # kept as it is, but only spaces is as empty as in a CSV
+        value = pl.col(name).cast(pl.String)
+        return Parsed(pl.when(value.str.strip_chars() != "").then(value), pl.lit(None, pl.String))
     text = _text(name, dtype)
     return Parsed(pl.when(text != "").then(text), pl.lit(None, pl.String))
 
