@@ -10,7 +10,7 @@ import typer
 
 from tierscore.scoring import __version__
 from tierscore.scoring.errors import ConfigError, RejectLimitError
-from tierscore.scoring.pipeline import Job, Result, Stages, inspect, run
+from tierscore.scoring.pipeline import Job, Result, Stages, inspect
 from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.sources import parse_mapping
@@ -33,6 +33,7 @@ from .options import (
     check_rate,
     extras_of,
     percent_of,
+    run_on,
     window_of,
 )
 from .progress import observer
@@ -94,6 +95,13 @@ def score(
     xlsx: Annotated[bool, typer.Option(help="Also write scores.xlsx for Excel users.")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
     max_reject_rate: MaxRejectRate = 0.001,
+    engine: Annotated[
+        str, typer.Option(help="polars (this machine) or spark (a cluster, or local[*]).")
+    ] = "polars",
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option("--spark-conf", help="KEY=VALUE for the Spark session; may repeat."),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
     verbose: Verbose = False,
 ) -> None:
@@ -113,7 +121,7 @@ def score(
     stages = observer(quiet)
     job = Job(balances, transactions, window, rules, encoding, mapping, customers)
     job.previous, job.near = previous, percent_of(near)
-    result = run(job, stages)
+    result = run_on(engine, spark_conf or [], job, stages)
     breaches = over_reject_limit(result.summary, max_reject_rate)
     if out == "-":
         _to_stdout(result, breaches, quiet)

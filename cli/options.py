@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tierscore.scoring.errors import ConfigError
+from tierscore.scoring.pipeline import Job, Observer, Result, run
 from tierscore.scoring.publish import Extras
 from tierscore.scoring.split import SPLIT_FOLDERS
 from tierscore.scoring.window import Window, parse_window
@@ -68,3 +69,22 @@ def extras_of(split: str | None, xlsx: bool, report: bool, customers: str | None
     if split == "branch" and not customers:
         raise ConfigError("--split branch needs --customers with a branch column", key="--split")
     return Extras(split, xlsx, report)
+
+
+def run_on(engine: str, conf: list[str], job: Job, observer: Observer) -> Result:
+    """Run the job on the engine asked for; Spark is imported only when asked for."""
+    if engine == "polars":
+        if conf:
+            raise ConfigError("only with --engine spark", key="--spark-conf")
+        return run(job, observer)
+    if engine != "spark":
+        raise ConfigError("must be polars or spark", key="--engine")
+    from tierscore.scoring import spark_engine
+
+    settings = {}
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{item!r} is not KEY=VALUE", key="--spark-conf")
+        settings[key.strip()] = value
+    return spark_engine.run(job, observer, spark_engine.session(settings))

@@ -64,3 +64,27 @@ def score_rows(tmp_path: Path) -> Scorer:
 
 def dec(text: str) -> Decimal:
     return Decimal(text)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    """One local[2] Spark session for the whole run (starting one takes seconds).
+
+    Small file splits make Spark read every CSV in several pieces, so line
+    numbering across splits is exercised by every Spark test.
+    """
+    pytest.importorskip("pyspark")
+    from tierscore.scoring.spark_engine import session
+
+    active = session(
+        {
+            "spark.master": "local[2]",
+            "spark.sql.shuffle.partitions": "4",
+            "spark.sql.files.maxPartitionBytes": "65536",
+            "spark.sql.files.openCostInBytes": "0",
+            "spark.ui.enabled": "false",
+        }
+    )
+    active.sparkContext.setLogLevel("ERROR")
+    yield active
+    active.stop()

@@ -1,0 +1,356 @@
+"""The Spark engine: the same rule set and the same measuring code, run on a cluster.
+
+Spark reads the inputs, numbers their lines and spreads the rows over the cluster
+by the key the measures need together: the account for balances (its rows make
+the balance-days), the transaction id for transactions (its rows make the
+duplicates). Each partition is then validated and measured by the very polars
+code the local engine runs (``validate`` and ``measures``, through
+``mapInArrow``), so the engines share every rule rather than keeping two copies
+that drift apart. Spark adds the per-customer partial sums up exactly
+(DECIMAL(38,0)), and the driver finishes with ``result_of``, the step both
+engines end with. Only reading, line numbering, partitioning and this hand-over
+are Spark's own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+import polars as pl
+import pyarrow as pa
+
+from .errors import ConfigError
+from .measures import (
+    CODE,
+    CONFLICT_FILE,
+    CONFLICT_LINE,
+    CONFLICT_VALUE,
+    STATUSES,
+    count_column,
+    measure_balances,
+    measure_transactions,
+    repeated_hashes,
+)
+from .pipeline import Job, Measured, Observer, Result, Stages, context_of, result_of
+from .plan import Plan, compile_plan
+from .rules import load_rules
+from .sources import (
+    BALANCES,
+    FILE_COL,
+    LINE_COL,
+    TRANSACTIONS,
+    InputFile,
+    Reader,
+    TableSpec,
+    canonical_columns,
+    detect_encoding,
+    resolve_paths,
+    sha256_of,
+)
+from .validate import BALANCE_PARSERS, DETAIL, TRANSACTION_PARSERS, validate
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+INSTALL_HINT = "the Spark engine needs pyspark: pip install 'tierscore[spark]'"
+KIND = "_kind"  # what a row of the hand-over is: a fold, a bad row, or a file's row count
+FOLD, BAD, SIZE = 0, 1, 2
+ROWS = "_rows"
+_PATH, _BLOCK, _MONO = "_path", "_block", "_mono"
+PARTITION_KEY = {"balances": "account_id", "transactions": "txn_id"}
+# Spark 4 reads only these without its legacy switch to every Java charset
+_SPARK_CHARSETS = {"utf-8", "utf-8-sig", "us-ascii", "iso-8859-1", "utf-16", "utf-32"}
+
+
+def session(conf: dict[str, str] | None = None) -> SparkSession:
+    """The session tierscore runs in: the one spark-submit started, a Spark Connect one
+    when SPARK_REMOTE is set, otherwise a local one on every core."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError(INSTALL_HINT, key="--engine") from None
+    conf = dict(conf or {})
+    builder = SparkSession.builder.appName("tierscore")
+    if os.environ.get("SPARK_REMOTE"):
+        builder = builder.remote(os.environ["SPARK_REMOTE"])
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python
+        if "spark.master" not in conf:
+            builder = builder.master("local[*]")
+    conf.setdefault("spark.sql.session.timeZone", "UTC")  # dates as written, not shifted
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def run(job: Job, observer: Observer | None = None, spark: SparkSession | None = None) -> Result:
+    """Score like ``pipeline.run`` with Spark doing the reading and measuring."""
+    stages = Stages(observer)
+    plan = compile_plan(load_rules(job.rules), job.window)
+    spark = spark or session()
+    with Reader(job.encoding, job.mapping) as reader:
+        with stages.stage("read", "finding and opening inputs on Spark") as done:
+            opened = {
+                "balances": _open(spark, reader, BALANCES, job.balances, job),
+                "transactions": _open(spark, reader, TRANSACTIONS, job.transactions, job),
+            }
+            done.append(", ".join(f"{len(o.files)} {n} file(s)" for n, o in opened.items()))
+            context = context_of(reader, plan, job)
+        with stages.stage("compute", "validate and measure on Spark, score") as done:
+            measured = {name: _measure(plan, name, o) for name, o in opened.items()}
+            result = result_of(plan, measured, context)
+            result.rejects = reader.file_names(result.rejects)
+            done.append(f"{result.scores.height:,} customers")
+    result.timings = stages.timings
+    return result
+
+
+@dataclass
+class _Opened:
+    """One input on Spark: canonical columns plus file id and line, and its files."""
+
+    frame: DataFrame
+    files: list[InputFile]
+    ids: list[int]  # each file's id in the run's list of file names
+    typed: bool
+
+
+def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job: Job) -> _Opened:
+    """Read every file of one input; files with the same format, encoding and header
+    are read together (Spark takes one header for all files of one read)."""
+    groups: dict[tuple[str, str, str], list[Path]] = {}
+    for path in resolve_paths(given, f"--{spec.name}"):
+        fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+        encoding = "" if fmt == "parquet" else (job.encoding or detect_encoding(path))
+        header = "" if fmt == "parquet" else _first_line(path, encoding)
+        groups.setdefault((fmt, encoding, header), []).append(path)
+    frames, files, numbers = [], [], []
+    typed = {fmt for fmt, _, _ in groups} == {"parquet"}
+    for (fmt, encoding, _), paths in groups.items():
+        ids = {}
+        for path in paths:
+            ids[_uri(path)] = len(reader.names)
+            numbers.append(len(reader.names))
+            reader.names.append(str(path))
+            files.append(InputFile(str(path), fmt, encoding or None, sha256_of(path)))
+        frame = _read(spark, spec, paths, fmt, encoding, reader.mapping, typed)
+        frames.append(_with_file_ids(frame, ids))
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return _Opened(union, files, numbers, typed)
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with path.open(encoding=encoding, errors="replace", newline="") as fh:
+        return fh.readline()
+
+
+def _uri(path: Path) -> str:
+    """How Spark names a local file in ``_metadata.file_path`` (percent-decoded)."""
+    return unquote(urlparse(path.resolve().as_uri()).path)
+
+
+def _read(
+    spark: SparkSession,
+    spec: TableSpec,
+    paths: list[Path],
+    fmt: str,
+    encoding: str,
+    mapping: dict[str, dict[str, str]],
+    typed: bool,
+) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    names = [str(p.resolve()) for p in paths]
+    if fmt == "parquet":
+        raw = spark.read.parquet(*names)
+        line = F.col("_metadata.row_index")
+    else:
+        if encoding.lower().replace("_", "-") not in _SPARK_CHARSETS:  # GB18030, GBK
+            spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+        raw = spark.read.options(header=True, inferSchema=False, encoding=encoding).csv(names)
+    select = []
+    for header, canon in canonical_columns(spec, raw.columns, mapping, str(paths[0])):
+        column = raw[header] if header is not None else F.lit(None).cast("string")
+        select.append(column.cast("string").alias(canon) if not typed else column.alias(canon))
+    path = F.col("_metadata.file_path").alias(_PATH)
+    if fmt == "parquet":
+        return raw.select(*select, path, line.alias(LINE_COL))
+    block = F.col("_metadata.file_block_start").alias(_BLOCK)
+    numbered = raw.select(*select, path, block, F.monotonically_increasing_id().alias(_MONO))
+    return _csv_lines(spark, numbered)
+
+
+def _csv_lines(spark: SparkSession, frame: DataFrame) -> DataFrame:
+    """Physical line numbers (header = 1) for CSV rows read in splits.
+
+    Within a split rows keep file order and ``monotonically_increasing_id`` grows
+    by one per row, so a row's line is the rows of the file's earlier splits, plus
+    its place in its own split, plus 2. Only the split table reaches the driver.
+    """
+    from pyspark.sql import functions as F
+
+    splits = frame.groupBy(_PATH, _BLOCK).agg(F.count("*").alias("n"), F.min(_MONO).alias("m"))
+    rows, seen = [], {}
+    for path, block, n, first in sorted(splits.collect(), key=lambda r: (r[0], r[1])):
+        before = seen.get(path, 0)
+        rows.append((path, block, first, before + 2))
+        seen[path] = before + n
+    schema = f"{_PATH} string, {_BLOCK} long, _first long, _base long"
+    offsets = spark.createDataFrame(rows, schema)
+    line = (F.col("_base") + F.col(_MONO) - F.col("_first")).alias(LINE_COL)
+    joined = frame.join(F.broadcast(offsets), [_PATH, _BLOCK])
+    return joined.select(*[c for c in frame.columns if c not in (_BLOCK, _MONO)], line)
+
+
+def _with_file_ids(frame: DataFrame, ids: dict[str, int]) -> DataFrame:
+    """Replace the file's URI by its id in the run's list of files (see Reader.names)."""
+    from pyspark.sql import functions as F
+
+    path = F.regexp_replace(F.col(_PATH), "^file:(//)?", "")
+    decoded = F.url_decode(path)
+    file_id = F.lit(None).cast("int")
+    for uri, number in ids.items():
+        file_id = F.when(decoded == uri, F.lit(number)).otherwise(file_id)
+    return frame.withColumn(FILE_COL, file_id).drop(_PATH)
+
+
+def _measure(plan: Plan, name: str, opened: _Opened) -> Measured:
+    """Measure one input on the cluster and hand its small results to the driver."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    ids = [c.id for c in plan.of_source(name)]
+    key = F.col(PARTITION_KEY[name])
+    key = key if opened.typed else F.trim(key)
+    handed = opened.frame.repartition(key).mapInArrow(
+        _partition_measure(plan, name, opened.typed), _handover_schema(ids)
+    )
+    handed = handed.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        folds = (
+            handed.where(F.col(KIND) == FOLD)
+            .groupBy("customer_id", CODE, CONFLICT_FILE, CONFLICT_LINE)
+            .agg(
+                *[F.sum(c).cast("decimal(38,0)").alias(c) for c in ids],
+                *[F.sum(count_column(s)).alias(count_column(s)) for s in range(len(STATUSES))],
+                F.first(CONFLICT_VALUE).alias(CONFLICT_VALUE),
+            )
+        )
+        bad = handed.where(F.col(KIND) == BAD).select(FILE_COL, LINE_COL, DETAIL)
+        sizes = handed.where(F.col(KIND) == SIZE).groupBy(FILE_COL).agg(F.sum(ROWS).alias(ROWS))
+        folded, rejected, counted = (_to_polars(f) for f in (folds, bad, sizes))
+    finally:
+        handed.unpersist()
+    rows = dict(counted.iter_rows())
+    for number, info in zip(opened.ids, opened.files, strict=True):
+        info.rows = int(rows.get(number, 0) or 0)
+    folded = folded.with_columns(
+        pl.col(ids).cast(pl.Int128),
+        pl.col(CONFLICT_FILE).cast(pl.UInt16),
+        *[pl.col(count_column(s)).cast(pl.Int64) for s in range(len(STATUSES))],
+    )
+    return Measured(folded, rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16)), opened.files)
+
+
+def _to_polars(frame: DataFrame) -> pl.DataFrame:
+    return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+
+
+def _handover_schema(ids: list[str]) -> str:
+    columns = [
+        f"{KIND} tinyint",
+        "customer_id string",
+        f"{CODE} string",
+        f"{CONFLICT_FILE} int",
+        f"{CONFLICT_LINE} long",
+        *[f"`{c}` decimal(38,0)" for c in ids],
+        *[f"{count_column(s)} long" for s in range(len(STATUSES))],
+        f"{CONFLICT_VALUE} string",
+        f"{FILE_COL} int",
+        f"{LINE_COL} long",
+        f"{DETAIL} string",
+        f"{ROWS} long",
+    ]
+    return ", ".join(columns)
+
+
+def _partition_measure(
+    plan: Plan, name: str, typed: bool
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The function each Spark task runs: the polars engine's validate and measure."""
+
+    def measure(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        taken = list(batches)
+        if not taken:
+            return
+        frame = pl.from_arrow(pa.Table.from_batches(taken))
+        assert isinstance(frame, pl.DataFrame)
+        yield from measure_partition(plan, name, typed, frame).to_batches()
+
+    return measure
+
+
+def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -> pa.Table:
+    """One partition's folds, bad rows and per-file row counts, in the hand-over schema.
+
+    Every row of an account (or transaction id) is in this partition, so marking
+    duplicates and following an account's balances works here as on one machine.
+    """
+    lf = frame.lazy().with_columns(
+        pl.col(FILE_COL).cast(pl.UInt16), pl.col(LINE_COL).cast(pl.Int64)
+    )
+    parsers = BALANCE_PARSERS if name == "balances" else TRANSACTION_PARSERS
+    good, bad = validate(lf, parsers, typed=typed)
+    if name == "balances":
+        folded = measure_balances(plan, good, wide=True)
+    else:
+        repeated = repeated_hashes(lf).collect()["_hash"].to_list()
+        folded = measure_transactions(plan, good, repeated, wide=True)
+    sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS))
+    parts = pl.collect_all([folded, bad, sizes])
+    ids = [c.id for c in plan.of_source(name)]
+    return _handover(parts, ids)
+
+
+def _handover(parts: list[pl.DataFrame], ids: list[str]) -> pa.Table:
+    folded, bad, sizes = parts
+    frames = [
+        folded.with_columns(pl.lit(FOLD, pl.Int8).alias(KIND)),
+        bad.with_columns(pl.lit(BAD, pl.Int8).alias(KIND)),
+        sizes.with_columns(pl.lit(SIZE, pl.Int8).alias(KIND)),
+    ]
+    types: dict[str, Any] = {
+        KIND: pl.Int8,
+        "customer_id": pl.String,
+        CODE: pl.String,
+        CONFLICT_FILE: pl.Int32,
+        CONFLICT_LINE: pl.Int64,
+        **{c: pl.Decimal(38, 0) for c in ids},
+        **{count_column(s): pl.Int64 for s in range(len(STATUSES))},
+        CONFLICT_VALUE: pl.String,
+        FILE_COL: pl.Int32,
+        LINE_COL: pl.Int64,
+        DETAIL: pl.String,
+        ROWS: pl.Int64,
+    }
+    shaped = [
+        f.select(
+            pl.col(c).cast(t) if c in f.columns else pl.lit(None, t).alias(c)
+            for c, t in types.items()
+        )
+        for f in frames
+    ]
+    table = pl.concat(shaped).to_arrow(compat_level=pl.CompatLevel.oldest())
+    plain = [  # Spark's Arrow strings are the 32-bit-offset kind
+        pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(plain))

@@ -1,0 +1,182 @@
+"""The Spark engine gives the polars engine's answers, file for file.
+
+Every case runs one job on both engines and compares scores, rejects (file and
+line included), the summary and the per-file row counts. The shared session
+(see conftest) reads CSV in 64 KiB splits, so line numbers are also checked
+across splits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from tierscore.scoring.errors import ConfigError
+from tierscore.scoring.pipeline import Job, Result, run
+from tierscore.scoring.sample import write_sample
+from tierscore.scoring.sources import parse_mapping
+from tierscore.scoring.window import parse_window
+
+pytestmark = pytest.mark.spark
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+TIERSCORE = Path(sys.executable).with_name("tierscore")
+H1 = parse_window("2026H1")
+BAL_HEADER = "customer_id,account_id,product,date,balance"
+TXN_HEADER = "customer_id,txn_id,date,txn_type,amount,fee,fee_ratio"
+
+
+def both(job: Job, spark: Any) -> tuple[Result, Result]:
+    from tierscore.scoring import spark_engine
+
+    return run(job), spark_engine.run(job, spark=spark)
+
+
+def assert_same(job: Job, spark: Any) -> Result:
+    local, remote = both(job, spark)
+    assert remote.scores.equals(local.scores)
+    assert remote.scores.schema == local.scores.schema
+    assert remote.rejects.equals(local.rejects)
+    assert remote.summary == local.summary
+    for name, files in local.inputs.items():
+        assert [f.as_dict() for f in remote.inputs[name]] == [f.as_dict() for f in files]
+    return remote
+
+
+def sample_job(**changes: Any) -> Job:
+    job = Job(str(SAMPLE / "balances.csv"), str(SAMPLE / "transactions.csv"), H1)
+    for key, value in changes.items():
+        setattr(job, key, value)
+    return job
+
+
+def test_sample_data_with_customers_and_previous(spark: Any) -> None:
+    job = sample_job(
+        customers=str(SAMPLE / "customers.csv"),
+        previous=str(SAMPLE / "previous_scores.csv"),
+        near=Fraction(20),
+    )
+    remote = assert_same(job, spark)
+    assert remote.scores.filter(pl.col("customer_id") == "C1")["points"].item() == 3870
+    assert remote.summary["customers"] == 285
+
+
+@pytest.mark.parametrize("rules", ["card-tier", "pyramid", "weighted-grade"])
+def test_other_rule_sets(spark: Any, rules: str) -> None:
+    assert_same(sample_job(rules=rules), spark)
+
+
+def test_gb18030_export_with_chinese_headers(spark: Any) -> None:
+    folder = SAMPLE / "gb18030"
+    job = Job(str(folder / "余额.csv"), str(folder / "交易.csv"), H1)
+    job.mapping = parse_mapping(str(folder / "columns.toml"))
+    remote = assert_same(job, spark)
+    assert remote.inputs["balances"][0].encoding == "gb18030"
+
+
+def write(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bad_rows_duplicates_and_conflicts(spark: Any, tmp_path: Path) -> None:
+    """The same rows the core's bad-input tests use: every kind of reject and mark."""
+    bal = write(tmp_path / "bal.csv", BAL_HEADER, [
+        "C1,A1,CURRENT,2025-12-31,100000.00", "C1,A2,TIME,2026-02-30,5.00",
+        "C2,A4,CURRENT,,5.00", "C2,A5,CURRENT,2026-01-01,abc", "C2,A6,CURRENT,2026-01-01,-1.00",
+        ",A7,CURRENT,2026-01-01,1.00", "C3,,CURRENT,2026-01-01,1.00",
+        "C3,A8,CURRENT,2026-01-01,1e400", "C4,A9,CURRENT,2026-01-01,100.00",
+        "C4,A9,CURRENT,2026-01-01,200.00", "C4,A9,CURRENT,2025-12-01,50.00",
+        "C5,A10,CURRENT,2026-01-01,70.00", "C5,A10,CURRENT,2026-01-01,70.00",
+        "C5,A11,CURRENT,2026-07-05,70.00", "C5,A12,ZZZ,2026-01-01,70.00",
+        " C6 , A13 ,CURRENT,2026-01-01, 12.345",
+    ])  # fmt: skip
+    txn = write(tmp_path / "txn.csv", TXN_HEADER, [
+        "C1,T1,2026-03-05 14:22:10,POS,100.00,,", "C1,T2,2026-03-05,POS,-5.00,,",
+        "C1,T3,2026-03-05,POS,0,,", "C1,,2026-03-05,POS,5.00,,", "C1,T4,2026-03-05,POS,5.00,,1.5",
+        "C6,T6,2026-03-05,POS,10.00,,", "C6,T6,2026-03-06,POS,10.00,,",
+        "C6,T7,2026-03-05,POS,20.00,,", "C6,T7,2026-03-05,POS,20.00,,",
+        "C6,T8,2025-12-31,POS,20.00,,", "C6,T9,2026-03-05,MMF_BUY,20.00,,",
+        "C6,T10,2026-03-05,ATM_QUERY,20.00,,", "C7,T11,20260305,EXPRESS_REMIT,20000.00,5.00,0.5",
+        "C7,T12,2026/03/05,EXPRESS_REMIT,300.00,,",
+    ])  # fmt: skip
+    remote = assert_same(Job(str(bal), str(txn), H1), spark)
+    assert remote.rejects.height >= 12
+    assert remote.summary["rows"]["transactions"]["duplicate"] == 1
+
+
+def test_lines_across_many_splits(spark: Any, tmp_path: Path) -> None:
+    """A CSV of ~1 MB is read in about 16 splits; bad rows deep inside keep their line."""
+    rows = [f"C{i // 12},A{i // 6},CURRENT,2026-0{1 + i % 6}-01,{i}.{i % 100:02d}"
+            for i in range(30_000)]  # fmt: skip
+    for line in (2, 9_999, 17_001, 29_500):
+        rows[line - 2] = f"C1,B{line},CURRENT,2026-01-01,bad"
+    rows[20_000:20_000] = [rows[19_990], rows[19_991]]  # two exact repeats
+    bal = write(tmp_path / "bal.csv", BAL_HEADER, rows)
+    txn = write(tmp_path / "txn.csv", TXN_HEADER, ["C1,T1,2026-03-05,POS,100.00,,"])
+    remote = assert_same(Job(str(bal), str(txn), H1), spark)
+    assert remote.rejects["line"].to_list() == [2, 9_999, 17_001, 29_502]
+    assert remote.summary["rows"]["balances"]["duplicate"] == 2
+
+
+def test_parquet_parts_and_row_index(spark: Any, tmp_path: Path) -> None:
+    write_sample(tmp_path / "synthetic", 3_000, "parquet", seed=3)
+    folder = tmp_path / "synthetic"
+    job = Job(str(folder / "balances"), str(folder / "transactions"), H1)
+    assert_same(job, spark)
+    bal = tmp_path / "bal.parquet"
+    pl.DataFrame({
+        "customer_id": ["C1", "C2"], "account_id": ["A1", "A2"], "product": ["CURRENT"] * 2,
+        "date": ["2026-01-01", "2026-01-01"], "balance": [10.0, -3.0],
+    }).with_columns(pl.col("date").str.to_date()).write_parquet(bal)  # fmt: skip
+    txn = write(tmp_path / "txn.csv", TXN_HEADER, [])
+    remote = assert_same(Job(str(bal), str(txn), H1), spark)
+    assert remote.rejects.select("line", "reason").rows() == [(1, "negative balance")]
+
+
+def test_without_pyspark_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tierscore.scoring import spark_engine
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(ConfigError, match=r"pip install 'tierscore\[spark\]'"):
+        spark_engine.session()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(TIERSCORE), *args], capture_output=True, text=True, timeout=600)
+
+
+def test_cli_engine_spark_writes_the_same_files(tmp_path: Path) -> None:
+    inputs = ["--balances", str(SAMPLE / "balances.csv"),
+              "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
+    polars_run = cli("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
+    spark_run = cli("score", *inputs, "--out", str(tmp_path / "s"), "--no-report",
+                    "--engine", "spark", "--spark-conf", "spark.master=local[2]",
+                    "--spark-conf", "spark.ui.enabled=false")  # fmt: skip
+    assert polars_run.returncode == 0 and spark_run.returncode == 0, spark_run.stderr
+    for name in ("scores.csv", "summary.json", "rejects.csv"):
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        (["--engine", "duckdb"], "--engine"),
+        (["--spark-conf", "spark.master=local[1]"], "--spark-conf"),
+        (["--engine", "spark", "--spark-conf", "novalue"], "--spark-conf"),
+    ],
+)
+def test_engine_usage_errors_exit_2(tmp_path: Path, extra: list[str], key: str) -> None:
+    done = cli("score", "--balances", str(SAMPLE / "balances.csv"),
+               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1",
+               "--out", str(tmp_path / "out"), *extra)  # fmt: skip
+    assert done.returncode == 2 and key in done.stderr
+    assert not (tmp_path / "out").exists()
