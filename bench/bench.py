@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 PEER_SQL = HERE / "peer_duckdb.sql"
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 WINDOW = (date(2026, 1, 1), date(2026, 6, 30))  # 2026H1, what the generator writes
-CONTENDERS = ("tierscore", "duckdb", "floor")
+CONTENDERS = ("tierscore", "duckdb", "floor")  # also "spark": tierscore --engine spark, local[2]
 
 
 # -- contenders run in their own process ------------------------------------------------
@@ -100,10 +100,13 @@ def generate(data: Path, customers: int, fmt: str) -> float:
 
 
 def command(name: str, data: Path, work: Path, fmt: str, threads: int | None) -> list[str]:
-    if name == "tierscore":
+    if name in ("tierscore", "spark"):
+        engine = ["--engine", "spark", "--spark-conf", "spark.master=local[2]",
+                  "--spark-conf", "spark.ui.enabled=false"] if name == "spark" else []  # fmt: skip
         return [str(TIERSCORE), "score", "--balances", str(data / "balances"),
                 "--transactions", str(data / "transactions"), "--period", "2026H1",
-                "--out", str(work / "out-tierscore"), "--format", "parquet", "--quiet"]  # fmt: skip
+                "--out", str(work / f"out-{name}"), "--format", "parquet", "--quiet",
+                *engine]  # fmt: skip
     me = [sys.executable, str(Path(__file__).resolve()), "--data", str(data)]
     if name == "duckdb":
         extra = ["--threads", str(threads)] if threads else []
@@ -153,6 +156,14 @@ def agreement(work: Path) -> dict[str, int]:
     return out
 
 
+def engines_agree(work: Path) -> bool:
+    """The Spark engine's scores file equals the polars engine's, row for row."""
+    import polars as pl
+
+    ours = pl.read_parquet(work / "out-tierscore" / "scores.parquet")
+    return ours.equals(pl.read_parquet(work / "out-spark" / "scores.parquet"))
+
+
 def versions() -> dict[str, str]:
     import polars as pl
 
@@ -163,6 +174,12 @@ def versions() -> dict[str, str]:
         out["duckdb"] = duckdb.__version__
     except ImportError:
         out["duckdb"] = "not installed"
+    try:
+        import pyspark
+
+        out["pyspark"] = pyspark.__version__
+    except ImportError:
+        out["pyspark"] = "not installed"
     out["tierscore"] = subprocess.run([str(TIERSCORE), "version"], capture_output=True,
                                       text=True).stdout.strip()  # fmt: skip
     return out
@@ -235,6 +252,9 @@ def main() -> None:
             report[f"tierscore/{other}"] = round(ts / results[other]["wall_s"], 2)
     if {"tierscore", "duckdb"} <= set(results):
         report["agreement"] = agreement(work)
+    if {"tierscore", "spark"} <= set(results):
+        report["tierscore/spark"] = round(ts / results["spark"]["wall_s"], 2) if ts else None
+        report["spark_scores_identical"] = engines_agree(work)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
     (work / f"results-{args.customers}-{args.format}.json").write_text(text + "\n")
@@ -252,7 +272,7 @@ def markdown(report: dict[str, object]) -> str:
         runs = ", ".join(f"{w:.2f}" for w in r["walls_s"])
         lines.append(f"| {name} | {r['wall_s']:.2f} s | {runs} | {r['peak_rss_gib']:.2f} GiB "
                      f"| {r['rows_per_s'] / 1e6:.2f} M |")  # fmt: skip
-    for key in ("tierscore/duckdb", "tierscore/floor"):
+    for key in ("tierscore/duckdb", "tierscore/floor", "tierscore/spark"):
         if key in report:
             lines.append(f"\n{key}: {report[key]}x")
     return "\n".join(lines)

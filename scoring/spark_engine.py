@@ -84,6 +84,8 @@ def session(conf: dict[str, str] | None = None) -> SparkSession:
         if "spark.master" not in conf:
             builder = builder.master("local[*]")
     conf.setdefault("spark.sql.session.timeZone", "UTC")  # dates as written, not shifted
+    conf.setdefault("spark.ui.showConsoleProgress", "false")  # stderr is tierscore's
+    conf.setdefault("spark.log.level", "ERROR")
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
