@@ -13,7 +13,7 @@ from tierscore.scoring.errors import ConfigError, RejectLimitError
 from tierscore.scoring.pipeline import Job, Result, Stages, inspect
 from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
-from tierscore.scoring.sources import parse_mapping
+from tierscore.scoring.sources import is_uri, parse_mapping
 
 from .display import show_inspection, show_run
 from .errors import err, is_broken_pipe, run_cli, stdout_closed
@@ -25,6 +25,8 @@ from .options import (
     From,
     MaxRejectRate,
     Months,
+    OptionalBalances,
+    OptionalTransactions,
     Period,
     Rules,
     To,
@@ -32,7 +34,9 @@ from .options import (
     Verbose,
     check_rate,
     extras_of,
+    inputs_of,
     percent_of,
+    publish_to_uri,
     run_on,
     window_of,
 )
@@ -61,9 +65,9 @@ app.command(name="explain")(explain)
 
 @app.command(epilog=EXIT_HELP)
 def score(
-    balances: Balances,
-    transactions: Transactions,
     out: Annotated[str, typer.Option(help="Output folder, or - for scores CSV on stdout.")],
+    balances: OptionalBalances = None,
+    transactions: OptionalTransactions = None,
     period: Period = None,
     months: Months = None,
     from_: From = None,
@@ -95,6 +99,12 @@ def score(
     xlsx: Annotated[bool, typer.Option(help="Also write scores.xlsx for Excel users.")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
     max_reject_rate: MaxRejectRate = 0.001,
+    balances_table: Annotated[
+        str | None, typer.Option(help="Balances from a catalog table (--engine spark).")
+    ] = None,
+    transactions_table: Annotated[
+        str | None, typer.Option(help="Transactions from a catalog table (--engine spark).")
+    ] = None,
     engine: Annotated[
         str, typer.Option(help="polars (this machine) or spark (a cluster, or local[*]).")
     ] = "polars",
@@ -112,14 +122,19 @@ def score(
         raise ConfigError("--out - writes CSV to stdout; give a folder for parquet", key="--format")
     if out == "-" and (split or xlsx):
         raise ConfigError("--out - writes only the scores CSV; give a folder", key="--split/--xlsx")
-    if out != "-" and Path(out).exists() and not Path(out).is_dir():
+    if is_uri(out) and engine != "spark":
+        raise ConfigError("an --out URI is written by --engine spark", key="--out")
+    if out != "-" and not is_uri(out) and Path(out).exists() and not Path(out).is_dir():
         raise ConfigError(f"{out} is a file, not a folder", key="--out")
     check_rate(max_reject_rate)
     extras = extras_of(split, xlsx, report, customers)
     window = window_of(period, months, from_, to)
     mapping = parse_mapping(columns) if columns else None
     stages = observer(quiet)
-    job = Job(balances, transactions, window, rules, encoding, mapping, customers)
+    tables = {"balances": balances_table, "transactions": transactions_table}
+    given = inputs_of({"balances": balances, "transactions": transactions}, tables)
+    job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping, customers)
+    job.tables = {name: table for name, table in tables.items() if table}
     job.previous, job.near = previous, percent_of(near)
     result = run_on(engine, spark_conf or [], job, stages)
     breaches = over_reject_limit(result.summary, max_reject_rate)
@@ -127,7 +142,10 @@ def score(
         _to_stdout(result, breaches, quiet)
         return
     with Stages(stages).stage("write", str(out)):
-        files = publish(result, Path(out), format_, scores=not breaches, extras=extras)
+        if is_uri(out):
+            files = publish_to_uri(result, out, not breaches, extras, spark_conf or [])
+        else:
+            files = publish(result, Path(out), format_, scores=not breaches, extras=extras)
     if breaches:
         _reject_limit(breaches, files)
     if not quiet:

@@ -18,6 +18,12 @@ Balances = Annotated[str, typer.Option(help="Balances: a file, glob or folder (C
 Transactions = Annotated[
     str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
 ]
+OptionalBalances = Annotated[
+    str | None, typer.Option("--balances", help="Balances: a file, glob, folder or URI.")
+]
+OptionalTransactions = Annotated[
+    str | None, typer.Option("--transactions", help="Transactions: a file, glob, folder or URI.")
+]
 Encoding = Annotated[
     str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
 ]
@@ -81,10 +87,36 @@ def run_on(engine: str, conf: list[str], job: Job, observer: Observer) -> Result
         raise ConfigError("must be polars or spark", key="--engine")
     from tierscore.scoring import spark_engine
 
+    return spark_engine.run(job, observer, spark_engine.session(_settings(conf)))
+
+
+def _settings(conf: list[str]) -> dict[str, str]:
     settings = {}
     for item in conf:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"{item!r} is not KEY=VALUE", key="--spark-conf")
         settings[key.strip()] = value
-    return spark_engine.run(job, observer, spark_engine.session(settings))
+    return settings
+
+
+def publish_to_uri(
+    result: Result, out: str, scores: bool, extras: Extras, conf: list[str]
+) -> dict[str, str]:
+    from tierscore.scoring import spark_engine
+    from tierscore.scoring.spark_publish import publish_uri
+
+    spark = spark_engine.session(_settings(conf))  # the session the run used
+    return publish_uri(spark, result, out, scores=scores, extras=extras)
+
+
+def inputs_of(paths: dict[str, str | None], tables: dict[str, str | None]) -> dict[str, str]:
+    """Each input comes from files or from a table, exactly one of the two."""
+    given = {}
+    for name, path in paths.items():
+        if path and tables[name]:
+            raise ConfigError(f"give --{name} or --{name}-table, not both", key=f"--{name}")
+        if not path and not tables[name]:
+            raise ConfigError(f"missing --{name} (or --{name}-table)", key=f"--{name}")
+        given[name] = path or ""
+    return given

@@ -19,7 +19,7 @@ from typing import Protocol
 import polars as pl
 
 from .breakdown import concentration_curve, group_tiers, upgrade
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .measures import (
     BALANCE_KEY,
     CODE,
@@ -104,6 +104,7 @@ class Job:
     customers: str | None = None  # attributes: branch, manager, gates' columns, others
     previous: str | None = None  # an earlier run's scores, for tier migration
     near: Fraction = Fraction(10)  # percent of the next bound that counts as near
+    tables: dict[str, str] | None = None  # input -> catalog table (Spark engine only)
 
 
 @dataclass
@@ -211,6 +212,9 @@ def run(job: Job, observer: Observer | None = None) -> Result:
     """
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
+    for name, table in (job.tables or {}).items():
+        if table:
+            raise ConfigError("catalog tables are read by --engine spark", key=f"--{name}-table")
     with Reader(job.encoding, job.mapping) as reader:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
             inputs = read_inputs(reader, job.balances, job.transactions)

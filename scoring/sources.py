@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import glob
 import hashlib
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,11 @@ def resolve_paths(spec: str, option: str) -> list[Path]:
     if not files:
         raise InputError("no .csv or .parquet files found", file=spec, key=option)
     return sorted(files)
+
+
+def is_uri(given: str) -> bool:
+    """``hdfs://…``, ``s3a://…``, ``file://…``: a place the Spark engine reads or writes."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", given) is not None
 
 
 def _format_of(path: Path) -> str | None:

@@ -15,12 +15,13 @@ are Spark's own.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
@@ -50,6 +51,7 @@ from .sources import (
     TableSpec,
     canonical_columns,
     detect_encoding,
+    is_uri,
     resolve_paths,
     sha256_of,
 )
@@ -124,8 +126,13 @@ class _Opened:
 
 
 def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job: Job) -> _Opened:
-    """Read every file of one input; files with the same format, encoding and header
-    are read together (Spark takes one header for all files of one read)."""
+    """One input: a catalog table, a URI Spark reads (``hdfs://``, ``s3a://``, …), or
+    local files, folders and globs resolved as the polars engine resolves them."""
+    table = (job.tables or {}).get(spec.name)
+    if table:
+        return _open_table(spark, reader, spec, table)
+    if is_uri(given):
+        return _open_uri(spark, reader, spec, given, job)
     groups: dict[tuple[str, str, str], list[Path]] = {}
     for path in resolve_paths(given, f"--{spec.name}"):
         fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
@@ -135,13 +142,15 @@ def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job:
     frames, files, numbers = [], [], []
     typed = {fmt for fmt, _, _ in groups} == {"parquet"}
     for (fmt, encoding, _), paths in groups.items():
+        names = [str(p.resolve()) for p in paths]
+        frame = _read(spark, spec, names, fmt, encoding, reader.mapping, typed)
+        spark_name = {unquote(_normal(f)): _normal(f) for f in frame.inputFiles()}
         ids = {}
         for path in paths:
-            ids[_uri(path)] = len(reader.names)
+            ids[spark_name.get(str(path.resolve()), str(path.resolve()))] = len(reader.names)
             numbers.append(len(reader.names))
             reader.names.append(str(path))
             files.append(InputFile(str(path), fmt, encoding or None, sha256_of(path)))
-        frame = _read(spark, spec, paths, fmt, encoding, reader.mapping, typed)
         frames.append(_with_file_ids(frame, ids))
     union = frames[0]
     for frame in frames[1:]:
@@ -149,20 +158,56 @@ def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job:
     return _Opened(union, files, numbers, typed)
 
 
+def _open_uri(
+    spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job: Job
+) -> _Opened:
+    """A file or folder on any filesystem Spark reads. Its files are listed by Spark, so
+    there is no encoding detection (``--encoding``, default UTF-8) and no checksum; a
+    URI ending in .csv or .txt is CSV, anything else Parquet."""
+    fmt = "csv" if given.lower().endswith((".csv", ".txt")) else "parquet"
+    encoding = (job.encoding or "utf-8") if fmt == "csv" else ""
+    frame = _read(spark, spec, [given], fmt, encoding, reader.mapping, fmt == "parquet")
+    ids, files, numbers = {}, [], []
+    for found in sorted(frame.inputFiles()):
+        ids[_normal(found)] = len(reader.names)
+        numbers.append(len(reader.names))
+        reader.names.append(found)
+        files.append(InputFile(found, fmt, encoding or None))
+    return _Opened(_with_file_ids(frame, ids), files, numbers, fmt == "parquet")
+
+
+def _open_table(spark: SparkSession, reader: Reader, spec: TableSpec, table: str) -> _Opened:
+    """A catalog table (Hive, Unity, a temporary view): typed columns, no line numbers
+    (a rejected row is named by the table and its cells)."""
+    from pyspark.sql import functions as F
+
+    raw = spark.table(table)
+    select = []
+    for header, canon in canonical_columns(spec, raw.columns, reader.mapping, table):
+        select.append(raw[header].alias(canon) if header is not None else F.lit(None).alias(canon))
+    number = len(reader.names)
+    reader.names.append(f"table {table}")
+    frame = raw.select(
+        *select, F.lit(number).alias(FILE_COL), F.lit(None).cast("long").alias(LINE_COL)
+    )
+    return _Opened(frame, [InputFile(f"table {table}", "table")], [number], True)
+
+
+def _normal(path: str) -> str:
+    """A file name as Spark reports it, without the ``file:`` scheme (Spark writes both
+    ``file:/x`` and ``file:///x``)."""
+    return re.sub(r"^file:(//)?", "", path)
+
+
 def _first_line(path: Path, encoding: str) -> str:
     with path.open(encoding=encoding, errors="replace", newline="") as fh:
         return fh.readline()
 
 
-def _uri(path: Path) -> str:
-    """How Spark names a local file in ``_metadata.file_path`` (percent-decoded)."""
-    return unquote(urlparse(path.resolve().as_uri()).path)
-
-
 def _read(
     spark: SparkSession,
     spec: TableSpec,
-    paths: list[Path],
+    names: list[str],
     fmt: str,
     encoding: str,
     mapping: dict[str, dict[str, str]],
@@ -170,7 +215,6 @@ def _read(
 ) -> DataFrame:
     from pyspark.sql import functions as F
 
-    names = [str(p.resolve()) for p in paths]
     if fmt == "parquet":
         raw = spark.read.parquet(*names)
         line = F.col("_metadata.row_index")
@@ -179,7 +223,7 @@ def _read(
             spark.conf.set("spark.sql.legacy.javaCharsets", "true")
         raw = spark.read.options(header=True, inferSchema=False, encoding=encoding).csv(names)
     select = []
-    for header, canon in canonical_columns(spec, raw.columns, mapping, str(paths[0])):
+    for header, canon in canonical_columns(spec, raw.columns, mapping, names[0]):
         column = raw[header] if header is not None else F.lit(None).cast("string")
         select.append(column.cast("string").alias(canon) if not typed else column.alias(canon))
     path = F.col("_metadata.file_path").alias(_PATH)
@@ -216,8 +260,7 @@ def _with_file_ids(frame: DataFrame, ids: dict[str, int]) -> DataFrame:
     """Replace the file's URI by its id in the run's list of files (see Reader.names)."""
     from pyspark.sql import functions as F
 
-    path = F.regexp_replace(F.col(_PATH), "^file:(//)?", "")
-    decoded = F.url_decode(path)
+    decoded = F.regexp_replace(F.col(_PATH), "^file:(//)?", "")  # see _normal
     file_id = F.lit(None).cast("int")
     for uri, number in ids.items():
         file_id = F.when(decoded == uri, F.lit(number)).otherwise(file_id)

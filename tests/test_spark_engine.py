@@ -8,6 +8,7 @@ across splits.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from fractions import Fraction
@@ -180,3 +181,65 @@ def test_engine_usage_errors_exit_2(tmp_path: Path, extra: list[str], key: str) 
                "--out", str(tmp_path / "out"), *extra)  # fmt: skip
     assert done.returncode == 2 and key in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_uris_are_read_by_spark(spark: Any, tmp_path: Path) -> None:
+    """A file URI and a folder URI: Spark lists the files; answers as for local paths."""
+    write_sample(tmp_path / "synthetic", 1_500, "parquet", seed=5)
+    folder = tmp_path / "synthetic"
+    local = run(Job(str(folder / "balances"), str(SAMPLE / "transactions.csv"), H1))
+    job = Job((folder / "balances").as_uri(), (SAMPLE / "transactions.csv").as_uri(), H1)
+    from tierscore.scoring import spark_engine
+
+    remote = spark_engine.run(job, spark=spark)
+    assert remote.scores.equals(local.scores)
+    assert remote.summary == local.summary
+    assert [f.rows for f in remote.inputs["balances"]] == [f.rows for f in local.inputs["balances"]]
+    assert all(f.path.startswith("file:") for f in remote.inputs["balances"])
+
+
+def test_catalog_tables(spark: Any, tmp_path: Path) -> None:
+    """--balances-table / --transactions-table: any table or view the session knows."""
+    from tierscore.scoring import spark_engine
+
+    write_sample(tmp_path / "synthetic", 1_000, "parquet", seed=6)
+    folder = tmp_path / "synthetic"
+    spark.read.parquet(str(folder / "balances")).createOrReplaceTempView("bal_h1")
+    spark.read.parquet(str(folder / "transactions")).createOrReplaceTempView("txn_h1")
+    local = run(Job(str(folder / "balances"), str(folder / "transactions"), H1))
+    job = Job("", "", H1, tables={"balances": "bal_h1", "transactions": "txn_h1"})
+    remote = spark_engine.run(job, spark=spark)
+    assert remote.scores.equals(local.scores)
+    assert remote.summary == local.summary
+    assert remote.inputs["balances"][0].path == "table bal_h1"
+    with pytest.raises(ConfigError, match="--engine spark"):
+        run(job)  # the polars engine reads files only
+
+
+def test_publish_to_a_uri_writes_parquet_datasets(spark: Any, tmp_path: Path) -> None:
+    from tierscore.scoring import spark_engine
+    from tierscore.scoring.publish import Extras
+    from tierscore.scoring.spark_publish import publish_uri
+
+    result = spark_engine.run(sample_job(), spark=spark)
+    out = (tmp_path / "scores-2026H1").as_uri()
+    (tmp_path / "scores-2026H1").mkdir()
+    (tmp_path / "scores-2026H1" / "report.html").write_text("an earlier run's")
+    written = publish_uri(spark, result, out, extras=Extras(report=False))
+    assert sorted(written) == ["manifest.json", "rejects", "scores", "summary.json"]
+    folder = tmp_path / "scores-2026H1"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(written)  # nothing left over
+    tiers = sorted(p.name for p in (folder / "scores").iterdir() if p.name.startswith("tier="))
+    assert tiers == sorted(f"tier={t['tier']}" for t in result.summary["tiers"] if t["customers"])
+    back = pl.read_parquet(folder / "scores" / "**" / "*.parquet", hive_partitioning=True)
+    back = back.select(result.scores.columns).sort("customer_id")
+    assert back.with_columns(pl.col("tier").cast(pl.String)).equals(result.scores)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary == json.loads(json.dumps(result.summary))
+
+
+def test_uri_out_needs_the_spark_engine(tmp_path: Path) -> None:
+    done = cli("score", "--balances", str(SAMPLE / "balances.csv"),
+               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1",
+               "--out", (tmp_path / "out").as_uri())  # fmt: skip
+    assert done.returncode == 2 and "--out" in done.stderr
