@@ -79,8 +79,11 @@ def session(conf: dict[str, str] | None = None) -> SparkSession:
         raise ConfigError(INSTALL_HINT, key="--engine") from None
     conf = dict(conf or {})
     builder = SparkSession.builder.appName("tierscore")
-    if os.environ.get("SPARK_REMOTE"):
-        builder = builder.remote(os.environ["SPARK_REMOTE"])
+    remote = os.environ.get("SPARK_REMOTE")
+    if remote:
+        if remote.startswith("local"):  # a Connect server on this machine: workers run here
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = builder.remote(remote)
     elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python
         if "spark.master" not in conf:

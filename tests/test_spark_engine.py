@@ -9,6 +9,7 @@ across splits.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -243,3 +244,19 @@ def test_uri_out_needs_the_spark_engine(tmp_path: Path) -> None:
                "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1",
                "--out", (tmp_path / "out").as_uri())  # fmt: skip
     assert done.returncode == 2 and "--out" in done.stderr
+
+
+def test_spark_connect_gives_the_same_files(tmp_path: Path) -> None:
+    """SPARK_REMOTE is honoured: here a Spark Connect server on this machine (local[2])."""
+    inputs = ["--balances", str(SAMPLE / "balances.csv"),
+              "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
+    polars_run = cli("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
+    env = {**os.environ, "SPARK_REMOTE": "local[2]"}
+    connect = subprocess.run(
+        [str(TIERSCORE), "score", *inputs, "--out", str(tmp_path / "c"), "--no-report",
+         "--engine", "spark"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert polars_run.returncode == 0 and connect.returncode == 0, connect.stderr
+    for name in ("scores.csv", "summary.json", "rejects.csv"):
+        assert (tmp_path / "c" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
