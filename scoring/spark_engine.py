@@ -126,6 +126,7 @@ class _Opened:
     files: list[InputFile]
     ids: list[int]  # each file's id in the run's list of file names
     typed: bool
+    size: int = 0  # bytes of local files (0: unknown, e.g. a URI or a table)
 
 
 def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job: Job) -> _Opened:
@@ -158,7 +159,8 @@ def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job:
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
-    return _Opened(union, files, numbers, typed)
+    size = sum(p.stat().st_size for paths in groups.values() for p in paths)
+    return _Opened(union, files, numbers, typed, size)
 
 
 def _open_uri(
@@ -278,7 +280,7 @@ def _measure(plan: Plan, name: str, opened: _Opened) -> Measured:
     ids = [c.id for c in plan.of_source(name)]
     key = F.col(PARTITION_KEY[name])
     key = key if opened.typed else F.trim(key)
-    handed = opened.frame.repartition(key).mapInArrow(
+    handed = opened.frame.repartition(_partitions(opened), key).mapInArrow(
         _partition_measure(plan, name, opened.typed), _handover_schema(ids)
     )
     handed = handed.persist(StorageLevel.MEMORY_AND_DISK)
@@ -306,6 +308,25 @@ def _measure(plan: Plan, name: str, opened: _Opened) -> Measured:
         *[pl.col(count_column(s)).cast(pl.Int64) for s in range(len(STATUSES))],
     )
     return Measured(folded, rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16)), opened.files)
+
+
+def _partitions(opened: _Opened) -> int:
+    """How many tasks measure an input: a task costs a Python worker and a polars
+    start, so about 64 MB of input a task and at least one a core, unless the operator
+    set ``spark.sql.shuffle.partitions`` (or the size is unknown: then Spark's own)."""
+    spark = opened.frame.sparkSession
+    chosen = int(spark.conf.get("spark.sql.shuffle.partitions", "200") or 200)
+    if chosen != 200 or not opened.size:
+        return chosen
+    cores = int(spark.conf.get("spark.default.parallelism", "0") or 0) or _cores(spark)
+    return max(cores, -(-opened.size // (64 << 20)))
+
+
+def _cores(spark: SparkSession) -> int:
+    try:
+        return int(spark.sparkContext.defaultParallelism)
+    except Exception:  # Spark Connect has no SparkContext on the client
+        return 200
 
 
 def _to_polars(frame: DataFrame) -> pl.DataFrame:
