@@ -62,8 +62,6 @@ from .rules import load_rules
 from .sources import (
     ATTRIBUTES,
     BALANCES,
-    FILE_COL,
-    LINE_COL,
     TRANSACTIONS,
     InputFile,
     Reader,
@@ -317,7 +315,7 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     parsers |= {c: parse_count if c in counted else parse_flag for c in columns}
     read = _read(reader, customers_spec(columns), given, parsers)
     names = read.raw.collect_schema().names()  # the file's order
-    columns = tuple(c for c in names if c not in (FILE_COL, LINE_COL, "customer_id"))
+    columns = tuple(c for c in names if c != "customer_id" and not c.startswith("_"))
     marked = mark_duplicates(read.good, ("customer_id",), columns)
     rows, conflicts, bad, *sizes = pl.collect_all(
         [marked, conflict_rejects(marked, ("customer_id",)), read.bad, *read.sizes]

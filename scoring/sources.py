@@ -23,6 +23,7 @@ CSV_SUFFIXES = {".csv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 FILE_COL = "_file"
 LINE_COL = "_line"
+EXTRA_COL = "_extra"  # CSV: a field beyond the header's (see _scan_csv)
 _SNIFF_BYTES = 1 << 24
 
 
@@ -190,13 +191,7 @@ class Reader:
             source = path
             if codecs.lookup(encoding).name != "utf-8":
                 source = _transcode(path, encoding, self._workdir())
-            lf = pl.scan_csv(
-                source,
-                infer_schema=False,
-                row_index_name=LINE_COL,
-                row_index_offset=2,
-                encoding="utf8",
-            )
+            lf = _scan_csv(source)
         lf = self._canonical(spec, lf, shown)
         self.names.append(shown)
         file_id = pl.lit(len(self.names) - 1, pl.UInt16)  # a number, not a string per row
@@ -208,12 +203,31 @@ class Reader:
         return frame.with_columns(pl.col(column).replace_strict(names, return_dtype=pl.String))
 
     def _canonical(self, spec: TableSpec, lf: pl.LazyFrame, shown: str) -> pl.LazyFrame:
-        found = [c for c in lf.collect_schema().names() if c != LINE_COL]
-        select = [pl.col(LINE_COL)]
+        names = lf.collect_schema().names()
+        found = [c for c in names if c not in (LINE_COL, EXTRA_COL)]
+        select = [pl.col(LINE_COL), *([pl.col(EXTRA_COL)] if EXTRA_COL in names else [])]
         for header, canon in canonical_columns(spec, found, self.mapping, shown):
             column = pl.col(header) if header is not None else pl.lit(None, dtype=pl.String)
             select.append(column.alias(canon))
         return lf.select(select)
+
+
+def _scan_csv(source: Path) -> pl.LazyFrame:
+    """All columns as text, by position under the file's own header, plus ``EXTRA_COL``:
+    the first field beyond the header's, so that a row with too many fields (an
+    unquoted "1,000.00") is rejected rather than read shifted or stopping the run."""
+    header = pl.read_csv(source, n_rows=0, infer_schema=False, encoding="utf8").columns
+    return pl.scan_csv(
+        source,
+        has_header=False,
+        skip_rows=1,
+        schema={**dict.fromkeys(header, pl.String), EXTRA_COL: pl.String},
+        missing_columns="insert",
+        truncate_ragged_lines=True,
+        row_index_name=LINE_COL,
+        row_index_offset=2,
+        encoding="utf8",
+    )
 
 
 def canonical_columns(

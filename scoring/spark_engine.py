@@ -43,6 +43,7 @@ from .plan import Plan, compile_plan
 from .rules import load_rules
 from .sources import (
     BALANCES,
+    EXTRA_COL,
     FILE_COL,
     LINE_COL,
     TRANSACTIONS,
@@ -226,9 +227,15 @@ def _read(
     else:
         if encoding.lower().replace("_", "-") not in _SPARK_CHARSETS:  # GB18030, GBK
             spark.conf.set("spark.sql.legacy.javaCharsets", "true")
-        raw = spark.read.options(header=True, inferSchema=False, encoding=encoding).csv(names)
-    select = []
-    for header, canon in canonical_columns(spec, raw.columns, mapping, names[0]):
+        options = {"header": True, "inferSchema": False, "encoding": encoding}
+        header = spark.read.options(**options).csv(names).columns
+        # by position, as the polars engine reads CSV: one column more than the header
+        # catches a row with too many fields (see sources._scan_csv)
+        schema = ", ".join(f"`{c}` string" for c in [*header, EXTRA_COL])
+        raw = spark.read.schema(schema).options(**options, enforceSchema=True).csv(names)
+    select = [raw[EXTRA_COL]] if fmt == "csv" else []
+    found = [c for c in raw.columns if c != EXTRA_COL]
+    for header, canon in canonical_columns(spec, found, mapping, names[0]):
         column = raw[header] if header is not None else F.lit(None).cast("string")
         select.append(column.cast("string").alias(canon) if not typed else column.alias(canon))
     path = F.col("_metadata.file_path").alias(_PATH)

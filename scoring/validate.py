@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .plan import RATIO_DIGITS
-from .sources import FILE_COL, LINE_COL
+from .sources import EXTRA_COL, FILE_COL, LINE_COL
 
 _NUMBER = r"^([+-]?)(\d+)(?:\.(\d*))?$"
 _MAX_INT_DIGITS = 15
@@ -235,10 +235,12 @@ def validate(
     """
     schema = lf.collect_schema()
     parsed = {name: parse(name, schema[name], typed=typed) for name, parse in parsers.items()}
-    why = {name: f"_why_{name}" for name in parsers}
+    if EXTRA_COL in schema:  # a CSV row with more fields than the header
+        parsed[EXTRA_COL] = _extra_fields()
+    why = {name: f"_why_{name}" for name in parsed}
     checked = lf.with_columns(
         *(p.reason.alias(why[name]) for name, p in parsed.items()),
-        *(p.value.alias(f"_ok_{name}") for name, p in parsed.items()),
+        *(p.value.alias(f"_ok_{name}") for name, p in parsed.items() if name in parsers),
     )
     ok = pl.all_horizontal(pl.col(w).is_null() for w in why.values())
     good = checked.filter(ok).select(
@@ -248,9 +250,9 @@ def validate(
     )
     problems = [
         pl.when(pl.col(why[name]).is_not_null()).then(
-            detail(pl.lit(name), pl.col(name).cast(pl.String), pl.col(why[name]))
+            detail(pl.lit(_shown(name)), pl.col(name).cast(pl.String), pl.col(why[name]))
         )
-        for name in parsers
+        for name in parsed
     ]
     bad = checked.filter(~ok).select(
         pl.col(FILE_COL),
@@ -258,6 +260,17 @@ def validate(
         pl.concat_str(problems, separator=PROBLEM, ignore_nulls=True).alias(DETAIL),
     )
     return good, bad
+
+
+def _shown(column: str) -> str:
+    return "(beyond the header)" if column == EXTRA_COL else column
+
+
+def _extra_fields() -> Parsed:
+    """The row has a field beyond the header's: which of its fields is which is
+    unknowable (an unquoted "1,000.00" shifts nothing but splits the amount)."""
+    extra = pl.col(EXTRA_COL)
+    return Parsed(extra, pl.when(extra.is_not_null()).then(pl.lit("more fields than the header")))
 
 
 def detail(column: pl.Expr, value: pl.Expr, reason: pl.Expr) -> pl.Expr:

@@ -299,3 +299,30 @@ def test_encoding_option_overrides_detection(tmp_path: Path) -> None:
     done = subprocess.run(args, capture_output=True)
     assert done.returncode == 0
     assert done.stdout.decode("utf-8").splitlines()[1].startswith("甲,")
+
+
+def test_too_many_or_too_few_fields_reject_the_row(tmp_path: Path) -> None:
+    """An unquoted "1,000.00" splits into two fields: reading it shifted would take
+    1.00 for the balance, so the row is rejected; a short row is rejected for what
+    it lacks; a trailing empty field and quoted commas are fine."""
+    bal = write(tmp_path / "bal.csv", BAL_HEADER, [
+        "C1,A1,CURRENT,2026-01-01,10.00",
+        "C2,A2,CURRENT,2026-01-01,1,000.00",  # line 3: one field too many
+        "C3,A3,CURRENT,2026-01-01,5.00,",  # trailing empty field
+        '"C4","A,4",CURRENT,2026-01-01,"7.00"',  # quoted comma
+        "C5,A5",  # line 6: too few
+    ])  # fmt: skip
+    txn = write(tmp_path / "txn.csv", TXN_HEADER, ["C1,T1,2026-03-05,POS,100.00"])  # no fee cols
+    result = run(Job(str(bal), str(txn), H1))
+    rows = result.rejects.select("line", "column", "value", "reason").rows()
+    assert rows == [
+        (3, "(beyond the header)", "000.00", "more fields than the header"),
+        (6, "product", "", "empty product"),
+        (6, "date", "", "empty date"),
+        (6, "balance", "", "empty balance"),
+    ]
+    assert sorted(result.scores["customer_id"]) == ["C1", "C3", "C4"]  # C2, C5: no usable row
+    assert result.summary["rows"]["balances"] == {
+        "read": 5, "used": 3, "excluded": 0, "unmapped": 0, "outside_window": 0,
+        "duplicate": 0, "rejected": 2,
+    }  # fmt: skip

@@ -98,7 +98,8 @@ def test_bad_rows_duplicates_and_conflicts(spark: Any, tmp_path: Path) -> None:
         "C4,A9,CURRENT,2026-01-01,200.00", "C4,A9,CURRENT,2025-12-01,50.00",
         "C5,A10,CURRENT,2026-01-01,70.00", "C5,A10,CURRENT,2026-01-01,70.00",
         "C5,A11,CURRENT,2026-07-05,70.00", "C5,A12,ZZZ,2026-01-01,70.00",
-        " C6 , A13 ,CURRENT,2026-01-01, 12.345",
+        " C6 , A13 ,CURRENT,2026-01-01, 12.345", "C7,A14,CURRENT,2026-01-01,1,000.00",
+        "C7,A15", "C7,A16,CURRENT,2026-01-01,3.00,",
     ])  # fmt: skip
     txn = write(tmp_path / "txn.csv", TXN_HEADER, [
         "C1,T1,2026-03-05 14:22:10,POS,100.00,,", "C1,T2,2026-03-05,POS,-5.00,,",
