@@ -7,6 +7,7 @@ and branches, never over customers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 
 import polars as pl
@@ -45,21 +46,43 @@ def group_tiers(plan: Plan, current: pl.DataFrame, keys: list[str]) -> list[dict
     return out
 
 
-def cheapest_lever(plan: Plan) -> tuple[str, int] | None:
-    """The component whose yuan bring the most points, and its numerator per cent.
+@dataclass(frozen=True)
+class Lever:
+    """One component as a way up: how many numerator units a cent of it brings."""
 
-    Points are linear in every component, so the same lever is cheapest for every
-    customer; a weighted (banded) rule set has no linear lever.
-    """
+    component: str
+    label: str
+    of: str  # "half-year daily average" or "transactions"
+    per_cent: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.label or self.component} {self.of}"
+
+    def cents_for(self, gap: int) -> int:
+        """Cents of this lever that close ``gap`` (rounded up: the amount really reaches)."""
+        return -(-gap // self.per_cent)
+
+
+def levers(plan: Plan) -> list[Lever]:
+    """Every component that earns points, in rule order. Points are linear in each, so
+    a gap in points is a gap in yuan of any one of them; a weighted (banded) rule set
+    has no such levers."""
     if plan.indicators:
-        return None
-    best = None
+        return []
+    out = []
     for c in plan.components:
-        per_cent = c.weight * (plan.day_count if c.source == "balances" else RATIO_SCALE)
-        if per_cent > 0 and (best is None or per_cent > best[1]):
-            what = "half-year daily average" if c.source == "balances" else "transactions"
-            best = (f"{c.label or c.id} {what}", per_cent)
-    return best
+        if c.weight > 0:
+            balances = c.source == "balances"
+            per_cent = c.weight * (plan.day_count if balances else RATIO_SCALE)
+            of = "half-year daily average" if balances else "transactions"
+            out.append(Lever(c.id, c.label, of, per_cent))
+    return out
+
+
+def cheapest_lever(plan: Plan) -> Lever | None:
+    """The lever whose yuan bring the most points: the same for every customer."""
+    return max(levers(plan), key=lambda lever: lever.per_cent, default=None)
 
 
 def upgrade(
@@ -72,7 +95,8 @@ def upgrade(
     top = near_ones.sort([*([branch] if branch else []), "points_to_next", "customer_id"])
     top = top.group_by(branch).head(TOP_PER_BRANCH) if branch else top.head(TOP_PER_BRANCH)
     top = top.join(current.select("customer_id", GAP), on="customer_id", how="left")
-    cents = (pl.col(GAP) + (lever[1] - 1 if lever else 0)) // (lever[1] if lever else 1)
+    per_cent = lever.per_cent if lever else 1
+    cents = (pl.col(GAP) + (per_cent - 1)) // per_cent  # rounded up, as Lever.cents_for
     listed = top.sort([*([branch] if branch else []), "points_to_next", "customer_id"]).select(
         (pl.col("branch").fill_null(UNASSIGNED) if branch else pl.lit(None)).alias("branch"),
         (pl.col("manager") if "manager" in scores.columns else pl.lit(None)).alias("manager"),
@@ -81,7 +105,7 @@ def upgrade(
         "next_tier",
         pl.col("points").cast(pl.String),
         pl.col("points_to_next").cast(pl.String),
-        pl.lit(lever[0] if lever else None, pl.String).alias("lever"),
+        pl.lit(lever.name if lever else None, pl.String).alias("lever"),
         (to_money(cents, CENTS).cast(pl.String) if lever else pl.lit(None, pl.String)).alias(
             "lever_yuan"
         ),

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from .breakdown import levers
 from .errors import InputError
 from .measures import (
     COMPONENT,
@@ -136,20 +137,16 @@ def _levers(plan: Plan, scored: pl.DataFrame) -> list[dict[str, str]]:
     """Yuan of each component alone that would reach the next tier (rounded up to the
     cent, so that the amount really reaches it)."""
     tier = int(scored["_tier"][0])
-    if tier == 0 or plan.by_rank or plan.indicators:
+    if tier == 0 or plan.by_rank:
         return []
     gap = plan.tiers[tier - 1].threshold - int(scored["_n"][0])
-    levers = []
-    for c in plan.components:
-        if c.weight == 0:
-            continue
-        per_cent = c.weight * (plan.day_count if c.source == "balances" else RATIO_SCALE)
-        cents = -(-gap // per_cent)  # ceiling
-        what = "half-year daily average" if c.source == "balances" else "transactions"
-        levers.append({
-            "component": c.id,
-            "label": c.label,
+    out = []
+    for lever in levers(plan):
+        cents = lever.cents_for(gap)
+        out.append({
+            "component": lever.component,
+            "label": lever.label,
             "yuan": f"{cents // 100}.{cents % 100:02d}",
-            "of": what,
+            "of": lever.of,
         })  # fmt: skip
-    return levers
+    return out
