@@ -118,6 +118,21 @@ def repeated_hashes(raw: pl.LazyFrame) -> pl.LazyFrame:
     return hashes.filter(pl.col("_hash") == pl.col("_hash").shift(1)).unique()
 
 
+def part_of(source: str, parts: int, repeated: list[int]) -> pl.Expr:
+    """Which part a row is measured in when an input is too large to measure at once.
+
+    Balances by account, as an account's rows make its balance-days together;
+    transactions by customer (folds stay small), except rows whose id repeats,
+    which all go to part 0 so that duplicates and conflicts still meet.
+    """
+    if source == "balances":
+        return pl.col("account_id").hash(_HASH_SEED) % parts
+    by_customer = pl.col("customer_id").hash(_HASH_SEED) % parts
+    if not repeated:
+        return by_customer
+    return pl.when(id_hash().is_in(repeated)).then(pl.lit(0, pl.UInt64)).otherwise(by_customer)
+
+
 def mark_transaction_rows(lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame:
     """Transactions with duplicate and conflicting ids marked.
 
