@@ -411,7 +411,12 @@ class Measured:
 
 
 def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None = None) -> Result:
-    """Scores, accounting and rejects from the small per-customer frames."""
+    """Scores, accounting and rejects from the small per-customer frames.
+
+    ``measured`` is consumed: its folds are let go as soon as every figure that needs
+    them is taken, before the wide scores table is built (at millions of customers
+    the two would not fit in memory together).
+    """
     context = context or Context()
     attributes = context.attributes
     folded = {name: m.folded for name, m in measured.items()}
@@ -419,12 +424,6 @@ def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None
     files = {name: m.files for name, m in measured.items()}
     counts = {name: _counts(m.folded, m.bad) for name, m in measured.items()}
     current = _scored(plan, folded, attributes)
-    every = current.lazy()
-    if context.previous is not None:
-        every = with_previous(every, context.previous)
-    carried = attributes.columns if attributes is not None else ()
-    gated = attributes is not None
-    scores = report_columns(plan, every, gated, carried, context.near).collect()
     unmapped = {name: _unmapped(frame) for name, frame in folded.items()}
     if attributes is not None:
         files["customers"] = attributes.files
@@ -435,8 +434,18 @@ def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None
         + [_conflicts(frame, key) for frame, key in zip(folded.values(), (BALANCE_KEY, TXN_KEY),
                                                          strict=True)]
     ).sort("file", "line", maintain_order=True)  # fmt: skip
+    measured.clear()
+    del folded, bad
+    every = current.lazy()
+    if context.previous is not None:
+        every = with_previous(every, context.previous)
+    carried = attributes.columns if attributes is not None else ()
+    gated = attributes is not None
+    sort = context.previous is not None  # current is sorted; gone customers join unsorted
+    scores = report_columns(plan, every, gated, carried, context.near, sort=sort).collect()
     summary = _summary(plan, _tier_totals(plan, current.lazy()).collect(), counts, unmapped)
-    summary |= _views(plan, scores.filter(pl.col("tier").is_not_null()), current, context)
+    scored = scores.filter(pl.col("tier").is_not_null()) if context.previous is not None else scores
+    summary |= _views(plan, scored, current, context)
     if context.previous is not None:
         summary["migration"] = migration_summary(plan, every.collect(), context.previous_file)
     return Result(plan, scores, rejects, summary, files)
@@ -453,7 +462,7 @@ def _scored(
     if attributes is not None:
         scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
     quality = quality_flag(plan, attributes is not None).alias("quality")
-    return scored.with_columns(quality).collect()
+    return scored.with_columns(quality).sort("customer_id").collect()
 
 
 def _views(
