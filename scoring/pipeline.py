@@ -313,7 +313,8 @@ def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dic
                 folded = read.measure(name, plan, wide=True, part=(parts, index)).collect()
             folds[name].append(folded.drop(MAGNITUDE, strict=False))
     rest = [q for read in inputs.values() for q in (read.bad, *read.sizes)]
-    collected, position = pl.collect_all(rest, engine="streaming"), 0
+    collected = pl.collect_all(rest, engine="streaming", optimizations=_OPTIMIZE)
+    position = 0
     out = []
     for name, read in inputs.items():
         out += [
