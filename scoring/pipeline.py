@@ -86,8 +86,8 @@ from .window import Window
 
 ROWS = "_rows"
 # Input rows measured at once: balances are sorted in memory (about 70 bytes a row at
-# the peak), so about 4 GiB a part; larger inputs are measured in parts.
-ROWS_PER_PART = 60_000_000
+# the peak), so about 4.5 GiB a part; larger inputs are measured in parts.
+ROWS_PER_PART = 64_000_000
 # No common-subplan caching: a shared subplan would be held in memory whole,
 # and re-reading an input for its few bad rows is cheaper than holding it.
 _OPTIMIZE = pl.QueryOptFlags(comm_subplan_elim=False)
