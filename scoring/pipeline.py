@@ -309,9 +309,7 @@ def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dic
         queries = [read.measure(name, plan, part=(parts, index)) for name, read in inputs.items()]
         found = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
         for (name, read), folded in zip(inputs.items(), found, strict=True):
-            if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
-                folded = read.measure(name, plan, wide=True, part=(parts, index)).collect()
-            folds[name].append(folded.drop(MAGNITUDE, strict=False))
+            folds[name].append(_exact(plan, name, read, folded, (parts, index)))
     rest = [q for read in inputs.values() for q in (read.bad, *read.sizes)]
     collected = pl.collect_all(rest, engine="streaming", optimizations=_OPTIMIZE)
     position = 0
@@ -335,12 +333,19 @@ def _widen_if_needed(
     """
     out, position = list(collected), 0
     for name, read in inputs.items():
-        folded = out[position]
-        if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
-            out[position] = read.measure(name, plan, wide=True).collect()
-        out[position] = out[position].drop(MAGNITUDE, strict=False)
+        out[position] = _exact(plan, name, read, out[position])
         position += 2 + len(read.sizes)
     return out
+
+
+def _exact(
+    plan: Plan, name: str, read: _Input, folded: pl.DataFrame, part: tuple[int, int] = (1, 0)
+) -> pl.DataFrame:
+    """The folds as they are, or folded again with 128-bit sums where the float check
+    says a 64-bit sum may have overflowed."""
+    if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
+        folded = read.measure(name, plan, wide=True, part=part).collect()
+    return folded.drop(MAGNITUDE, strict=False)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tierscore.scoring.pipeline import Job, run
@@ -75,3 +76,25 @@ def test_parquet_parts_counted_from_metadata(tmp_path: Path) -> None:
     write_sample(tmp_path / "s", 400, "parquet", seed=9)
     job = Job(str(tmp_path / "s" / "balances"), str(tmp_path / "s" / "transactions"), H1)
     same(job, 5_000)
+
+
+def test_sums_too_large_for_64_bits_in_parts(tmp_path: Path) -> None:
+    """A part whose sums may overflow 64 bits is folded again with 128-bit sums."""
+    bal = tmp_path / "bal.csv"
+    bal.write_text(
+        "customer_id,account_id,product,date,balance\n"
+        "BIG,A,CURRENT,2025-12-31,999999999999999.00\n"
+        "BIG,B,TIME,2025-12-31,999999999999999.00\n"
+        "SMALL,C,CURRENT,2025-12-31,1.00\n",
+        encoding="utf-8",
+    )
+    txn = tmp_path / "txn.csv"
+    txn.write_text(
+        "customer_id,txn_id,date,txn_type,amount\nBIG,T1,2026-02-01,POS,999999999999999.00\n",
+        encoding="utf-8",
+    )
+    job = Job(str(bal), str(txn), H1)
+    same(job, 2)
+    job.rows_per_part = 2
+    big = run(job).scores.filter(pl.col("customer_id") == "BIG")
+    assert str(big["short_term_assets_amount"].item()) == "999999999999999.00"
