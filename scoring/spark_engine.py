@@ -340,22 +340,36 @@ def _to_polars(frame: DataFrame) -> pl.DataFrame:
     return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
 
 
+def _handover_types(ids: list[str]) -> dict[str, Any]:
+    """The one declaration of the hand-over's columns: polars types for the tasks,
+    and (through ``_SPARK_TYPES``) the schema Spark is told."""
+    return {
+        KIND: pl.Int8,
+        "customer_id": pl.String,
+        CODE: pl.String,
+        CONFLICT_FILE: pl.Int32,
+        CONFLICT_LINE: pl.Int64,
+        **{c: pl.Decimal(38, 0) for c in ids},
+        **{count_column(s): pl.Int64 for s in range(len(STATUSES))},
+        CONFLICT_VALUE: pl.String,
+        FILE_COL: pl.Int32,
+        LINE_COL: pl.Int64,
+        DETAIL: pl.String,
+        ROWS: pl.Int64,
+    }
+
+
+_SPARK_TYPES = {
+    pl.Int8: "tinyint",
+    pl.Int32: "int",
+    pl.Int64: "long",
+    pl.String: "string",
+    pl.Decimal(38, 0): "decimal(38,0)",
+}
+
+
 def _handover_schema(ids: list[str]) -> str:
-    columns = [
-        f"{KIND} tinyint",
-        "customer_id string",
-        f"{CODE} string",
-        f"{CONFLICT_FILE} int",
-        f"{CONFLICT_LINE} long",
-        *[f"`{c}` decimal(38,0)" for c in ids],
-        *[f"{count_column(s)} long" for s in range(len(STATUSES))],
-        f"{CONFLICT_VALUE} string",
-        f"{FILE_COL} int",
-        f"{LINE_COL} long",
-        f"{DETAIL} string",
-        f"{ROWS} long",
-    ]
-    return ", ".join(columns)
+    return ", ".join(f"`{c}` {_SPARK_TYPES[t]}" for c, t in _handover_types(ids).items())
 
 
 def _partition_measure(
@@ -403,20 +417,7 @@ def _handover(parts: list[pl.DataFrame], ids: list[str]) -> pa.Table:
         bad.with_columns(pl.lit(BAD, pl.Int8).alias(KIND)),
         sizes.with_columns(pl.lit(SIZE, pl.Int8).alias(KIND)),
     ]
-    types: dict[str, Any] = {
-        KIND: pl.Int8,
-        "customer_id": pl.String,
-        CODE: pl.String,
-        CONFLICT_FILE: pl.Int32,
-        CONFLICT_LINE: pl.Int64,
-        **{c: pl.Decimal(38, 0) for c in ids},
-        **{count_column(s): pl.Int64 for s in range(len(STATUSES))},
-        CONFLICT_VALUE: pl.String,
-        FILE_COL: pl.Int32,
-        LINE_COL: pl.Int64,
-        DETAIL: pl.String,
-        ROWS: pl.Int64,
-    }
+    types = _handover_types(ids)
     shaped = [
         f.select(
             pl.col(c).cast(t) if c in f.columns else pl.lit(None, t).alias(c)
