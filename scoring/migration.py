@@ -12,12 +12,10 @@ import polars as pl
 
 from .errors import InputError
 from .plan import Plan
-from .points import PREVIOUS, TIER_INDEX
+from .points import DOWN, GONE, NEW, PREVIOUS, SAME, TIER_INDEX, UP
 from .sources import Reader, previous_spec, resolve_paths
 
-NEW = "new"
-GONE = "gone"
-MOVEMENTS = ("up", "down", "same", NEW, GONE)
+MOVEMENTS = (UP, DOWN, SAME, NEW, GONE)
 
 
 def read_previous(reader: Reader, plan: Plan, given: str) -> pl.DataFrame:
@@ -92,5 +90,5 @@ def _movements(counts: list[list[int]], size: int) -> dict[str, int]:
             elif now == size:
                 out[GONE] += n
             else:
-                out["up" if now < before else "down" if now > before else "same"] += n
+                out[UP if now < before else DOWN if now > before else SAME] += n
     return out

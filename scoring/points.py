@@ -18,6 +18,7 @@ NUMERATOR = "_n"
 TIER_INDEX = "_tier"
 GAP = "_gap"  # numerator still missing to the next tier
 PREVIOUS = "_previous"  # tier index in an earlier run (see migration)
+UP, DOWN, SAME, NEW, GONE = "up", "down", "same", "new", "gone"  # the movements
 _NEXT_FLOOR = "_next_floor"
 MONEY = pl.Decimal(38, 2)
 
@@ -233,14 +234,14 @@ def movement() -> pl.Expr:
     now, before = pl.col(TIER_INDEX), pl.col(PREVIOUS)
     return (
         pl.when(now.is_null())
-        .then(pl.lit("gone"))
+        .then(pl.lit(GONE))
         .when(before.is_null())
-        .then(pl.lit("new"))
+        .then(pl.lit(NEW))
         .when(now < before)
-        .then(pl.lit("up"))
+        .then(pl.lit(UP))
         .when(now > before)
-        .then(pl.lit("down"))
-        .otherwise(pl.lit("same"))
+        .then(pl.lit(DOWN))
+        .otherwise(pl.lit(SAME))
     )
 
 
