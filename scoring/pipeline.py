@@ -42,8 +42,7 @@ from .measures import (
     mark_balance_rows,
     mark_duplicates,
     mark_transaction_rows,
-    measure_balances,
-    measure_transactions,
+    measure_in_steps,
     part_of,
     repeated_hashes,
     shown_value,
@@ -142,15 +141,13 @@ class _Input:
 
     def measure(
         self, name: str, plan: Plan, wide: bool = False, part: tuple[int, int] = (1, 0)
-    ) -> pl.LazyFrame:
+    ) -> pl.DataFrame:
         """The input's per-customer folds; ``part`` = (parts, index) measures only the
         rows of one part (see ``measures.part_of``)."""
         good = self.good
         if part[0] > 1:
             good = good.filter(part_of(name, part[0], self.repeated) == part[1])
-        if name == "balances":
-            return measure_balances(plan, good, wide)
-        return measure_transactions(plan, good, self.repeated, wide)
+        return measure_in_steps(plan, name, good, self.repeated, wide)
 
 
 class Observer(Protocol):
@@ -233,14 +230,8 @@ def run(job: Job, observer: Observer | None = None) -> Result:
             context = context_of(reader, plan, job)
         with stages.stage("compute", "validate, measure, score") as done:
             parts = parts_for(inputs, job.rows_per_part)
-            if parts == 1:
-                queries = []
-                for name, read in inputs.items():
-                    queries += [read.measure(name, plan), read.bad, *read.sizes]
-                collected = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
-                measured = _measured(inputs, _widen_if_needed(plan, inputs, collected))
-            else:
-                measured = _measured_in_parts(plan, inputs, parts)
+            measured = _measured_in_parts(plan, inputs, parts)
+            if parts > 1:
                 done.append(f"in {parts} parts,")
             result = result_of(plan, measured, context)
             result.rejects = reader.file_names(result.rejects)
@@ -302,13 +293,13 @@ def parts_for(inputs: dict[str, _Input], rows_per_part: int) -> int:
 
 
 def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dict[str, Measured]:
-    """Measure each input part by part and keep the folds: a customer's partial rows
-    from several parts add up later like any other folds (see ``result_of``)."""
+    """Measure each input part by part (one part when it fits) and keep the folds: a
+    customer's partial rows from several parts add up later like any other folds
+    (see ``result_of``)."""
     folds: dict[str, list[pl.DataFrame]] = {name: [] for name in inputs}
     for index in range(parts):
-        queries = [read.measure(name, plan, part=(parts, index)) for name, read in inputs.items()]
-        found = pl.collect_all(queries, engine="streaming", optimizations=_OPTIMIZE)
-        for (name, read), folded in zip(inputs.items(), found, strict=True):
+        for name, read in inputs.items():
+            folded = read.measure(name, plan, part=(parts, index))
             folds[name].append(_exact(plan, name, read, folded, (parts, index)))
     rest = [q for read in inputs.values() for q in (read.bad, *read.sizes)]
     collected = pl.collect_all(rest, engine="streaming", optimizations=_OPTIMIZE)
@@ -323,28 +314,13 @@ def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dic
     return _measured(inputs, out)
 
 
-def _widen_if_needed(
-    plan: Plan, inputs: dict[str, _Input], collected: list[pl.DataFrame]
-) -> list[pl.DataFrame]:
-    """Fold an input again with 128-bit sums when a 64-bit sum may have overflowed.
-
-    Only customers with sums near 2**62 cent-days (or cent-millionths) need it:
-    in practice never, but exactness must not depend on that.
-    """
-    out, position = list(collected), 0
-    for name, read in inputs.items():
-        out[position] = _exact(plan, name, read, out[position])
-        position += 2 + len(read.sizes)
-    return out
-
-
 def _exact(
     plan: Plan, name: str, read: _Input, folded: pl.DataFrame, part: tuple[int, int] = (1, 0)
 ) -> pl.DataFrame:
     """The folds as they are, or folded again with 128-bit sums where the float check
     says a 64-bit sum may have overflowed."""
     if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
-        folded = read.measure(name, plan, wide=True, part=part).collect()
+        folded = read.measure(name, plan, wide=True, part=part)
     return folded.drop(MAGNITUDE, strict=False)
 
 
