@@ -17,6 +17,7 @@ import polars as pl
 
 from .plan import Plan
 from .sources import FILE_COL, LINE_COL
+from .validate import bad_rows, good_rows
 
 STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
 USED, EXCLUDED, UNMAPPED, OUTSIDE, DUPLICATE, REJECTED = range(len(STATUSES))
@@ -24,6 +25,7 @@ STATUS = "_status"
 COMPONENT = "_component"
 CODE = "_code"
 CODE_INDEX = "_code_index"
+HASH = "_hash"
 NO_CAP = 2**63 - 1  # above any amount in cents (validation allows 15 integer digits)
 CONFLICT_FILE = "_conflict_file"
 CONFLICT_LINE = "_conflict_line"
@@ -111,16 +113,19 @@ def mark_duplicates(
     return lf.with_columns(_marks(variants > 1, ~first))
 
 
-def id_hash(column: str = "txn_id") -> pl.Expr:
-    """The hash that finds repeated transaction ids (trimmed, as validation trims CSV)."""
-    return pl.col(column).cast(pl.String).str.strip_chars().hash(_HASH_SEED)
+def id_hash(column: str = "txn_id", trim: bool = False) -> pl.Expr:
+    """The hash that finds repeated transaction ids; ``trim`` for the raw text of CSV
+    ids, which validation trims (typed ids are used as they are)."""
+    text = pl.col(column).cast(pl.String)
+    return (text.str.strip_chars() if trim else text).hash(_HASH_SEED)
 
 
-def repeated_hashes(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """Hashes of ids that occur more than once: sorting 64-bit hashes is several
-    times faster than a hash table of every id, and reads only the id column."""
-    hashes = raw.select(id_hash().sort().alias("_hash"))
-    return hashes.filter(pl.col("_hash") == pl.col("_hash").shift(1)).unique()
+def repeated_hashes(hashes: pl.LazyFrame) -> pl.LazyFrame:
+    """Of ``HASH``es (``id_hash`` of every row's id), those that occur more than once:
+    sorting 64-bit hashes is several times faster than a hash table of every id,
+    and reads only the id column."""
+    ordered = hashes.select(pl.col(HASH).sort())
+    return ordered.filter(pl.col(HASH) == pl.col(HASH).shift(1)).unique()
 
 
 def part_of(source: str, parts: int, repeated: list[int]) -> pl.Expr:
@@ -369,24 +374,27 @@ def in_account_order(frame: pl.DataFrame) -> bool:
 
 
 def measure_in_steps(
-    plan: Plan, source: str, good: pl.LazyFrame, repeated: list[int], wide: bool = False
-) -> pl.DataFrame:
-    """One input's folds on one machine, in three collects, each on the polars engine
-    that runs it fastest: validation streams; balances are ordered in memory (the
-    in-memory sort is several times faster than the streaming one, and is skipped
-    for rows already in order); the fold streams. What ``measure_balances`` and
-    ``measure_transactions`` compute, in steps."""
-    frame = good.collect(engine="streaming", optimizations=NO_CSE)
+    plan: Plan, source: str, checked: pl.LazyFrame, repeated: list[int], wide: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One input's folds and bad rows on one machine, in three collects, each on the
+    polars engine that runs it fastest: validation streams, once for good and bad
+    rows; balances are ordered in memory (the in-memory sort is several times faster
+    than the streaming one, and is skipped for rows already in order); the fold
+    streams. What ``measure_balances`` and ``measure_transactions`` compute, in steps."""
+    frame = checked.collect(engine="streaming", optimizations=NO_CSE)
+    bad = bad_rows(frame.lazy()).collect()
+    good = good_rows(frame.lazy()).collect()
+    del frame
     if source == "balances":
-        rows = balance_rows(plan, frame.lazy(), in_account_order(frame))
+        rows = balance_rows(plan, good.lazy(), in_account_order(good))
         engine = "in-memory"
     else:
-        rows = transaction_rows(plan, frame.lazy(), repeated)
+        rows = transaction_rows(plan, good.lazy(), repeated)
         engine = "streaming"
     held = rows.select(FOLDED_FROM[source]).collect(engine=engine)
-    del frame
+    del good
     fold = fold_balances if source == "balances" else fold_transactions
-    return fold(plan, held.lazy(), wide).collect(engine="streaming")
+    return fold(plan, held.lazy(), wide).collect(engine="streaming"), bad
 
 
 def shown_value(column: str, cell: pl.Expr) -> pl.Expr:

@@ -28,6 +28,7 @@ from .measures import (
     CONFLICT_LINE,
     CONFLICT_VALUE,
     DUPLICATE,
+    HASH,
     INT64_SAFE,
     MAGNITUDE,
     REJECTED,
@@ -39,6 +40,7 @@ from .measures import (
     conflict_reason,
     conflict_rejects,
     count_column,
+    id_hash,
     mark_balance_rows,
     mark_duplicates,
     mark_transaction_rows,
@@ -74,12 +76,14 @@ from .validate import (
     BALANCE_PARSERS,
     TRANSACTION_PARSERS,
     Parser,
+    bad_rows,
+    check,
+    good_rows,
     parse_count,
     parse_flag,
     parse_id,
     parse_text,
     rejects_table,
-    validate,
 )
 from .window import Window
 
@@ -123,11 +127,18 @@ class Result:
 @dataclass
 class _Input:
     files: list[InputFile]
-    good: pl.LazyFrame
-    bad: pl.LazyFrame
+    checked: pl.LazyFrame  # every row typed, with its problems (``validate.check``)
     sizes: list[pl.LazyFrame]  # one row count per file
     raw: pl.LazyFrame  # the files as read, before validation
     repeated: list[int] = field(default_factory=list)  # hashes of repeated txn ids
+
+    @property
+    def good(self) -> pl.LazyFrame:
+        return good_rows(self.checked)
+
+    @property
+    def bad(self) -> pl.LazyFrame:
+        return bad_rows(self.checked)
 
     def take_sizes(self, sizes: list[pl.DataFrame]) -> None:
         """Record each file's row count, collected from ``self.sizes``."""
@@ -141,13 +152,13 @@ class _Input:
 
     def measure(
         self, name: str, plan: Plan, wide: bool = False, part: tuple[int, int] = (1, 0)
-    ) -> pl.DataFrame:
-        """The input's per-customer folds; ``part`` = (parts, index) measures only the
-        rows of one part (see ``measures.part_of``)."""
-        good = self.good
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The input's per-customer folds and its bad rows; ``part`` = (parts, index)
+        measures only the rows of one part (see ``measures.part_of``)."""
+        checked = self.checked
         if part[0] > 1:
-            good = good.filter(part_of(name, part[0], self.repeated) == part[1])
-        return measure_in_steps(plan, name, good, self.repeated, wide)
+            checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
+        return measure_in_steps(plan, name, checked, self.repeated, wide)
 
 
 class Observer(Protocol):
@@ -186,22 +197,21 @@ class Stages:
 
 def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
     """Open and validate every file of one input; typed rows are concatenated."""
-    files, goods, bads, sizes, raws = [], [], [], [], []
+    files, checks, sizes, raws, hashes = [], [], [], [], []
     for path in resolve_paths(given, f"--{spec.name}"):
         lf, info = reader.open(spec, path, str(path))
         carried = [c for c in lf.collect_schema().names() if c not in parsers and c[0] != "_"]
-        checks = parsers | {c: parse_text for c in carried}
-        good, bad = validate(lf, checks, typed=info.format == "parquet")
+        typed = info.format == "parquet"
         files.append(info)
-        goods.append(good)
-        bads.append(bad)
+        checks.append(check(lf, parsers | {c: parse_text for c in carried}, typed))
         sizes.append(lf.select(pl.len()))
         raws.append(lf)
+        if spec is TRANSACTIONS:  # CSV ids are trimmed by validation: hash them trimmed
+            hashes.append(lf.select(id_hash(trim=not typed).alias(HASH)))
     how = "diagonal_relaxed" if spec.carry_rest else "vertical"  # files may differ in columns
-    good, raw = pl.concat(goods, how=how), pl.concat(raws, how=how)
-    read = _Input(files, good, pl.concat(bads), sizes, raw)
-    if spec is TRANSACTIONS:
-        read.repeated = repeated_hashes(read.raw).collect()["_hash"].to_list()
+    read = _Input(files, pl.concat(checks, how=how), sizes, pl.concat(raws, how=how))
+    if hashes:
+        read.repeated = repeated_hashes(pl.concat(hashes)).collect()[HASH].to_list()
     return read
 
 
@@ -297,21 +307,21 @@ def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dic
     customer's partial rows from several parts add up later like any other folds
     (see ``result_of``)."""
     folds: dict[str, list[pl.DataFrame]] = {name: [] for name in inputs}
+    bads: dict[str, list[pl.DataFrame]] = {name: [] for name in inputs}
     for index in range(parts):
         for name, read in inputs.items():
-            folded = read.measure(name, plan, part=(parts, index))
+            folded, bad = read.measure(name, plan, part=(parts, index))
             folds[name].append(_exact(plan, name, read, folded, (parts, index)))
-    rest = [q for read in inputs.values() for q in (read.bad, *read.sizes)]
-    collected = pl.collect_all(rest, engine="streaming", optimizations=_OPTIMIZE)
-    position = 0
-    out = []
+            bads[name].append(bad)
+    sizes = [q for read in inputs.values() for q in read.sizes]
+    collected = pl.collect_all(sizes, engine="streaming", optimizations=_OPTIMIZE)
+    out = {}
     for name, read in inputs.items():
-        out += [
-            pl.concat(folds[name], how="vertical_relaxed"),
-            *collected[position : position + 1 + len(read.sizes)],
-        ]
-        position += 1 + len(read.sizes)
-    return _measured(inputs, out)
+        read.take_sizes(collected[: len(read.sizes)])
+        collected = collected[len(read.sizes) :]
+        folded = pl.concat(folds[name], how="vertical_relaxed")
+        out[name] = Measured(folded, pl.concat(bads[name]), read.files)
+    return out
 
 
 def _exact(
@@ -320,7 +330,7 @@ def _exact(
     """The folds as they are, or folded again with 128-bit sums where the float check
     says a 64-bit sum may have overflowed."""
     if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
-        folded = read.measure(name, plan, wide=True, part=part)
+        folded = read.measure(name, plan, wide=True, part=part)[0]
     return folded.drop(MAGNITUDE, strict=False)
 
 

@@ -32,8 +32,10 @@ from .measures import (
     CONFLICT_FILE,
     CONFLICT_LINE,
     CONFLICT_VALUE,
+    HASH,
     STATUSES,
     count_column,
+    id_hash,
     measure_balances,
     measure_transactions,
     repeated_hashes,
@@ -402,7 +404,8 @@ def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -
     if name == "balances":
         folded = measure_balances(plan, good, wide=True)
     else:
-        repeated = repeated_hashes(lf).collect()["_hash"].to_list()
+        hashes = lf.select(id_hash(trim=not typed).alias(HASH))
+        repeated = repeated_hashes(hashes).collect()[HASH].to_list()
         folded = measure_transactions(plan, good, repeated, wide=True)
     sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS))
     parts = pl.collect_all([folded, bad, sizes])

@@ -224,15 +224,11 @@ FIELD, PROBLEM = "\x1f", "\x1e"  # separators inside DETAIL: column/value/reason
 DETAIL = "_detail"
 
 
-def validate(
-    lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Split one file's rows into typed good rows and rejected rows with their problems.
-
-    A rejected row carries every problem it has in ``DETAIL`` (see ``detail``),
-    so that one pass over the input both scores and reports it; the raw text of
-    a bad cell is only produced for bad rows.
-    """
+def check(lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False) -> pl.LazyFrame:
+    """Every row of one file typed, with ``DETAIL``: null for a good row, else every
+    problem the row has (see ``detail``); the raw text of a bad cell is only produced
+    for bad rows. One frame for both, so one pass over the input both scores and
+    reports it (``good_rows`` and ``bad_rows`` split it)."""
     schema = lf.collect_schema()
     parsed = {name: parse(name, schema[name], typed=typed) for name, parse in parsers.items()}
     if EXTRA_COL in schema:  # a CSV row with more fields than the header
@@ -243,23 +239,35 @@ def validate(
         *(p.value.alias(f"_ok_{name}") for name, p in parsed.items() if name in parsers),
     )
     ok = pl.all_horizontal(pl.col(w).is_null() for w in why.values())
-    good = checked.filter(ok).select(
-        pl.col(FILE_COL),
-        pl.col(LINE_COL).cast(pl.Int64),
-        *(pl.col(f"_ok_{name}").alias(name) for name in parsers),
-    )
     problems = [
         pl.when(pl.col(why[name]).is_not_null()).then(
             detail(pl.lit(_shown(name)), pl.col(name).cast(pl.String), pl.col(why[name]))
         )
         for name in parsed
     ]
-    bad = checked.filter(~ok).select(
+    problem_list = pl.concat_str(problems, separator=PROBLEM, ignore_nulls=True)
+    return checked.select(
         pl.col(FILE_COL),
         pl.col(LINE_COL).cast(pl.Int64),
-        pl.concat_str(problems, separator=PROBLEM, ignore_nulls=True).alias(DETAIL),
+        *(pl.col(f"_ok_{name}").alias(name) for name in parsers),
+        pl.when(~ok).then(problem_list).alias(DETAIL),
     )
-    return good, bad
+
+
+def good_rows(checked: pl.LazyFrame) -> pl.LazyFrame:
+    return checked.filter(pl.col(DETAIL).is_null()).drop(DETAIL)
+
+
+def bad_rows(checked: pl.LazyFrame) -> pl.LazyFrame:
+    return checked.filter(pl.col(DETAIL).is_not_null()).select(FILE_COL, LINE_COL, DETAIL)
+
+
+def validate(
+    lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """One file's rows split into typed good rows and rejected rows with their problems."""
+    checked = check(lf, parsers, typed)
+    return good_rows(checked), bad_rows(checked)
 
 
 def _shown(column: str) -> str:
