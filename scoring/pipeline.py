@@ -54,7 +54,6 @@ from .plan import CENTS, Plan, compile_plan
 from .points import (
     NUMERATOR,
     TIER_INDEX,
-    customer_values,
     quality_flag,
     report_columns,
     score,
@@ -448,9 +447,7 @@ def _scored(
 ) -> pl.DataFrame:
     """One row per scored customer: component values, numerator, tier, gap, attributes
     and quality; every summary is derived from this frame."""
-    customers = pl.concat([_live_customers(frame) for frame in folded.values()]).unique()
-    sums = [per_customer(plan, name, frame) for name, frame in folded.items()]
-    scored = with_gap(plan, score(plan, customer_values(plan, customers.lazy(), *sums)))
+    scored = with_gap(plan, score(plan, _customer_values(plan, folded)))
     if attributes is not None:
         scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
     quality = quality_flag(plan, attributes is not None).alias("quality")
@@ -504,10 +501,25 @@ def _concentration(scored: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _live_customers(folded: pl.DataFrame) -> pl.DataFrame:
-    """Customers with at least one row that was not rejected."""
+def _customer_values(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
+    """Every customer with at least one row that was not rejected, with every
+    component's exact value: both inputs' folds (parts and rare groups included)
+    added up in one group-by, in 128 bits, as a customer's sums may come from
+    several fold rows."""
     kept = pl.sum_horizontal(count_column(s) for s in range(len(STATUSES)) if s != REJECTED)
-    return folded.filter(kept > 0).select("customer_id")
+    ids = [c.id for c in plan.components]
+    frames = [
+        frame.lazy().select(
+            "customer_id",
+            *(pl.col(c.id).cast(pl.Int128) for c in plan.of_source(name)),
+            kept.cast(pl.Int64).alias(ROWS),
+        )
+        for name, frame in folded.items()
+    ]
+    summed = pl.concat(frames, how="diagonal").group_by("customer_id").agg(pl.col(*ids, ROWS).sum())
+    return summed.filter(pl.col(ROWS) > 0).select(
+        "customer_id", *(pl.col(cid).cast(pl.Int128) for cid in ids)
+    )
 
 
 def per_customer(plan: Plan, source: str, folded: pl.DataFrame) -> pl.LazyFrame:
