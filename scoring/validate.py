@@ -94,11 +94,20 @@ def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     return Parsed(value, reason)
 
 
+def _fits_int64(dtype: pl.Decimal, digits: int) -> bool:
+    """Whether every value of the decimal type, in 10**-digits units, is below 10**18."""
+    return (dtype.precision or 38) - dtype.scale + digits <= 18
+
+
 def _scaled(name: str, dtype: pl.DataType, digits: int) -> Parsed:
     """A decimal as an integer count of 10**-digits units, or why it is not one."""
     scale = 10**digits
     if dtype.is_integer():
         value = pl.col(name).cast(pl.Int64) * scale
+        return Parsed(value, pl.lit(None, dtype=pl.String))
+    if isinstance(dtype, pl.Decimal) and dtype.scale <= digits and _fits_int64(dtype, digits):
+        # nothing below the unit and no overflow possible: a rescale, no checks
+        value = pl.col(name).to_physical().cast(pl.Int64) * 10 ** (digits - dtype.scale)
         return Parsed(value, pl.lit(None, dtype=pl.String))
     if isinstance(dtype, pl.Decimal):
         physical = pl.col(name).cast(pl.Decimal(38, max(dtype.scale, digits))).to_physical()

@@ -284,3 +284,24 @@ def test_transaction_sums_beyond_int64_stay_exact(score_rows: Scorer) -> None:
     # 3 x 999,999,999,999,999 x 0.999999 yuan at 400 per 10,000
     assert got["card_spending_amount"] == D("2999996999999997.00")
     assert got["points"] == D("119999879999999.88")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "text", "cents", "reason"),
+    [
+        (pl.Decimal(18, 2), "12.34", 1234, None),  # rescaled in 64 bits, nothing to check
+        (pl.Decimal(10, 0), "12", 1200, None),
+        (pl.Decimal(38, 2), "12.34", 1234, None),  # too wide for 64 bits: the checked path
+        (pl.Decimal(20, 4), "12.3400", 1234, None),
+        (pl.Decimal(20, 4), "12.3456", None, "more than 2 decimal places"),
+    ],
+)
+def test_typed_decimals_become_exact_cents(dtype, text, cents, reason):
+    from tierscore.scoring.validate import parse_money
+
+    frame = pl.DataFrame({"amount": [D(text)]}, schema={"amount": dtype})
+    parsed = parse_money("amount", dtype, positive=True, optional=False)
+    value, why = frame.select(parsed.value, parsed.reason.alias("why")).row(0)
+    assert why == reason
+    if reason is None:
+        assert value == cents

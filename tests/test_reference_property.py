@@ -84,3 +84,45 @@ def test_tier_bounds_are_exact(bound: int, offset: int) -> None:
     points = amount * 400 / 10000
     assert scores["tier"][0] == reference_tier(points)
     assert (scores["tier"][0] == reference_tier(Fraction(bound))) == (offset >= 0)
+
+
+repeating_balances = st.lists(
+    st.tuples(
+        st.sampled_from(["C1", "C2"]),
+        st.sampled_from(["A1", "A2", "A3"]),
+        st.sampled_from(PRODUCTS),
+        st.integers(min_value=-2, max_value=22).map(lambda n: START + timedelta(days=n)),
+        st.sampled_from(["0.00", "10.00", "250.50"]),
+    ),
+    max_size=14,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(balances=repeating_balances)
+def test_rows_in_account_order_skip_the_sort_with_equal_results(balances: list) -> None:
+    """Balances already in account order are not sorted again (``in_account_order``);
+    repeats and conflicts included, they score, count and reject as shuffled rows do."""
+    import polars as pl
+
+    from tierscore.scoring.measures import in_account_order
+
+    ordered = sorted(balances, key=lambda r: (r[1], r[3]))
+    frame = pl.DataFrame({"account_id": [r[1] for r in ordered], "date": [r[3] for r in ordered]})
+    assert in_account_order(frame)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
+        for name, rows in (("sorted", ordered), ("reversed", ordered[::-1])):
+            bal = write_csv(Path(tmp) / f"{name}.csv", BAL_COLUMNS, rows)
+            result = run(Job(str(bal), str(txn), parse_window(None, None, START, END)))
+            rejects = result.rejects.select("column", "value", "reason").sort(pl.all())
+            results.append((result.scores, result.summary["rows"], rejects))
+    (scores_a, rows_a, rejects_a), (scores_b, rows_b, rejects_b) = results
+    assert scores_a.equals(scores_b)
+    assert rows_a == rows_b
+    assert rejects_a.equals(rejects_b)
+    if len(ordered) > 1:
+        reversed_frame = frame.reverse()
+        distinct = len({(r[1], r[3]) for r in ordered}) > 1
+        assert in_account_order(reversed_frame) == (not distinct)
