@@ -92,7 +92,7 @@ def mark_balance_rows(lf: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame
     """
     ordered = lf if presorted else lf.sort(list(BALANCE_KEY))
     rows = ordered.with_columns(
-        _changed("account_id").cum_sum().cast(pl.UInt32).alias("_acct"),
+        pl.col("account_id").rle_id().alias("_acct"),
     )
     same_key = (~_changed("_acct")) & (~_changed("date"))
     rows = rows.with_columns(same_key.alias("_same_key"))
@@ -378,19 +378,21 @@ def measure_in_steps(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One input's folds and bad rows on one machine, in three collects, each on the
     polars engine that runs it fastest: validation streams, once for good and bad
-    rows; balances are ordered in memory (the in-memory sort is several times faster
-    than the streaming one, and is skipped for rows already in order); the fold
-    streams. What ``measure_balances`` and ``measure_transactions`` compute, in steps."""
+    rows; balances out of order are sorted in memory (the in-memory sort is several
+    times faster than the streaming one), rows already in order skip the sort and
+    stream; the fold streams. What ``measure_balances`` and ``measure_transactions``
+    compute, in steps."""
     frame = checked.collect(engine="streaming", optimizations=NO_CSE)
     bad = bad_rows(frame.lazy()).collect()
     good = good_rows(frame.lazy()).collect()
     del frame
+    engine = "streaming"
     if source == "balances":
-        rows = balance_rows(plan, good.lazy(), in_account_order(good))
-        engine = "in-memory"
+        presorted = in_account_order(good)
+        rows = balance_rows(plan, good.lazy(), presorted)
+        engine = "streaming" if presorted else "in-memory"
     else:
         rows = transaction_rows(plan, good.lazy(), repeated)
-        engine = "streaming"
     held = rows.select(FOLDED_FROM[source]).collect(engine=engine)
     del good
     fold = fold_balances if source == "balances" else fold_transactions
