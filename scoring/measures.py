@@ -17,7 +17,7 @@ import polars as pl
 
 from .plan import Plan
 from .sources import FILE_COL, LINE_COL
-from .validate import bad_rows, good_rows
+from .validate import DETAIL, bad_rows, good_rows
 
 STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
 USED, EXCLUDED, UNMAPPED, OUTSIDE, DUPLICATE, REJECTED = range(len(STATUSES))
@@ -384,7 +384,7 @@ def measure_in_steps(
     compute, in steps."""
     frame = checked.collect(engine="streaming", optimizations=NO_CSE)
     bad = bad_rows(frame.lazy()).collect()
-    good = good_rows(frame.lazy()).collect()
+    good = good_rows(frame.lazy()).collect() if bad.height else frame.drop(DETAIL)
     del frame
     engine = "streaming"
     if source == "balances":
