@@ -373,27 +373,46 @@ def in_account_order(frame: pl.DataFrame) -> bool:
     return bool(frame.lazy().select(ordered.fill_null(True).all()).collect().item())
 
 
+def account_hash() -> pl.Expr:
+    return pl.col("account_id").hash(_HASH_SEED)
+
+
+def in_account_runs(good: pl.DataFrame) -> pl.DataFrame:
+    """Balance rows with each account's rows together, by date: what marking needs.
+
+    Rows already in order (``in_account_order``) stay as they are. Others are
+    sorted by a 64-bit hash of the account and the date, in memory: over three
+    times faster than a sort on the account text (and the in-memory sort is several
+    times faster than the streaming one). Two accounts with one hash would
+    interleave; that is checked, and then the rows are sorted by the text.
+    """
+    if in_account_order(good):
+        return good
+    account, hashed = pl.col("account_id"), account_hash()
+    ordered = good.sort(hashed, "date")
+    clash = (hashed == hashed.shift(1)) & (account != account.shift(1))
+    if ordered.select(clash.any()).item():
+        return good.sort(list(BALANCE_KEY))
+    return ordered
+
+
 def measure_in_steps(
     plan: Plan, source: str, checked: pl.LazyFrame, repeated: list[int], wide: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One input's folds and bad rows on one machine, in three collects, each on the
     polars engine that runs it fastest: validation streams, once for good and bad
-    rows; balances out of order are sorted in memory (the in-memory sort is several
-    times faster than the streaming one), rows already in order skip the sort and
-    stream; the fold streams. What ``measure_balances`` and ``measure_transactions``
+    rows; balances are put in account runs in memory (``in_account_runs``); marking
+    and the fold stream. What ``measure_balances`` and ``measure_transactions``
     compute, in steps."""
     frame = checked.collect(engine="streaming", optimizations=NO_CSE)
     bad = bad_rows(frame.lazy()).collect()
     good = good_rows(frame.lazy()).collect() if bad.height else frame.drop(DETAIL)
     del frame
-    engine = "streaming"
     if source == "balances":
-        presorted = in_account_order(good)
-        rows = balance_rows(plan, good.lazy(), presorted)
-        engine = "streaming" if presorted else "in-memory"
+        rows = balance_rows(plan, in_account_runs(good).lazy(), presorted=True)
     else:
         rows = transaction_rows(plan, good.lazy(), repeated)
-    held = rows.select(FOLDED_FROM[source]).collect(engine=engine)
+    held = rows.select(FOLDED_FROM[source]).collect(engine="streaming")
     del good
     fold = fold_balances if source == "balances" else fold_transactions
     return fold(plan, held.lazy(), wide).collect(engine="streaming"), bad

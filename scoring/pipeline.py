@@ -1,9 +1,9 @@
 """The main job as one straight line: read -> validate -> measure -> score.
 
-Each input is one lazy query (scan, validate, mark duplicates, measure) that
-ends in a group-by to a frame of a few rows per customer; both queries run
-together in ``collect_all``, so every input is read once. Scores, row
-accounting, unmapped codes and rejects are then derived from those small
+Each input is read and validated once, in one streaming pass that yields its
+good and its bad rows; its rows are then marked (duplicates, conflicts) and
+folded to a frame of a few rows per customer (``measures.measure_in_steps``).
+Scores, row accounting, unmapped codes and rejects are derived from those small
 frames.
 """
 
@@ -274,17 +274,6 @@ def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
                 file=given,
                 key=column,
             )
-
-
-def _measured(inputs: dict[str, _Input], collected: list[pl.DataFrame]) -> dict[str, Measured]:
-    """Split ``collect_all``'s list back into one ``Measured`` per input."""
-    out = {}
-    for name, read in inputs.items():
-        folded, bad, *sizes = collected[: 2 + len(read.sizes)]
-        collected = collected[2 + len(read.sizes) :]
-        read.take_sizes(sizes)
-        out[name] = Measured(folded, bad, read.files)
-    return out
 
 
 def parts_for(inputs: dict[str, _Input], rows_per_part: int) -> int:

@@ -126,3 +126,31 @@ def test_rows_in_account_order_skip_the_sort_with_equal_results(balances: list) 
         reversed_frame = frame.reverse()
         distinct = len({(r[1], r[3]) for r in ordered}) > 1
         assert in_account_order(reversed_frame) == (not distinct)
+
+
+def test_accounts_with_one_hash_are_sorted_by_their_text(monkeypatch) -> None:
+    """If two accounts had one 64-bit hash, the hash sort would interleave their rows;
+    the clash is seen and the rows are sorted by the account text instead."""
+    import polars as pl
+
+    from tierscore.scoring import measures
+
+    rows = [
+        ("C1", "A2", "CURRENT", START + timedelta(days=3), "100.00"),
+        ("C1", "A1", "CURRENT", START + timedelta(days=5), "50.00"),
+        ("C2", "A2", "CURRENT", START + timedelta(days=1), "10.00"),
+        ("C1", "A1", "TIME", START + timedelta(days=2), "70.00"),
+    ]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, rows)
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
+        job = Job(str(bal), str(txn), parse_window(None, None, START, END))
+        results.append(run(job).scores)
+        monkeypatch.setattr(measures, "account_hash", lambda: pl.col("account_id").hash(1) * 0)
+        results.append(run(job).scores)
+    assert results[0].equals(results[1])
+    expected = reference_points(rows, [], START, END)
+    assert {r["customer_id"]: r["points"] for r in results[1].iter_rows(named=True)} == {
+        c: round_half_up(p) for c, p in expected.items()
+    }
