@@ -27,6 +27,10 @@ class Parsed:
 
     value: pl.Expr
     reason: pl.Expr
+    # Columns computed in a step before ``value`` and ``reason``, which read them:
+    # an intermediate used several times is computed once (polars evaluates a
+    # repeated subexpression again when it sits in several branches).
+    pre: tuple[pl.Expr, ...] = ()
 
 
 def _text(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
@@ -72,26 +76,31 @@ def parse_code(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
 
 def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     """ISO dates, timestamps (date part), ``YYYYMMDD`` and ``YYYY/MM/DD``."""
+    pre: tuple[pl.Expr, ...] = ()
     if dtype == pl.Date:
         value = pl.col(name)
     elif isinstance(dtype, pl.Datetime):
         value = pl.col(name).dt.date()
     else:
-        text = _text(name)
+        iso = pl.col(f"_iso_{name}")
+        # The other forms are tried on the rest only (null text parses for free):
+        # every form tried on every row would cost five times one.
+        rest = pl.when(iso.is_null()).then(pl.col(name)).cast(pl.String).str.strip_chars()
         value = pl.coalesce(
-            text.str.to_date("%Y-%m-%d", strict=False),
-            text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.date(),
-            text.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False).dt.date(),
-            text.str.to_date("%Y%m%d", strict=False),
-            text.str.to_date("%Y/%m/%d", strict=False),
+            iso,
+            rest.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.date(),
+            rest.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False).dt.date(),
+            rest.str.to_date("%Y%m%d", strict=False),
+            rest.str.to_date("%Y/%m/%d", strict=False),
         )
+        pre = (_text(name).str.to_date("%Y-%m-%d", strict=False).alias(f"_iso_{name}"),)
     reason = (
         pl.when(_blank(name, dtype))
         .then(pl.lit(f"empty {name}"))
         .when(value.is_null())
         .then(pl.lit("not a valid date"))
     )
-    return Parsed(value, reason)
+    return Parsed(value, reason, pre)
 
 
 def _fits_int64(dtype: pl.Decimal, digits: int) -> bool:
@@ -130,7 +139,8 @@ def _scaled(name: str, dtype: pl.DataType, digits: int) -> Parsed:
     text = _text(name)
     # One regex both checks the form and the decimals (extra decimals must be zeros),
     # so that the cast below, which would truncate, only ever sees exact values.
-    exact = text.str.contains(rf"^[+-]?\d{{1,{_MAX_INT_DIGITS}}}(\.\d{{0,{digits}}}0*)?$")
+    form = rf"^[+-]?\d{{1,{_MAX_INT_DIGITS}}}(\.\d{{0,{digits}}}0*)?$"
+    exact = pl.col(f"_exact_{name}")
     value = (
         pl.when(exact)
         .then(text)
@@ -138,16 +148,17 @@ def _scaled(name: str, dtype: pl.DataType, digits: int) -> Parsed:
         .to_physical()
         .cast(pl.Int64)
     )
+    odd = pl.when(~exact).then(text)  # why is only asked of the few inexact cells
     reason = (
         pl.when(exact)
         .then(None)
-        .when(~text.str.contains(_NUMBER))
+        .when(~odd.str.contains(_NUMBER))
         .then(pl.lit("not a number"))
-        .when(text.str.contains(rf"^[+-]?\d{{{_MAX_INT_DIGITS + 1},}}"))
+        .when(odd.str.contains(rf"^[+-]?\d{{{_MAX_INT_DIGITS + 1},}}"))
         .then(pl.lit("too large"))
         .otherwise(pl.lit(f"more than {digits} decimal places"))
     )
-    return Parsed(value, reason)
+    return Parsed(value, reason, (text.str.contains(form).alias(f"_exact_{name}"),))
 
 
 def parse_money(name: str, dtype: pl.DataType, *, positive: bool, optional: bool) -> Parsed:
@@ -160,7 +171,7 @@ def parse_money(name: str, dtype: pl.DataType, *, positive: bool, optional: bool
     reason = reason.otherwise(
         pl.coalesce(parsed.reason, pl.when(sign_rule).then(pl.lit(sign_text)))
     )
-    return Parsed(pl.when(~blank).then(parsed.value), reason)
+    return Parsed(pl.when(~blank).then(parsed.value), reason, parsed.pre)
 
 
 def parse_ratio(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
@@ -176,7 +187,7 @@ def parse_ratio(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed
             pl.coalesce(parsed.reason, pl.when(out_of_range).then(pl.lit(f"{name} outside [0, 1]")))
         )
     )
-    return Parsed(pl.when(blank).then(pl.lit(scale)).otherwise(parsed.value), reason)
+    return Parsed(pl.when(blank).then(pl.lit(scale)).otherwise(parsed.value), reason, parsed.pre)
 
 
 def parse_flag(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
@@ -243,7 +254,8 @@ def check(lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False) -> 
     if EXTRA_COL in schema:  # a CSV row with more fields than the header
         parsed[EXTRA_COL] = _extra_fields()
     why = {name: f"_why_{name}" for name in parsed}
-    checked = lf.with_columns(
+    pre = [column for p in parsed.values() for column in p.pre]
+    checked = (lf.with_columns(*pre) if pre else lf).with_columns(
         *(p.reason.alias(why[name]) for name, p in parsed.items()),
         *(p.value.alias(f"_ok_{name}") for name, p in parsed.items() if name in parsers),
     )
