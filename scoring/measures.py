@@ -1,11 +1,12 @@
 """Measures on the polars engine: balance-days (积数) and cumulative amounts.
 
-Each input becomes one stream of rows, every row with a status, folded in a
-single group-by on ``customer_id`` into exact per-component sums and per-status
-row counts. Unmapped codes and conflicting rows (both rare) ride along as
-extra, mostly null, group keys. So a large input is read and sorted once and
-never held whole in memory twice. The rule set reaches this module only as a
-compiled ``Plan`` of integers and code tables.
+Each input becomes one stream of rows, every row with a status, folded by
+``customer_id`` into exact per-component sums and per-status row counts.
+Unmapped codes and conflicting rows (usually few) are folded apart, with their
+code or file and line as extra keys. ``measure_in_steps`` runs this on one
+machine (read and validate once, order balances by account, mark, fold) and in
+every Spark task alike. The rule set reaches this module only as a compiled
+``Plan`` of integers and code tables.
 """
 
 from __future__ import annotations
