@@ -121,6 +121,11 @@ def id_hash(column: str = "txn_id", trim: bool = False) -> pl.Expr:
     return (text.str.strip_chars() if trim else text).hash(_HASH_SEED)
 
 
+def account_hash() -> pl.Expr:
+    """The hash balances are ordered (``in_account_runs``) and parted by."""
+    return pl.col("account_id").hash(_HASH_SEED)
+
+
 def repeated_hashes(hashes: pl.LazyFrame) -> pl.LazyFrame:
     """Of ``HASH``es (``id_hash`` of every row's id), those that occur more than once:
     sorting 64-bit hashes is several times faster than a hash table of every id,
@@ -137,7 +142,7 @@ def part_of(source: str, parts: int, repeated: list[int]) -> pl.Expr:
     which all go to part 0 so that duplicates and conflicts still meet.
     """
     if source == "balances":
-        return pl.col("account_id").hash(_HASH_SEED) % parts
+        return account_hash() % parts
     by_customer = pl.col("customer_id").hash(_HASH_SEED) % parts
     if not repeated:
         return by_customer
@@ -374,10 +379,6 @@ def in_account_order(frame: pl.DataFrame) -> bool:
     return bool(frame.lazy().select(ordered.fill_null(True).all()).collect().item())
 
 
-def account_hash() -> pl.Expr:
-    return pl.col("account_id").hash(_HASH_SEED)
-
-
 def in_account_runs(good: pl.DataFrame) -> pl.DataFrame:
     """Balance rows with each account's rows together, by date: what marking needs.
 
@@ -389,12 +390,12 @@ def in_account_runs(good: pl.DataFrame) -> pl.DataFrame:
     """
     if in_account_order(good):
         return good
-    account, hashed = pl.col("account_id"), account_hash()
-    ordered = good.sort(hashed, "date")
+    account, hashed = pl.col("account_id"), pl.col(HASH)
+    ordered = good.with_columns(account_hash().alias(HASH)).sort(HASH, "date")
     clash = (hashed == hashed.shift(1)) & (account != account.shift(1))
     if ordered.select(clash.any()).item():
         return good.sort(list(BALANCE_KEY))
-    return ordered
+    return ordered.drop(HASH)
 
 
 def measure_in_steps(
