@@ -33,11 +33,17 @@ class Parsed:
     pre: tuple[pl.Expr, ...] = ()
 
 
+def _trimmed(name: str) -> str:
+    """The column ``check`` fills with the trimmed text of column ``name`` (once:
+    each parser reads it several times)."""
+    return f"_trim_{name}"
+
+
 def _text(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
     """CSV cells are trimmed; typed (Parquet) strings are data and used as they are."""
     if dtype is not None and dtype != pl.String:
         return pl.col(name).cast(pl.String)
-    return pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.col(_trimmed(name))
 
 
 def _blank(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
@@ -85,7 +91,7 @@ def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
         iso = pl.col(f"_iso_{name}")
         # The other forms are tried on the rest only (null text parses for free):
         # every form tried on every row would cost five times one.
-        rest = pl.when(iso.is_null()).then(pl.col(name)).cast(pl.String).str.strip_chars()
+        rest = pl.when(iso.is_null()).then(_text(name, dtype))
         value = pl.coalesce(
             iso,
             rest.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.date(),
@@ -254,8 +260,14 @@ def check(lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False) -> 
     if EXTRA_COL in schema:  # a CSV row with more fields than the header
         parsed[EXTRA_COL] = _extra_fields()
     why = {name: f"_why_{name}" for name in parsed}
+    # Steps of intermediate columns; polars' optimizer leaves out what nothing reads.
+    checked = lf.with_columns(
+        pl.col(n).cast(pl.String).str.strip_chars().alias(_trimmed(n)) for n in parsers
+    )
     pre = [column for p in parsed.values() for column in p.pre]
-    checked = (lf.with_columns(*pre) if pre else lf).with_columns(
+    if pre:
+        checked = checked.with_columns(*pre)
+    checked = checked.with_columns(
         *(p.reason.alias(why[name]) for name, p in parsed.items()),
         *(p.value.alias(f"_ok_{name}") for name, p in parsed.items() if name in parsers),
     )
