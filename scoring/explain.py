@@ -23,7 +23,7 @@ from .measures import (
     measure_transactions,
     transaction_rows,
 )
-from .pipeline import Job, per_customer, read_inputs
+from .pipeline import ROWS, Job, customer_sums, read_inputs
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import customer_values, report_columns, score, to_money, with_gap
 from .rules import load_rules
@@ -84,12 +84,8 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
         ])  # fmt: skip
     if folded_bal.height == 0 and folded_txn.height == 0:
         raise InputError(f"customer {customer_id!r} has no rows in the inputs", key="CUSTOMER_ID")
-    values = customer_values(
-        plan,
-        pl.LazyFrame({"customer_id": [customer_id]}),
-        per_customer(plan, "balances", folded_bal),
-        per_customer(plan, "transactions", folded_txn),
-    )
+    sums = customer_sums(plan, {"balances": folded_bal, "transactions": folded_txn})
+    values = customer_values(plan, pl.LazyFrame({"customer_id": [customer_id]}), sums.drop(ROWS))
     scored = score(plan, values).collect()
     row = report_columns(plan, with_gap(plan, scored.lazy())).collect().row(0, named=True)
     return _as_data(plan, row, scored, accounts, types)

@@ -435,7 +435,8 @@ def _scored(
 ) -> pl.DataFrame:
     """One row per scored customer: component values, numerator, tier, gap, attributes
     and quality; every summary is derived from this frame."""
-    scored = with_gap(plan, score(plan, _customer_values(plan, folded)))
+    sums = customer_sums(plan, folded)
+    scored = with_gap(plan, score(plan, sums.filter(pl.col(ROWS) > 0).drop(ROWS)))
     if attributes is not None:
         scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
     quality = quality_flag(plan, attributes is not None).alias("quality")
@@ -489,11 +490,11 @@ def _concentration(scored: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _customer_values(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
-    """Every customer with at least one row that was not rejected, with every
-    component's exact value: both inputs' folds (parts and rare groups included)
-    added up in one group-by, in 128 bits, as a customer's sums may come from
-    several fold rows."""
+def customer_sums(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
+    """Every customer of the folds with every component's exact sum and ``ROWS``, the
+    customer's rows that were not rejected: both inputs' folds (parts and rare groups
+    included) added up in one group-by, in 128 bits, as a customer's sums may come
+    from several fold rows."""
     kept = pl.sum_horizontal(count_column(s) for s in range(len(STATUSES)) if s != REJECTED)
     ids = [c.id for c in plan.components]
     frames = [
@@ -504,15 +505,7 @@ def _customer_values(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFram
         )
         for name, frame in folded.items()
     ]
-    summed = pl.concat(frames, how="diagonal").group_by("customer_id").agg(pl.col(*ids, ROWS).sum())
-    return summed.filter(pl.col(ROWS) > 0).select(
-        "customer_id", *(pl.col(cid).cast(pl.Int128) for cid in ids)
-    )
-
-
-def per_customer(plan: Plan, source: str, folded: pl.DataFrame) -> pl.LazyFrame:
-    ids = [c.id for c in plan.of_source(source)]
-    return folded.lazy().group_by("customer_id").agg(pl.col(ids).sum())
+    return pl.concat(frames, how="diagonal").group_by("customer_id").agg(pl.col(*ids, ROWS).sum())
 
 
 def _counts(folded: pl.DataFrame, bad: pl.DataFrame) -> dict[str, int]:
