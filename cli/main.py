@@ -136,7 +136,7 @@ def score(
     job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping, customers)
     job.tables = {name: table for name, table in tables.items() if table}
     job.previous, job.near = previous, percent_of(near)
-    result = run_on(engine, spark_conf or [], job, stages)
+    result = run_on(engine, spark_conf or [], job, stages, collect=not is_uri(out))
     breaches = over_reject_limit(result.summary, max_reject_rate)
     if out == "-":
         _to_stdout(result, breaches, quiet)

@@ -77,8 +77,11 @@ def extras_of(split: str | None, xlsx: bool, report: bool, customers: str | None
     return Extras(split, xlsx, report)
 
 
-def run_on(engine: str, conf: list[str], job: Job, observer: Observer) -> Result:
-    """Run the job on the engine asked for; Spark is imported only when asked for."""
+def run_on(
+    engine: str, conf: list[str], job: Job, observer: Observer, collect: bool = True
+) -> Result:
+    """Run the job on the engine asked for; Spark is imported only when asked for.
+    ``collect=False``: Spark keeps the scores on the cluster (for an --out URI)."""
     if engine == "polars":
         if conf:
             raise ConfigError("only with --engine spark", key="--spark-conf")
@@ -87,7 +90,7 @@ def run_on(engine: str, conf: list[str], job: Job, observer: Observer) -> Result
         raise ConfigError("must be polars or spark", key="--engine")
     from tierscore.scoring import spark_engine
 
-    return spark_engine.run(job, observer, spark_engine.session(_settings(conf)))
+    return spark_engine.run(job, observer, spark_engine.session(_settings(conf)), collect)
 
 
 def _settings(conf: list[str]) -> dict[str, str]:

@@ -19,19 +19,29 @@ UNASSIGNED = "未分配"  # customers the customers file does not place in a bra
 TOP_PER_BRANCH = 10
 
 
-def group_tiers(plan: Plan, current: pl.DataFrame, keys: list[str]) -> list[dict[str, object]]:
-    """Per group (e.g. branch, or branch and manager): customers, quality customers,
-    points (exact sum, rounded once) and customers per tier."""
-    labels = [t.label for t in plan.tiers]
+def group_part(current: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """One part's customers, quality customers and numerator sum per group and tier;
+    parts add up (see ``group_tiers``)."""
     named = [pl.col(k).fill_null(UNASSIGNED) for k in keys]
-    per_tier = current.group_by(*named, TIER_INDEX).len().rows(named=False)
-    totals = current.group_by(*named).agg(
-        pl.len().alias("customers"),
-        pl.col("quality").sum().alias("quality_customers"),
+    return current.group_by(*named, TIER_INDEX).agg(
+        pl.len().cast(pl.Int64).alias("customers"),
+        pl.col("quality").sum().cast(pl.Int64).alias("quality_customers"),
+        pl.col(NUMERATOR).sum().cast(pl.Int128),
+    )
+
+
+def group_tiers(plan: Plan, parts: pl.DataFrame, keys: list[str]) -> list[dict[str, object]]:
+    """Per group (e.g. branch, or branch and manager): customers, quality customers,
+    points (exact sum, rounded once) and customers per tier, from ``group_part``s."""
+    labels = [t.label for t in plan.tiers]
+    cells = parts.group_by(*keys, TIER_INDEX).agg(pl.col("customers").sum())
+    totals = parts.group_by(*keys).agg(
+        pl.col("customers").sum(),
+        pl.col("quality_customers").sum(),
         to_money(pl.col(NUMERATOR).sum(), plan.q).alias("points"),
     )
     tiers: dict[tuple[str, ...], dict[str, int]] = {}
-    for *group, index, n in per_tier:
+    for *group, index, n in cells.rows(named=False):
         tiers.setdefault(tuple(group), dict.fromkeys(labels, 0))[labels[index]] = int(n)
     out = []
     for row in totals.sort(keys).iter_rows(named=True):
@@ -85,21 +95,39 @@ def cheapest_lever(plan: Plan) -> Lever | None:
     return max(levers(plan), key=lambda lever: lever.per_cent, default=None)
 
 
-def upgrade(
-    plan: Plan, scores: pl.DataFrame, current: pl.DataFrame, near: Fraction
-) -> dict[str, object]:
-    """Customers within ``near`` percent of the next tier; the closest ones per branch."""
-    lever = cheapest_lever(plan)
-    branch = "branch" if "branch" in scores.columns else None
+def _closest(near_ones: pl.DataFrame) -> pl.DataFrame:
+    """The closest ``TOP_PER_BRANCH`` per branch (overall without branches), in order."""
+    branch = ["branch"] if "branch" in near_ones.columns else []
+    ordered = near_ones.sort([*branch, "points_to_next", "customer_id"])
+    top = ordered.group_by(*branch, maintain_order=True).head(TOP_PER_BRANCH) if branch \
+        else ordered.head(TOP_PER_BRANCH)  # fmt: skip
+    return top.sort([*branch, "points_to_next", "customer_id"])
+
+
+def near_part(scores: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One part's count of customers near the next tier, and its closest ones: the
+    closest of all parts are among the closest of each (see ``upgrade``)."""
     near_ones = scores.filter(pl.col("near_next"))
-    top = near_ones.sort([*([branch] if branch else []), "points_to_next", "customer_id"])
-    top = top.group_by(branch).head(TOP_PER_BRANCH) if branch else top.head(TOP_PER_BRANCH)
+    kept = [c for c in ("branch", "manager") if c in scores.columns]
+    columns = [*kept, "customer_id", "tier", "next_tier", "points", "points_to_next"]
+    top = _closest(near_ones.select(columns))
     top = top.join(current.select("customer_id", GAP), on="customer_id", how="left")
+    count = pl.DataFrame({"customers": [near_ones.height]}, schema={"customers": pl.Int64})
+    return count, top
+
+
+def upgrade(
+    plan: Plan, counts: pl.DataFrame, tops: pl.DataFrame, near: Fraction
+) -> dict[str, object]:
+    """Customers within ``near`` percent of the next tier; the closest ones per branch,
+    from ``near_part``s."""
+    lever = cheapest_lever(plan)
+    branch = "branch" in tops.columns
     per_cent = lever.per_cent if lever else 1
     cents = (pl.col(GAP) + (per_cent - 1)) // per_cent  # rounded up, as Lever.cents_for
-    listed = top.sort([*([branch] if branch else []), "points_to_next", "customer_id"]).select(
+    listed = _closest(tops).select(
         (pl.col("branch").fill_null(UNASSIGNED) if branch else pl.lit(None)).alias("branch"),
-        (pl.col("manager") if "manager" in scores.columns else pl.lit(None)).alias("manager"),
+        (pl.col("manager") if "manager" in tops.columns else pl.lit(None)).alias("manager"),
         "customer_id",
         "tier",
         "next_tier",
@@ -112,23 +140,9 @@ def upgrade(
     )
     return {
         "pct": _text(near),
-        "customers": near_ones.height,
+        "customers": int(counts["customers"].sum()),
         "top": listed.to_dicts(),
     }
-
-
-def concentration_curve(current: pl.DataFrame, steps: int = 100) -> list[list[float]]:
-    """Share of customers (best first) against their share of points, at ``steps`` cuts:
-    for the report's chart only, so floats are fine here."""
-    n = current.height
-    total = current[NUMERATOR].sum() if n else 0
-    if not n or not total:
-        return []
-    running = current[NUMERATOR].sort(descending=True).cum_sum()
-    cuts = sorted({-(-k * n // steps) for k in range(1, steps + 1)})
-    taken = running.gather([c - 1 for c in cuts]).to_list()
-    pairs = zip(cuts, taken, strict=True)
-    return [[0.0, 0.0]] + [[round(c / n, 4), round(int(v) / int(total), 4)] for c, v in pairs]
 
 
 def _text(value: Fraction) -> str:

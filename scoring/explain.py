@@ -25,7 +25,7 @@ from .measures import (
 )
 from .pipeline import ROWS, Job, customer_sums, read_inputs
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
-from .points import customer_values, report_columns, score, to_money, with_gap
+from .points import bounds_within, customer_values, report_columns, score, to_money, with_gap
 from .rules import load_rules
 from .sources import Reader
 
@@ -86,8 +86,9 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
         raise InputError(f"customer {customer_id!r} has no rows in the inputs", key="CUSTOMER_ID")
     sums = customer_sums(plan, {"balances": folded_bal, "transactions": folded_txn})
     values = customer_values(plan, pl.LazyFrame({"customer_id": [customer_id]}), sums.drop(ROWS))
-    scored = score(plan, values).collect()
-    row = report_columns(plan, with_gap(plan, scored.lazy())).collect().row(0, named=True)
+    where = bounds_within(plan, values.collect())  # rank tiers: as if alone
+    scored = score(plan, values, where).collect()
+    row = report_columns(plan, with_gap(plan, scored.lazy(), where)).collect().row(0, named=True)
     return _as_data(plan, row, scored, accounts, types)
 
 

@@ -60,16 +60,22 @@ def with_previous(scored: pl.LazyFrame, previous: pl.DataFrame) -> pl.LazyFrame:
     return scored.join(previous.lazy(), on="customer_id", how="full", coalesce=True)
 
 
-def migration_summary(plan: Plan, frame: pl.DataFrame, given: str) -> dict[str, object]:
+def migration_part(plan: Plan, every: pl.DataFrame) -> pl.DataFrame:
+    """One part's count of customers per previous tier x tier (``len(tiers)`` stands for
+    new in the first and gone in the second); parts add up."""
+    size = len(plan.tiers)
+    return every.group_by(pl.col(PREVIOUS).fill_null(size), pl.col(TIER_INDEX).fill_null(size)).agg(
+        pl.len().cast(pl.Int64).alias("customers")
+    )
+
+
+def migration_summary(plan: Plan, parts: pl.DataFrame, given: str) -> dict[str, object]:
     """Counts of previous tier x tier, with a "new" row and a "gone" column."""
     labels = [t.label for t in plan.tiers]
     size = len(labels)
-    cells = frame.group_by(
-        pl.col(PREVIOUS).fill_null(size), pl.col(TIER_INDEX).fill_null(size)
-    ).len()
     counts = [[0] * (size + 1) for _ in range(size + 1)]
-    for before, now, n in cells.iter_rows():
-        counts[before][now] = int(n)
+    for before, now, n in parts.iter_rows():
+        counts[before][now] += int(n)
     return {
         "previous": given,
         "rows": [*labels, NEW],

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
-from .breakdown import concentration_curve, group_tiers, upgrade
 from .errors import ConfigError, InputError
 from .measures import (
     BALANCE_KEY,
@@ -50,17 +49,10 @@ from .measures import (
     repeated_hashes,
     shown_value,
 )
-from .migration import migration_summary, read_previous, with_previous
-from .plan import CENTS, Plan, compile_plan
-from .points import (
-    NUMERATOR,
-    TIER_INDEX,
-    quality_flag,
-    report_columns,
-    score,
-    to_money,
-    with_gap,
-)
+from .migration import read_previous
+from .plan import Plan, compile_plan
+from .points import NUMERATOR, bounds, report_columns, score, with_gap, with_numerator
+from .ranked import Ranked, ranked_of
 from .rules import load_rules
 from .sources import (
     ATTRIBUTES,
@@ -72,6 +64,7 @@ from .sources import (
     customers_spec,
     resolve_paths,
 )
+from .summary import Scoring, score_part, summary_of, summary_parts
 from .validate import (
     BALANCE_PARSERS,
     TRANSACTION_PARSERS,
@@ -120,6 +113,7 @@ class Result:
     summary: dict[str, object]
     inputs: dict[str, list[InputFile]]
     timings: dict[str, float] = field(default_factory=dict)
+    cluster_scores: Any = None  # scores left on a Spark cluster (``scores`` is then empty)
 
 
 @dataclass
@@ -262,7 +256,8 @@ def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
 def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
     """An attribute named like a scores column would make two columns of one name."""
     schema = {"customer_id": pl.String} | {c.id: pl.Int128 for c in plan.components}
-    scored = with_gap(plan, score(plan, pl.LazyFrame(schema=schema)))
+    where = bounds(plan, Ranked(0, 0, {}, 0))
+    scored = with_gap(plan, score(plan, pl.LazyFrame(schema=schema), where), where)
     names = report_columns(plan, scored, False, (), Fraction(10)).collect_schema().names()
     taken = set(names) | {"previous_tier", "movement", "quality_blocked_by"}
     for column in carried:
@@ -390,104 +385,68 @@ class Measured:
 
 
 def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None = None) -> Result:
-    """Scores, accounting and rejects from the small per-customer frames.
+    """Scores, accounting and rejects from the small per-customer frames: every
+    customer as one part (see ``summary``).
 
     ``measured`` is consumed: its folds are let go as soon as every figure that needs
     them is taken, before the wide scores table is built (at millions of customers
     the two would not fit in memory together).
     """
     context = context or Context()
-    attributes = context.attributes
     folded = {name: m.folded for name, m in measured.items()}
-    bad = {name: m.bad for name, m in measured.items()}
     files = {name: m.files for name, m in measured.items()}
-    counts = {name: _counts(m.folded, m.bad) for name, m in measured.items()}
-    current = _scored(plan, folded, attributes)
-    unmapped = {name: _unmapped(frame) for name, frame in folded.items()}
-    if attributes is not None:
-        files["customers"] = attributes.files
-        counts["customers"] = attributes.counts
-    rejects = pl.concat(
-        [rejects_table(bad[name]) for name in measured]
-        + ([attributes.rejects] if attributes is not None else [])
-        + [_conflicts(frame, key) for frame, key in zip(folded.values(), (BALANCE_KEY, TXN_KEY),
-                                                         strict=True)]
-    ).sort("file", "line", maintain_order=True)  # fmt: skip
+    counts = {name: counts_of(m.folded, m.bad) for name, m in measured.items()}
+    unmapped = {name: unmapped_of(frame) for name, frame in folded.items()}
+    conflicts = [conflicts_part(frame, KEYS[name]) for name, frame in folded.items()]
+    rejects = rejects_of([m.bad for m in measured.values()], conflicts, context)
+    valued = with_numerator(plan, scorable(plan, folded)).collect()
     measured.clear()
-    del folded, bad
-    every = current.lazy()
-    if context.previous is not None:
-        every = with_previous(every, context.previous)
+    del folded
+    ranked = ranked_of(plan, valued[NUMERATOR])
+    how = scoring_of(plan, ranked, context)
+    attributes = context.attributes.frame if context.attributes is not None else None
+    part = score_part(plan, how, valued.lazy(), attributes, context.previous)
+    del valued
+    parts = summary_parts(plan, how, part)
+    counts = counts_with(counts, context)
+    summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
+    return Result(plan, part.scores, rejects, summary, files_with(files, context))
+
+
+KEYS = {"balances": BALANCE_KEY, "transactions": TXN_KEY}  # what marks a repeated row
+
+
+def scoring_of(plan: Plan, ranked: Ranked, context: Context) -> Scoring:
+    attributes = context.attributes
     carried = attributes.columns if attributes is not None else ()
-    gated = attributes is not None
-    sort = context.previous is not None  # current is sorted; gone customers join unsorted
-    scores = report_columns(plan, every, gated, carried, context.near, sort=sort).collect()
-    summary = _summary(plan, _tier_totals(plan, current.lazy()).collect(), counts, unmapped)
-    scored = scores.filter(pl.col("tier").is_not_null()) if context.previous is not None else scores
-    summary |= _views(plan, scored, current, context)
-    if context.previous is not None:
-        summary["migration"] = migration_summary(plan, every.collect(), context.previous_file)
-    return Result(plan, scores, rejects, summary, files)
+    previous = context.previous is not None
+    return Scoring(bounds(plan, ranked), attributes is not None, carried, context.near, previous)
 
 
-def _scored(
-    plan: Plan, folded: dict[str, pl.DataFrame], attributes: _Attributes | None
+def rejects_of(
+    bad: list[pl.DataFrame], conflicts: list[pl.DataFrame], context: Context
 ) -> pl.DataFrame:
-    """One row per scored customer: component values, numerator, tier, gap, attributes
-    and quality; every summary is derived from this frame."""
-    sums = customer_sums(plan, folded)
-    scored = with_gap(plan, score(plan, sums.filter(pl.col(ROWS) > 0).drop(ROWS)))
-    if attributes is not None:
-        scored = scored.join(attributes.frame.lazy(), on="customer_id", how="left")
-    quality = quality_flag(plan, attributes is not None).alias("quality")
-    return scored.with_columns(quality).sort("customer_id").collect()
+    """Every rejected row, ordered by file and line."""
+    attributes = [context.attributes.rejects] if context.attributes is not None else []
+    parts = [rejects_table(b) for b in bad] + attributes + conflicts
+    return pl.concat(parts).sort("file", "line", maintain_order=True)
 
 
-def _views(
-    plan: Plan, scores: pl.DataFrame, current: pl.DataFrame, context: Context
-) -> dict[str, object]:
-    """Quality, gates, concentration, branches and upgrade potential of current customers."""
-    out: dict[str, object] = {"quality_customers": int(scores["quality"].sum())}
-    if plan.ruleset.gates:
-        out["quality_gates"] = _gate_summary(plan, scores, context.attributes is not None)
-    needed, customers = _concentration(current.lazy()).collect().row(0)
-    out["concentration"] = {
-        "points_share": 0.8,
-        "customers": int(needed),
-        "customers_share": round(needed / customers, 4) if customers else 0.0,
-        "curve": concentration_curve(current),
-    }
-    if "branch" in current.columns:
-        out["by_branch"] = group_tiers(plan, current, ["branch"])
-    if "manager" in current.columns:
-        keys = ["branch", "manager"] if "branch" in current.columns else ["manager"]
-        out["by_manager"] = group_tiers(plan, current, keys)
-    out["upgrade"] = upgrade(plan, scores, current, context.near)
-    return out
+def counts_with(counts: dict[str, dict[str, int]], context: Context) -> dict[str, dict[str, int]]:
+    if context.attributes is None:
+        return counts
+    return {**counts, "customers": context.attributes.counts}
 
 
-def _gate_summary(plan: Plan, scores: pl.DataFrame, evaluated: bool) -> dict[str, object]:
-    if not evaluated:
-        return {"evaluated": False, "note": "no --customers given: gates not applied"}
-    blocked = scores["quality_blocked_by"].drop_nulls().str.split(";").explode()
-    found = blocked.value_counts()
-    by_gate = dict(zip(found[found.columns[0]].to_list(), found["count"].to_list(), strict=True))
-    return {
-        "evaluated": True,
-        "blocked_customers": int(scores["quality_blocked_by"].is_not_null().sum()),
-        "by_gate": {g.id: int(by_gate.get(g.id, 0)) for g in plan.ruleset.gates},
-    }
+def files_with(files: dict[str, list[InputFile]], context: Context) -> dict[str, list[InputFile]]:
+    if context.attributes is None:
+        return files
+    return {**files, "customers": context.attributes.files}
 
 
-def _concentration(scored: pl.LazyFrame) -> pl.LazyFrame:
-    """How many customers, best first, bring 80% of all points (exact, on numerators)."""
-    ordered = pl.col(NUMERATOR).sort(descending=True)
-    total = pl.col(NUMERATOR).sum()
-    short = (ordered.cum_sum() * 5 < total * 4).sum()
-    return scored.select(
-        pl.when(total > 0).then(short + 1).otherwise(0).cast(pl.Int64).alias("needed"),
-        pl.len().cast(pl.Int64).alias("customers"),
-    )
+def scorable(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
+    """The customers to score: those with a row that was not rejected."""
+    return customer_sums(plan, folded).filter(pl.col(ROWS) > 0).drop(ROWS)
 
 
 def customer_sums(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
@@ -508,25 +467,34 @@ def customer_sums(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal").group_by("customer_id").agg(pl.col(*ids, ROWS).sum())
 
 
-def _counts(folded: pl.DataFrame, bad: pl.DataFrame) -> dict[str, int]:
-    sums = folded.select(
-        pl.col(count_column(s)).cast(pl.Int64).sum() for s in range(len(STATUSES))
-    ).row(0)
+def count_part(folded: pl.DataFrame) -> pl.DataFrame:
+    """Rows per status in some folds; parts add up (``counts_of`` takes any number)."""
+    return folded.select(pl.col(count_column(s)).cast(pl.Int64).sum() for s in range(len(STATUSES)))
+
+
+def counts_of(parts: pl.DataFrame, bad: pl.DataFrame) -> dict[str, int]:
+    sums = count_part(parts).row(0)
     out = {status: int(n or 0) for status, n in zip(STATUSES, sums, strict=True)}
     out["rejected"] += bad.height
     return {"read": sum(out.values()), **out}
 
 
-def _unmapped(folded: pl.DataFrame) -> dict[str, int]:
-    codes = (
+def unmapped_part(folded: pl.DataFrame) -> pl.DataFrame:
+    """Rows per unmapped code in some folds; parts add up (see ``unmapped_of``)."""
+    return (
         folded.filter(pl.col(CODE).is_not_null())
         .group_by(CODE)
-        .agg(pl.col(count_column(UNMAPPED)).sum())
+        .agg(pl.col(count_column(UNMAPPED)).cast(pl.Int64).sum())
     )
+
+
+def unmapped_of(parts: pl.DataFrame) -> dict[str, int]:
+    codes = unmapped_part(parts)
     return {code: int(n) for code, n in codes.sort(CODE).iter_rows()}
 
 
-def _conflicts(folded: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+def conflicts_part(folded: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+    """The rejects of conflicting repeated rows, which the folds carry."""
     column = conflict_column(key)
     return folded.filter(pl.col(CONFLICT_LINE).is_not_null()).select(
         pl.col(CONFLICT_FILE).alias("file"),
@@ -575,45 +543,3 @@ def inspect(
         files[name] = read.files
     ordered = pl.concat(rejects).sort("file", "line", maintain_order=True)
     return Inspection(counts, reader.file_names(ordered), files)
-
-
-def _tier_totals(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
-    assets = pl.sum_horizontal(pl.col(cid) for cid in plan.ruleset.assets) if plan.ruleset.assets \
-        else pl.lit(0, pl.Int128)  # fmt: skip
-    return scored.group_by(TIER_INDEX).agg(
-        pl.len().alias("customers"),
-        to_money(pl.col(NUMERATOR).sum(), plan.q).alias("points"),
-        to_money(assets.cast(pl.Int128).sum(), CENTS * plan.day_count).alias("assets"),
-    )
-
-
-def _summary(
-    plan: Plan,
-    totals: pl.DataFrame,
-    counts: dict[str, dict[str, int]],
-    unmapped: dict[str, dict[str, int]],
-) -> dict[str, object]:
-    by_index = {row[TIER_INDEX]: row for row in totals.iter_rows(named=True)}
-    customers = int(totals["customers"].sum()) if totals.height else 0
-    tiers = []
-    for index, tier in enumerate(plan.tiers):
-        row = by_index.get(index, {"customers": 0, "points": None, "assets": None})
-        tiers.append({
-            "tier": tier.label,
-            "customers": int(row["customers"]),
-            "share": round(row["customers"] / customers, 4) if customers else 0.0,
-            "points": str(row["points"] if row["points"] is not None else "0.00"),
-            "assets_daily_average": str(row["assets"] if row["assets"] is not None else "0.00"),
-        })  # fmt: skip
-    quality = plan.quality_index
-    return {
-        "ruleset": plan.ruleset.as_dict(),
-        "window": plan.window.as_dict(),
-        "customers": customers,
-        "quality_customers": sum(t["customers"] for t in tiers[: quality + 1])
-        if quality is not None
-        else 0,
-        "tiers": tiers,
-        "rows": counts,
-        "unmapped_codes": unmapped,
-    }

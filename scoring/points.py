@@ -8,18 +8,19 @@ half-up to 0.01, at the very end.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 
 import polars as pl
 
 from .plan import CENTS, RATIO_SCALE, Plan
+from .ranked import Ranked, rank_cutoff, ranked_of
 
 NUMERATOR = "_n"
 TIER_INDEX = "_tier"
 GAP = "_gap"  # numerator still missing to the next tier
 PREVIOUS = "_previous"  # tier index in an earlier run (see migration)
 UP, DOWN, SAME, NEW, GONE = "up", "down", "same", "new", "gone"  # the movements
-_NEXT_FLOOR = "_next_floor"
 MONEY = pl.Decimal(38, 2)
 
 
@@ -88,38 +89,75 @@ def _weighted_numerator(plan: Plan) -> pl.Expr:
     return total * factor.otherwise(_big(plan.bonus.scale))
 
 
-def score(plan: Plan, values: pl.LazyFrame) -> pl.LazyFrame:
-    """Add the exact numerator and tier index to per-customer component values."""
+def numerator(plan: Plan) -> pl.Expr:
+    """The exact numerator N of a customer's points N / Q, from its component values."""
     if plan.indicators:
-        numerator = _weighted_numerator(plan).cast(pl.Int128)
-    else:
-        numerator = pl.sum_horizontal(
-            pl.col(c.id) * pl.lit(c.weight, pl.Int128) for c in plan.components
-        ).cast(pl.Int128)
-    tier = _rank_tier(plan) if plan.by_rank else _points_tier(plan)
-    return values.with_columns(numerator.alias(NUMERATOR)).with_columns(tier.alias(TIER_INDEX))
+        return _weighted_numerator(plan).cast(pl.Int128).alias(NUMERATOR)
+    total = pl.sum_horizontal(pl.col(c.id) * pl.lit(c.weight, pl.Int128) for c in plan.components)
+    return total.cast(pl.Int128).alias(NUMERATOR)
 
 
-def _points_tier(plan: Plan) -> pl.Expr:
+@dataclass(frozen=True)
+class Bounds:
+    """Where the tiers lie, as exact numerators, for one run.
+
+    ``starts[i]``: the lowest numerator in tier i (None: nobody enters it that way;
+    below every start is the last tier). ``floors[i]``: what a customer of the tier
+    below must reach to enter tier i (None: nothing to reach, the gap shows 0).
+    Points tiers read both off the rule set; rank tiers off the population.
+    """
+
+    starts: tuple[int | None, ...]
+    floors: tuple[int | None, ...]
+
+
+def bounds(plan: Plan, ranked: Ranked) -> Bounds:
+    """Points tiers: the rule set's thresholds. Rank tiers: rank r <= cutoff is the
+    same as N >= the cutoff-th highest N (ties share the best rank), so a rank tier
+    starts at that value; its floor is that value too, unless a tier above starts as
+    low (the tier is then empty, and there is no floor to reach)."""
+    if not plan.by_rank:
+        thresholds = tuple(t.threshold for t in plan.tiers)
+        return Bounds(thresholds, thresholds)
+    starts: list[int | None] = []
+    floors: list[int | None] = []
+    lowest_above: int | None = None
+    for tier in plan.tiers[:-1]:
+        assert tier.share is not None
+        cutoff = rank_cutoff(tier.share, ranked.customers)
+        start = ranked.value_at(cutoff) if cutoff >= 1 else None
+        inside = start is not None and (lowest_above is None or start < lowest_above)
+        starts.append(start)
+        floors.append(start if inside else None)
+        if start is not None and (lowest_above is None or start < lowest_above):
+            lowest_above = start
+    return Bounds(tuple(starts), tuple(floors))
+
+
+def with_numerator(plan: Plan, values: pl.LazyFrame) -> pl.LazyFrame:
+    return values.with_columns(numerator(plan))
+
+
+def with_tier(plan: Plan, valued: pl.LazyFrame, where: Bounds) -> pl.LazyFrame:
+    """Add the tier index: the first tier whose start the numerator reaches."""
     tier = pl.when(pl.lit(False)).then(pl.lit(0, pl.Int32))
-    for index, t in enumerate(plan.tiers):
-        tier = tier.when(pl.col(NUMERATOR) >= pl.lit(t.threshold, pl.Int128)).then(
-            pl.lit(index, pl.Int32)
-        )
-    return tier.otherwise(pl.lit(len(plan.tiers) - 1, pl.Int32))
+    for index, start in enumerate(where.starts):
+        if start is not None:
+            reached = pl.col(NUMERATOR) >= pl.lit(start, pl.Int128)
+            tier = tier.when(reached).then(pl.lit(index, pl.Int32))
+    last = pl.lit(len(plan.tiers) - 1, pl.Int32)
+    return valued.with_columns(tier.otherwise(last).alias(TIER_INDEX))
 
 
-def _rank_tier(plan: Plan) -> pl.Expr:
-    """Competition rank by points (ties share the best rank: 1, 2, 2, 4); rank r is in
-    the first tier with r <= ceil(share x customers)."""
-    rank = pl.col(NUMERATOR).rank("min", descending=True).cast(pl.Int64)
-    customers = pl.len().cast(pl.Int64)
-    tier = pl.when(pl.lit(False)).then(pl.lit(0, pl.Int32))
-    for index, t in enumerate(plan.tiers[:-1]):
-        assert t.share is not None
-        cutoff = (customers * t.share.numerator + t.share.denominator - 1) // t.share.denominator
-        tier = tier.when(rank <= cutoff).then(pl.lit(index, pl.Int32))
-    return tier.otherwise(pl.lit(len(plan.tiers) - 1, pl.Int32))
+def score(plan: Plan, values: pl.LazyFrame, where: Bounds) -> pl.LazyFrame:
+    """Add the exact numerator and tier index to per-customer component values."""
+    return with_tier(plan, with_numerator(plan, values), where)
+
+
+def bounds_within(plan: Plan, values: pl.DataFrame) -> Bounds:
+    """The bounds when ``values`` is the whole population (rank tiers rank within it)."""
+    numerators = values.lazy().select(numerator(plan)).collect().to_series()
+    return bounds(plan, ranked_of(plan, numerators))
 
 
 def _amount(plan: Plan, component_id: str, source: str) -> pl.Expr:
@@ -153,22 +191,14 @@ def quality_flag(plan: Plan, gated: bool) -> pl.Expr:
     return qualified
 
 
-def with_gap(plan: Plan, scored: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``GAP``: the exact numerator still missing to the next tier (null at the top).
-
-    For rank tiers the mark is the lowest score in the tier above: a customer who
-    reaches it ties with that customer and shares the rank.
-    """
+def with_gap(plan: Plan, scored: pl.LazyFrame, where: Bounds) -> pl.LazyFrame:
+    """Add ``GAP``: the exact numerator still missing to the next tier (null at the top)."""
     index = pl.col(TIER_INDEX)
-    if plan.by_rank:
-        scored = _with_next_floor(scored)
-        gap = pl.col(_NEXT_FLOOR) - pl.col(NUMERATOR)
-    else:
-        threshold = {i: t.threshold for i, t in enumerate(plan.tiers)}
-        above = (index - 1).replace_strict(threshold, default=None, return_dtype=pl.Int128)
-        gap = above - pl.col(NUMERATOR)
+    floors = dict(enumerate(where.floors))
+    above = (index - 1).replace_strict(floors, default=None, return_dtype=pl.Int128)
+    gap = above - pl.col(NUMERATOR)
     gap = pl.when(index > 0).then(pl.when(gap > 0).then(gap).otherwise(_big(0)))
-    return scored.with_columns(gap.cast(pl.Int128).alias(GAP)).drop(_NEXT_FLOOR, strict=False)
+    return scored.with_columns(gap.cast(pl.Int128).alias(GAP))
 
 
 def near_flag(near: Fraction) -> pl.Expr:
@@ -243,13 +273,6 @@ def movement() -> pl.Expr:
         .then(pl.lit(DOWN))
         .otherwise(pl.lit(SAME))
     )
-
-
-def _with_next_floor(scored: pl.LazyFrame) -> pl.LazyFrame:
-    """For rank tiers: the lowest numerator in the tier above each customer's."""
-    floors = scored.group_by(TIER_INDEX).agg(pl.col(NUMERATOR).min().alias(_NEXT_FLOOR))
-    below = floors.with_columns(pl.col(TIER_INDEX) + 1)
-    return scored.join(below, on=TIER_INDEX, how="left")
 
 
 def _lookup(index: pl.Expr, values: pl.Series) -> pl.Expr:

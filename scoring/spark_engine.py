@@ -39,7 +39,20 @@ from .measures import (
     measure_in_steps,
     repeated_hashes,
 )
-from .pipeline import Job, Measured, Observer, Result, Stages, context_of, result_of
+from .pipeline import (
+    Context,
+    Job,
+    Observer,
+    Result,
+    Stages,
+    context_of,
+    counts_of,
+    counts_with,
+    files_with,
+    rejects_of,
+    scoring_of,
+    unmapped_of,
+)
 from .plan import Plan, compile_plan
 from .rules import load_rules
 from .sources import (
@@ -57,6 +70,14 @@ from .sources import (
     resolve_paths,
     sha256_of,
 )
+from .spark_scoring import (
+    collected,
+    customer_values,
+    ranked_on_cluster,
+    scores_on_cluster,
+    scores_template,
+)
+from .summary import summary_of
 from .validate import BALANCE_PARSERS, DETAIL, TRANSACTION_PARSERS, check
 
 if TYPE_CHECKING:
@@ -98,8 +119,17 @@ def session(conf: dict[str, str] | None = None) -> SparkSession:
     return builder.getOrCreate()
 
 
-def run(job: Job, observer: Observer | None = None, spark: SparkSession | None = None) -> Result:
-    """Score like ``pipeline.run`` with Spark doing the reading and measuring."""
+def run(
+    job: Job,
+    observer: Observer | None = None,
+    spark: SparkSession | None = None,
+    collect: bool = True,
+) -> Result:
+    """Score like ``pipeline.run`` with Spark doing the reading, measuring and scoring.
+
+    ``collect=False`` leaves the scores on the cluster (``Result.cluster_scores``, for
+    ``spark_publish`` to write); the driver then holds no row per customer.
+    """
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
     spark = spark or session()
@@ -111,12 +141,42 @@ def run(job: Job, observer: Observer | None = None, spark: SparkSession | None =
             }
             done.append(", ".join(f"{len(o.files)} {n} file(s)" for n, o in opened.items()))
             context = context_of(reader, plan, job)
-        with stages.stage("compute", "validate and measure on Spark, score") as done:
-            measured = {name: _measure(plan, name, o) for name, o in opened.items()}
-            result = result_of(plan, measured, context)
+        with stages.stage("compute", "validate, measure and score on Spark") as done:
+            result = _compute(plan, opened, context, collect)
             result.rejects = reader.file_names(result.rejects)
-            done.append(f"{result.scores.height:,} customers")
+            done.append(f"{result.summary['customers']:,} customers")
     result.timings = stages.timings
+    return result
+
+
+def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: bool) -> Result:
+    """Measure, then score on the executors (``spark_scoring``); the driver finishes the
+    summary from the parts, with the functions the polars engine finishes with."""
+    handed = {name: _measure(plan, name, o) for name, o in opened.items()}
+    partitions = _partitions(opened["balances"])
+    folds = {name: h.folds for name, h in handed.items()}
+    values, found, held = customer_values(plan, folds, partitions)
+    for h in handed.values():
+        h.held.unpersist()
+    counts, unmapped, conflicts = {}, {}, []
+    for name, h in handed.items():
+        counts[name] = counts_of(found[f"counts:{name}"], h.bad)
+        unmapped[name] = unmapped_of(found[f"unmapped:{name}"])
+        conflicts.append(found[f"conflicts:{name}"])
+    rejects = rejects_of([h.bad for h in handed.values()], conflicts, context)
+    ranked = ranked_on_cluster(plan, values, partitions)
+    how = scoring_of(plan, ranked, context)
+    rows, parts, scored = scores_on_cluster(plan, how, values, context)
+    counts = counts_with(counts, context)
+    summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
+    files = files_with({name: h.files for name, h in handed.items()}, context)
+    scores = scores_template(plan, how, context)
+    if collect:
+        scores = collected(rows, scores)
+        scored.unpersist()
+        held.unpersist()
+    result = Result(plan, scores, rejects, summary, files)
+    result.cluster_scores = None if collect else rows
     return result
 
 
@@ -280,8 +340,19 @@ def _with_file_ids(frame: DataFrame, ids: dict[str, int]) -> DataFrame:
     return frame.withColumn(FILE_COL, file_id).drop(_PATH)
 
 
-def _measure(plan: Plan, name: str, opened: _Opened) -> Measured:
-    """Measure one input on the cluster and hand its small results to the driver."""
+@dataclass
+class _Handed:
+    """One input measured on the cluster: its fold rows stay there (``folds``, backed by
+    the persisted ``held``); its bad rows and files' row counts reach the driver."""
+
+    folds: DataFrame
+    bad: pl.DataFrame
+    files: list[InputFile]
+    held: DataFrame
+
+
+def _measure(plan: Plan, name: str, opened: _Opened) -> _Handed:
+    """Measure one input on the cluster by the key its rows must be seen together by."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -292,30 +363,15 @@ def _measure(plan: Plan, name: str, opened: _Opened) -> Measured:
         _partition_measure(plan, name, opened.typed), _handover_schema(ids)
     )
     handed = handed.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        folds = (
-            handed.where(F.col(KIND) == FOLD)
-            .groupBy("customer_id", CODE, CONFLICT_FILE, CONFLICT_LINE)
-            .agg(
-                *[F.sum(c).cast("decimal(38,0)").alias(c) for c in ids],
-                *[F.sum(count_column(s)).alias(count_column(s)) for s in range(len(STATUSES))],
-                F.first(CONFLICT_VALUE).alias(CONFLICT_VALUE),
-            )
-        )
-        bad = handed.where(F.col(KIND) == BAD).select(FILE_COL, LINE_COL, DETAIL)
-        sizes = handed.where(F.col(KIND) == SIZE).groupBy(FILE_COL).agg(F.sum(ROWS).alias(ROWS))
-        folded, rejected, counted = (_to_polars(f) for f in (folds, bad, sizes))
-    finally:
-        handed.unpersist()
+    bad = handed.where(F.col(KIND) == BAD).select(FILE_COL, LINE_COL, DETAIL)
+    sizes = handed.where(F.col(KIND) == SIZE).groupBy(FILE_COL).agg(F.sum(ROWS).alias(ROWS))
+    rejected, counted = _to_polars(bad), _to_polars(sizes)
     rows = dict(counted.iter_rows())
     for number, info in zip(opened.ids, opened.files, strict=True):
         info.rows = int(rows.get(number, 0) or 0)
-    folded = folded.with_columns(
-        pl.col(ids).cast(pl.Int128),
-        pl.col(CONFLICT_FILE).cast(pl.UInt16),
-        *[pl.col(count_column(s)).cast(pl.Int64) for s in range(len(STATUSES))],
-    )
-    return Measured(folded, rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16)), opened.files)
+    folds = handed.where(F.col(KIND) == FOLD).drop(KIND, FILE_COL, LINE_COL, DETAIL, ROWS)
+    bad_rows = rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16))
+    return _Handed(folds, bad_rows, opened.files, handed)
 
 
 def _partitions(opened: _Opened) -> int:

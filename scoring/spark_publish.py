@@ -65,7 +65,9 @@ def publish_uri(
 def _datasets(spark: SparkSession, result: Result, staging: str, scores: bool) -> list[str]:
     written = []
     if scores:
-        frame = spark.createDataFrame(result.scores.to_arrow())
+        frame = result.cluster_scores  # left on the cluster by the run
+        if frame is None:
+            frame = spark.createDataFrame(result.scores.to_arrow())
         frame.write.partitionBy("tier").parquet(f"{staging}/scores")
         written.append("scores")
     spark.createDataFrame(result.rejects.to_arrow()).write.parquet(f"{staging}/rejects")

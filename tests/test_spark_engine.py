@@ -223,7 +223,9 @@ def test_publish_to_a_uri_writes_parquet_datasets(spark: Any, tmp_path: Path) ->
     from tierscore.scoring.publish import Extras
     from tierscore.scoring.spark_publish import publish_uri
 
-    result = spark_engine.run(sample_job(), spark=spark)
+    result = spark_engine.run(sample_job(), spark=spark, collect=False)
+    assert result.scores.height == 0  # the scores stayed on the cluster
+    local = run(sample_job()).scores
     out = (tmp_path / "scores-2026H1").as_uri()
     (tmp_path / "scores-2026H1").mkdir()
     (tmp_path / "scores-2026H1" / "report.html").write_text("an earlier run's")
@@ -234,10 +236,22 @@ def test_publish_to_a_uri_writes_parquet_datasets(spark: Any, tmp_path: Path) ->
     tiers = sorted(p.name for p in (folder / "scores").iterdir() if p.name.startswith("tier="))
     assert tiers == sorted(f"tier={t['tier']}" for t in result.summary["tiers"] if t["customers"])
     back = pl.read_parquet(folder / "scores" / "**" / "*.parquet", hive_partitioning=True)
-    back = back.select(result.scores.columns).sort("customer_id")
-    assert back.with_columns(pl.col("tier").cast(pl.String)).equals(result.scores)
+    back = back.select(local.columns).sort("customer_id")
+    assert back.with_columns(pl.col("tier").cast(pl.String)).equals(local)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert summary == json.loads(json.dumps(result.summary))
+
+
+def test_rank_tiers_with_ties_across_ranges(spark: Any, tmp_path: Path) -> None:
+    """Rank tiers and the concentration come from ranges of numerators scored apart
+    (the test session makes 4); many customers share a few scores, so ties cross
+    the ranges' edges, and the tiers must still be those of the polars engine."""
+    points = [100] * 3 + [90] * 40 + [50] * 60 + [40] * 57 + [30] * 40 + [10] * 3
+    rows = [f"C{i:03d},T{i:03d},2026-03-01,POS,{p * 25}.00,," for i, p in enumerate(points)]
+    txn = write(tmp_path / "t.csv", TXN_HEADER, rows)
+    bal = write(tmp_path / "b.csv", BAL_HEADER, [])
+    remote = assert_same(Job(str(bal), str(txn), H1, rules="pyramid"), spark)
+    assert [t["customers"] for t in remote.summary["tiers"]] == [3, 40, 60, 100]
 
 
 def test_uri_out_needs_the_spark_engine(tmp_path: Path) -> None:
