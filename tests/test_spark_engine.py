@@ -169,6 +169,25 @@ def test_cli_engine_spark_writes_the_same_files(tmp_path: Path) -> None:
         assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
 
 
+def test_cli_uri_out_scores_stay_on_the_cluster(tmp_path: Path) -> None:
+    """With a URI --out the run leaves the scores on the cluster and Spark writes them:
+    the dataset holds the polars engine's rows, and summary.json is the same."""
+    inputs = ["--balances", str(SAMPLE / "balances.csv"),
+              "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
+    polars_run = cli("score", *inputs, "--out", str(tmp_path / "p"), "--format", "parquet")
+    out = (tmp_path / "s").as_uri()
+    spark_run = cli("score", *inputs, "--out", out, "--no-report", "--engine", "spark",
+                    "--spark-conf", "spark.master=local[2]",
+                    "--spark-conf", "spark.ui.enabled=false")  # fmt: skip
+    assert polars_run.returncode == 0 and spark_run.returncode == 0, spark_run.stderr
+    local = pl.read_parquet(tmp_path / "p" / "scores.parquet")
+    back = pl.read_parquet(tmp_path / "s" / "scores" / "**" / "*.parquet", hive_partitioning=True)
+    back = back.select(local.columns).with_columns(pl.col("tier").cast(pl.String))
+    assert back.sort("customer_id").equals(local)
+    for name in ("summary.json",):
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
+
+
 @pytest.mark.parametrize(
     ("extra", "key"),
     [
