@@ -401,7 +401,8 @@ def in_account_runs(good: pl.DataFrame) -> pl.DataFrame:
 def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Good rows (without a copy when there are no bad ones) and bad rows."""
     bad = bad_rows(frame.lazy()).collect()
-    good = good_rows(frame.lazy()).collect() if bad.height else frame.drop(DETAIL)
+    # lazily: the eager drop copies every column into one chunk (about 1 s a 30M rows)
+    good = good_rows(frame.lazy()).collect() if bad.height else frame.lazy().drop(DETAIL).collect()
     return good, bad
 
 
