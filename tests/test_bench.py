@@ -32,3 +32,17 @@ def test_readme_benchmark_command_on_a_small_sample(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results-1500-parquet.json").read_text(encoding="utf-8"))
     agreement = json.dumps(results)
     assert '"differ_tier": 0' in agreement and '"differ_points": 0' in agreement
+
+
+def test_steps_script_times_every_step(tmp_path: Path) -> None:
+    from tierscore.scoring.sample import write_sample
+
+    write_sample(tmp_path, customers=300, seed=3)
+    done = subprocess.run([sys.executable, "bench/steps.py", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["customers"] > 0
+    assert {"balances: mark", "transactions: fold", "scores and summaries"} <= set(
+        report["seconds"]
+    )

@@ -1,0 +1,87 @@
+"""Where a run's time goes: each step of the polars engine timed on its own.
+
+    python bench/steps.py /tmp/bench/data-1000000-parquet [--rules icbc-star]
+
+Runs the steps ``pipeline.run`` runs for one part (read, then per input:
+validate, order, mark, fold; then scores and summaries) with a clock around
+each, and prints seconds per step as JSON. For finding what to make faster;
+``bench.py`` is what measures a run end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tierscore.scoring import measures, pipeline
+from tierscore.scoring.plan import Plan, compile_plan
+from tierscore.scoring.rules import load_rules
+from tierscore.scoring.sources import Reader
+from tierscore.scoring.window import parse_window
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - start, 2)
+
+
+def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
+    with clock.step("balances: validate"):
+        checked = read.checked.collect(engine="streaming", optimizations=measures.NO_CSE)
+        good, bad = measures._split(checked)
+        del checked
+    with clock.step("balances: order"):
+        runs = measures.in_account_runs(good)
+    with clock.step("balances: mark"):
+        rows = measures.balance_rows(plan, runs.lazy(), presorted=True)
+        held = rows.select(measures.FOLDED_FROM["balances"]).collect(engine="streaming")
+        del good, runs
+    with clock.step("balances: fold"):
+        folded = measures.fold_balances(plan, held.lazy()).collect(engine="streaming")
+    return pipeline.Measured(folded.drop(measures.MAGNITUDE), bad, read.files)
+
+
+def transactions(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
+    with clock.step("transactions: validate, mark, classify"):
+        rows = measures.transaction_rows(plan, read.checked, read.repeated)
+        rows = rows.select(*measures.FOLDED_FROM["transactions"], measures.DETAIL)
+        held, bad = measures._split(rows.collect(engine="streaming", optimizations=measures.NO_CSE))
+    with clock.step("transactions: fold"):
+        folded = measures.fold_transactions(plan, held.lazy()).collect(engine="streaming")
+    return pipeline.Measured(folded.drop(measures.MAGNITUDE), bad, read.files)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data", help="a folder with balances/ and transactions/ (bench.py's export)")
+    ap.add_argument("--rules", default="icbc-star")
+    ap.add_argument("--period", default="2026H1")
+    args = ap.parse_args()
+    plan = compile_plan(load_rules(args.rules), parse_window(args.period))
+    clock = Clock()
+    with Reader(None, None) as reader:
+        with clock.step("read: open, checksum, repeated ids"):
+            inputs = pipeline.read_inputs(
+                reader, f"{args.data}/balances", f"{args.data}/transactions"
+            )
+        measured = {
+            "balances": balances(plan, inputs["balances"], clock),
+            "transactions": transactions(plan, inputs["transactions"], clock),
+        }
+        with clock.step("scores and summaries"):
+            result = pipeline.result_of(plan, measured)
+    clock.seconds["total"] = round(sum(clock.seconds.values()), 2)
+    print(json.dumps({"customers": result.scores.height, "seconds": clock.seconds}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
