@@ -46,7 +46,7 @@ Task = Callable[[pl.DataFrame], tuple[pl.DataFrame, dict[str, pl.DataFrame]]]
 
 def customer_values(
     plan: Plan, folds: dict[str, DataFrame], partitions: int
-) -> tuple[DataFrame, dict[str, list[pl.DataFrame]], DataFrame]:
+) -> tuple[DataFrame, dict[str, pl.DataFrame], DataFrame]:
     """Pass 1: each customer's component values and numerator, on the executors.
 
     Returns the rows (customer_id, components, numerator as DECIMAL(38,0)), the
@@ -128,7 +128,7 @@ def ranked_on_cluster(plan: Plan, values: DataFrame, partitions: int) -> Ranked:
         offsets, customers, total = {}, 0, 0
         for index, n, points in sorted(stats.collect()):
             offsets[int(index)] = (customers, total)
-            customers, total = customers + int(n), total + int(points or 0)
+            customers, total = customers + int(n), total + int(points)  # exact DECIMAL sum
         wanted = positions(plan, customers)
 
         def task(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
