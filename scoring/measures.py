@@ -182,8 +182,10 @@ def code_index(plan: Plan, source: str, code: pl.Expr) -> pl.Expr:
     """The code's position in ``code_table``; a code the rule set does not name gets
     the position after the last."""
     codes = code_table(plan, source)
-    index = {c: i for i, c in enumerate(codes)}
-    return code.replace_strict(index, default=len(codes), return_dtype=pl.UInt32).alias(CODE_INDEX)
+    # An Enum of the named codes maps a row in about half the time of replace_strict;
+    # a code outside it (and a null) becomes null, then the position after the last.
+    position = code.cast(pl.Enum(codes), strict=False).to_physical().cast(pl.UInt32)
+    return position.fill_null(len(codes)).alias(CODE_INDEX)
 
 
 def _by_code(
