@@ -47,7 +47,7 @@ def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measur
         del good, runs
     with clock.step("balances: fold"):
         folded = measures.fold_balances(plan, held.lazy()).collect(engine="streaming")
-    return pipeline.Measured(folded.drop(measures.MAGNITUDE), bad, read.files)
+    return pipeline.Measured(pipeline._exact(plan, "balances", read, folded), bad, read.files)
 
 
 def transactions(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
@@ -57,7 +57,7 @@ def transactions(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Me
         held, bad = measures._split(rows.collect(engine="streaming", optimizations=measures.NO_CSE))
     with clock.step("transactions: fold"):
         folded = measures.fold_transactions(plan, held.lazy()).collect(engine="streaming")
-    return pipeline.Measured(folded.drop(measures.MAGNITUDE), bad, read.files)
+    return pipeline.Measured(pipeline._exact(plan, "transactions", read, folded), bad, read.files)
 
 
 def main() -> None:

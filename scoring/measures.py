@@ -33,6 +33,8 @@ CONFLICT_LINE = "_conflict_line"
 CONFLICT_VALUE = "_conflict_value"
 MAGNITUDE = "_magnitude"
 INT64_SAFE = 2.0**62  # a float sum below this proves the Int64 sums did not overflow
+GROUP_ROWS = "_group_rows"  # rows a fold group has, on the fast path (see ``_packed``)
+PACK_BITS = 21  # rows of one status per customer a packed count holds exactly
 BALANCE_KEY = ("account_id", "date")
 BALANCE_CONTENT = ("customer_id", "product", "balance")
 TXN_KEY = ("txn_id",)
@@ -255,8 +257,9 @@ def _fold(
     ]
     if magnitude is not None:
         columns.append(pl.when(used).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
-    columns += [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
-    summed = [c.meta.output_name() for c in columns]
+    values = [c.meta.output_name() for c in columns]
+    counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
+    summed = [*values, *(c.meta.output_name() for c in counts)]
     keys = [
         pl.when(status == UNMAPPED).then(pl.col(code_col)).alias(CODE),
         pl.when(conflict).then(pl.col(FILE_COL)).alias(CONFLICT_FILE),
@@ -265,12 +268,16 @@ def _fold(
     # Most rows group by customer alone (one string key is far cheaper than four);
     # unmapped and conflicting rows, usually few, group with their code or line.
     rare = status.is_in([UNMAPPED, REJECTED])
-    common = (
-        rows.filter(~rare).with_columns(*columns).group_by("customer_id").agg(pl.col(summed).sum())
-    )
+    usual = rows.filter(~rare)
+    if magnitude is None:
+        common = (
+            usual.with_columns(*columns, *counts).group_by("customer_id").agg(pl.col(summed).sum())
+        )
+    else:
+        common = _packed(usual.with_columns(*columns), values)
     special = (
         rows.filter(rare)
-        .with_columns(*columns, *keys)
+        .with_columns(*columns, *counts, *keys)
         .group_by("customer_id", CODE, CONFLICT_FILE, CONFLICT_LINE)
         .agg(
             pl.col(summed).sum(),
@@ -278,6 +285,30 @@ def _fold(
         )
     )
     return pl.concat([special, common], how="diagonal")
+
+
+def _packed(rows: pl.LazyFrame, values: list[str]) -> pl.LazyFrame:
+    """The usual rows' group-by with the status counts packed in one sum: excluded,
+    outside and duplicate rows in 21 bits each of one integer, used rows the rest
+    of the group's rows (a third of the time of six count sums). Exact while no
+    customer has 2**21 rows of a status; ``GROUP_ROWS`` lets the caller check that
+    (``pipeline._exact`` folds again with plain counts otherwise)."""
+    shifts = {EXCLUDED: 0, OUTSIDE: PACK_BITS, DUPLICATE: 2 * PACK_BITS}
+    units = pl.Series([1 << shifts[s] if s in shifts else 0 for s in range(6)], dtype=pl.UInt64)
+    packed = pl.lit(units).gather(pl.col(STATUS)).alias("_packed")
+    summed = (
+        rows.with_columns(packed)
+        .group_by("customer_id")
+        .agg(pl.col(*values, "_packed").sum(), pl.len().cast(pl.Int64).alias(GROUP_ROWS))
+    )
+    packed_sum, field = pl.col("_packed"), 1 << PACK_BITS
+    unpacked = {s: (packed_sum // (1 << n) % field).cast(pl.UInt32) for s, n in shifts.items()}
+    used = pl.col(GROUP_ROWS) - pl.sum_horizontal(*unpacked.values()).cast(pl.Int64)
+    counts = {USED: used.cast(pl.UInt32), **unpacked, UNMAPPED: pl.lit(0, pl.UInt32),
+              REJECTED: pl.lit(0, pl.UInt32)}  # fmt: skip
+    return summed.select(
+        "customer_id", *values, *(counts[s].alias(count_column(s)) for s in range(6)), GROUP_ROWS
+    )
 
 
 def balance_rows(plan: Plan, lf: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame:

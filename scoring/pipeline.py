@@ -27,10 +27,12 @@ from .measures import (
     CONFLICT_LINE,
     CONFLICT_VALUE,
     DUPLICATE,
+    GROUP_ROWS,
     HASH,
     INT64_SAFE,
     MAGNITUDE,
     NO_CSE,
+    PACK_BITS,
     REJECTED,
     STATUS,
     STATUSES,
@@ -309,11 +311,13 @@ def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dic
 def _exact(
     plan: Plan, name: str, read: _Input, folded: pl.DataFrame, part: tuple[int, int] = (1, 0)
 ) -> pl.DataFrame:
-    """The folds as they are, or folded again with 128-bit sums where the float check
-    says a 64-bit sum may have overflowed."""
-    if folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE:
+    """The folds as they are, or folded again with 128-bit sums and plain counts where
+    the float check says a 64-bit sum may have overflowed, or a customer has too many
+    rows for the packed counts (``measures._packed``)."""
+    big = folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE
+    if big or (folded[GROUP_ROWS].max() or 0) >= 1 << PACK_BITS:
         folded = read.measure(name, plan, wide=True, part=part)[0]
-    return folded.drop(MAGNITUDE, strict=False)
+    return folded.lazy().drop(MAGNITUDE, GROUP_ROWS, strict=False).collect()
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -305,3 +306,43 @@ def test_typed_decimals_become_exact_cents(dtype, text, cents, reason):
     assert why == reason
     if reason is None:
         assert value == cents
+
+
+def test_packed_status_counts_fall_back_to_plain_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast fold packs a customer's per-status row counts into one integer, 21
+    bits a status. With 2 bits a status, 5 excluded and 6 outside-window rows of one
+    customer overflow their fields: the run must notice, fold again with plain
+    counts, and count exactly what it counts with room to spare."""
+    from tierscore.scoring import measures, pipeline
+
+    txns = [("C1", "2026-02-01", "POS", "100.00")] * 3
+    txns += [("C1", "2026-02-01", "MMF_BUY", "10.00")] * 5  # excluded
+    txns += [("C1", "2025-11-01", "POS", "10.00")] * 6  # outside the window
+    txns += [("C2", "2026-03-01", "POS", "50.00")]
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, txn_rows(txns))
+    bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, [])
+    job = Job(str(bal), str(txn), parse_window("2026H1"))
+    roomy = run(job)
+    expected = {"used": 4, "excluded": 5, "unmapped": 0, "outside_window": 6}
+    assert {k: roomy.summary["rows"]["transactions"][k] for k in expected} == expected
+    wide_calls = []
+    measure = pipeline._Input.measure
+
+    def counted(
+        self: pipeline._Input, name: str, plan: Any, wide: bool = False, part: Any = (1, 0)
+    ) -> Any:
+        wide_calls.append(wide)
+        return measure(self, name, plan, wide, part)
+
+    monkeypatch.setattr(pipeline._Input, "measure", counted)
+    monkeypatch.setattr(measures, "PACK_BITS", 2)
+    monkeypatch.setattr(pipeline, "PACK_BITS", 2)
+    tight = run(job)
+    assert True in wide_calls  # the overflow was noticed
+    assert tight.summary["rows"] == roomy.summary["rows"]
+    assert tight.scores.equals(roomy.scores)
+    monkeypatch.setattr(pipeline, "PACK_BITS", 8)  # the check no longer sees it
+    unchecked = run(job)
+    assert unchecked.summary["rows"] != roomy.summary["rows"]  # so the check matters
