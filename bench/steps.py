@@ -43,7 +43,7 @@ def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measur
         runs = measures.in_account_runs(good)
     with clock.step("balances: mark"):
         rows = measures.balance_rows(plan, runs.lazy(), presorted=True)
-        held = rows.select(measures.FOLDED_FROM["balances"]).collect(engine="streaming")
+        held = rows.select(measures.folded_from("balances")).collect(engine="streaming")
         del good, runs
     with clock.step("balances: fold"):
         folded = measures.fold_balances(plan, held.lazy()).collect(engine="streaming")
@@ -53,7 +53,7 @@ def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measur
 def transactions(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
     with clock.step("transactions: validate, mark, classify"):
         rows = measures.transaction_rows(plan, read.checked, read.repeated)
-        rows = rows.select(*measures.FOLDED_FROM["transactions"], measures.DETAIL)
+        rows = rows.select(*measures.folded_from("transactions"), measures.DETAIL)
         held, bad = measures._split(rows.collect(engine="streaming", optimizations=measures.NO_CSE))
     with clock.step("transactions: fold"):
         folded = measures.fold_transactions(plan, held.lazy()).collect(engine="streaming")
