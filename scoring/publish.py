@@ -22,7 +22,6 @@ import polars as pl
 
 from . import __version__
 from .pipeline import Result
-from .report import render_html
 from .sources import sha256_of
 from .split import SPLIT_FOLDERS, write_scores, write_split
 from .workbook import write_workbook
@@ -103,6 +102,8 @@ def publish(
         timings = {**result.timings, "write": time.perf_counter() - clock}
         facts = manifest(result, {}, timings, started)
         if scores and extras.report:
+            from .report import render_html  # matplotlib loads only when a report is drawn
+
             (staging / "report.html").write_text(render_html(result.summary, facts), "utf-8")
             written["report.html"] = staging / "report.html"
         _json(staging / "manifest.json", manifest(result, written, timings, started))
