@@ -41,10 +41,12 @@ def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measur
         del checked
     with clock.step("balances: order"):
         runs = measures.in_account_runs(good)
-    with clock.step("balances: mark"):
-        rows = measures.balance_rows(plan, runs.lazy(), presorted=True)
+    with clock.step("balances: mark"):  # as measures.measure_in_steps does
+        keyed = measures.account_runs(runs.lazy()).collect(engine="streaming")
+        repeats = bool(keyed["_same_key"].any())
+        rows = measures.balance_rows(plan, keyed.lazy(), presorted=True, repeats=repeats)
         held = rows.select(measures.folded_from("balances")).collect(engine="streaming")
-        del good, runs
+        del good, runs, keyed
     with clock.step("balances: fold"):
         folded = measures.fold_balances(plan, held.lazy()).collect(engine="streaming")
     return pipeline.Measured(pipeline._exact(plan, "balances", read, folded), bad, read.files)

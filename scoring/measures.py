@@ -83,22 +83,25 @@ def _changed(column: str) -> pl.Expr:
     return (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
 
 
+def account_runs(ordered: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows in account order numbered by account (``_acct``: later steps compare
+    integers), with ``_same_key`` where a row repeats the one before's account and date."""
+    rows = ordered.with_columns(pl.col("account_id").rle_id().alias("_acct"))
+    return rows.with_columns(((~_changed("_acct")) & (~_changed("date"))).alias("_same_key"))
+
+
 def mark_balance_rows(lf: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame:
     """Balance rows sorted by account and date; exact repeats are duplicates, rows of one
     account and date that differ all conflict.
 
     Which of two conflicting rows is right is unknowable, so none is used. After
     the one sort (skipped when the caller checked that the rows are in order),
-    every test compares neighbours: accounts are numbered (``_acct``) so later
-    steps compare integers, and a key group conflicts when a running
-    count of differing neighbours grows inside it (two fills, no hashing).
+    every test compares neighbours (``account_runs``), and a key group conflicts
+    when a running count of differing neighbours grows inside it (two fills, no
+    hashing). Rows that already have ``_same_key`` are not numbered again.
     """
     ordered = lf if presorted else lf.sort(list(BALANCE_KEY))
-    rows = ordered.with_columns(
-        pl.col("account_id").rle_id().alias("_acct"),
-    )
-    same_key = (~_changed("_acct")) & (~_changed("date"))
-    rows = rows.with_columns(same_key.alias("_same_key"))
+    rows = ordered if "_same_key" in lf.collect_schema().names() else account_runs(ordered)
     differs = pl.col("_same_key") & pl.any_horizontal(_changed(c) for c in BALANCE_CONTENT)
     count = differs.cast(pl.UInt32).cum_sum()
     first = pl.when(~pl.col("_same_key")).then(count).forward_fill()
@@ -311,12 +314,17 @@ def _packed(rows: pl.LazyFrame, values: list[str]) -> pl.LazyFrame:
     )
 
 
-def balance_rows(plan: Plan, lf: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame:
+def balance_rows(
+    plan: Plan, lf: pl.LazyFrame, presorted: bool = False, repeats: bool = True
+) -> pl.LazyFrame:
     """Each balance row with its status, component and ``_days``: the days of the window
     it holds, from its date until the day before the account's next usable row (or
     through the window's end). So a carry-in row before the window counts from the
     first day, days before an account's first row count nothing, and duplicate or
-    conflicting rows are stepped over."""
+    conflicting rows are stepped over.
+
+    ``repeats=False``: the caller found no account and date twice in ``lf`` (rows
+    from ``account_runs``), so there is nothing to mark."""
     start = (plan.window.start - _EPOCH).days
     stop = (plan.window.end - _EPOCH).days + 1  # exclusive
     live = pl.col(STATUS).is_null()
@@ -326,9 +334,13 @@ def balance_rows(plan: Plan, lf: pl.LazyFrame, presorted: bool = False) -> pl.La
     until = pl.when(next_account == pl.col("_acct")).then(next_day).otherwise(stop)
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
     component, status = _classify(plan, "balances", pl.col("_days") == 0)
-    return (
+    marked = (
         mark_balance_rows(lf, presorted)
-        .with_columns(days.alias("_days"), code_index(plan, "balances", pl.col("product")))
+        if repeats
+        else lf.with_columns(pl.lit(None, pl.UInt8).alias(STATUS))
+    )
+    return (
+        marked.with_columns(days.alias("_days"), code_index(plan, "balances", pl.col("product")))
         .with_columns(component)
         .with_columns(status)
     )
@@ -481,7 +493,11 @@ def measure_in_steps(
             if not in_account_order(good):
                 good = good.rechunk()  # one copy at a time: the chunked rows go here
                 good = by_account(good)
-            rows = balance_rows(plan, good.lazy(), presorted=True)
+            # numbered once, in memory: most exports repeat no account and date, and
+            # then marking (most of this step) is skipped
+            good = account_runs(good.lazy()).collect(engine="streaming")
+            repeats = bool(good["_same_key"].any())
+            rows = balance_rows(plan, good.lazy(), presorted=True, repeats=repeats)
         else:
             rows = transaction_rows(plan, good.lazy(), repeated)
         held = rows.select(folded_from(source)).collect(engine="streaming")
