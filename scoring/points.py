@@ -129,7 +129,7 @@ def bounds(plan: Plan, ranked: Ranked) -> Bounds:
         inside = start is not None and (lowest_above is None or start < lowest_above)
         starts.append(start)
         floors.append(start if inside else None)
-        if start is not None and (lowest_above is None or start < lowest_above):
+        if inside:
             lowest_above = start
     return Bounds(tuple(starts), tuple(floors))
 
