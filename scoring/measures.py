@@ -25,6 +25,7 @@ USED, EXCLUDED, UNMAPPED, OUTSIDE, DUPLICATE, REJECTED = range(len(STATUSES))
 STATUS = "_status"
 COMPONENT = "_component"
 CODE = "_code"
+CODE_ROWS = "_code_rows"  # rows of an unmapped code, in a fold's code groups
 CODE_INDEX = "_code_index"
 HASH = "_hash"
 NO_CAP = 2**63 - 1  # above any amount in cents (validation allows 15 integer digits)
@@ -241,7 +242,9 @@ def _fold(
     key: tuple[str, ...],
     magnitude: pl.Expr | None,
 ) -> pl.LazyFrame:
-    """One group per customer (plus rare groups per unmapped code and conflicting row).
+    """One group per customer, one per conflicting row (with its file and line), and
+    one per unmapped code (``CODE`` and ``CODE_ROWS``, no customer: the run reports
+    unmapped codes in all, so they are counted apart from the customers).
 
     ``value`` is Int64 on the fast path (128-bit group sums are several times
     slower); then ``magnitude``, the same value computed in floats, is summed
@@ -263,15 +266,9 @@ def _fold(
     values = [c.meta.output_name() for c in columns]
     counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
     summed = [*values, *(c.meta.output_name() for c in counts)]
-    keys = [
-        pl.when(status == UNMAPPED).then(pl.col(code_col)).alias(CODE),
-        pl.when(conflict).then(pl.col(FILE_COL)).alias(CONFLICT_FILE),
-        pl.when(conflict).then(pl.col(LINE_COL)).alias(CONFLICT_LINE),
-    ]
-    # Most rows group by customer alone (one string key is far cheaper than four);
-    # unmapped and conflicting rows, usually few, group with their code or line.
-    rare = status.is_in([UNMAPPED, REJECTED])
-    usual = rows.filter(~rare)
+    # Most rows group by customer alone (one string key is far cheaper than three);
+    # conflicting rows, usually few, group with their file and line.
+    usual = rows.filter(~conflict)
     if magnitude is None:
         common = (
             usual.with_columns(*columns, *counts).group_by("customer_id").agg(pl.col(summed).sum())
@@ -279,36 +276,48 @@ def _fold(
     else:
         common = _packed(usual.with_columns(*columns), values)
     special = (
-        rows.filter(rare)
-        .with_columns(*columns, *counts, *keys)
-        .group_by("customer_id", CODE, CONFLICT_FILE, CONFLICT_LINE)
+        rows.filter(conflict)
+        .with_columns(
+            *columns,
+            *counts,
+            pl.col(FILE_COL).alias(CONFLICT_FILE),
+            pl.col(LINE_COL).alias(CONFLICT_LINE),
+        )
+        .group_by("customer_id", CONFLICT_FILE, CONFLICT_LINE)
         .agg(
             pl.col(summed).sum(),
             pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
         )
     )
-    return pl.concat([special, common], how="diagonal")
+    codes = (
+        rows.filter(status == UNMAPPED)
+        .group_by(pl.col(code_col).alias(CODE))
+        .agg(pl.len().cast(pl.Int64).alias(CODE_ROWS))
+    )
+    return pl.concat([special, common, codes], how="diagonal")
 
 
 def _packed(rows: pl.LazyFrame, values: list[str]) -> pl.LazyFrame:
     """The usual rows' group-by with the status counts packed in one sum: excluded,
-    outside and duplicate rows in 21 bits each of one integer, used rows the rest
-    of the group's rows (a third of the time of six count sums). Exact while no
-    customer has 2**21 rows of a status; ``GROUP_ROWS`` lets the caller check that
-    (``pipeline._exact`` folds again with plain counts otherwise)."""
+    outside and duplicate rows in 21 bits each of one integer, unmapped rows in a
+    plain count, used rows the rest of the group's rows (a third of the time of six
+    count sums). Exact while no customer has 2**21 rows of a status; ``GROUP_ROWS``
+    lets the caller check that (``pipeline._exact`` folds again with plain counts
+    otherwise)."""
     shifts = {EXCLUDED: 0, OUTSIDE: PACK_BITS, DUPLICATE: 2 * PACK_BITS}
     units = pl.Series([1 << shifts[s] if s in shifts else 0 for s in range(6)], dtype=pl.UInt64)
     packed = pl.lit(units).gather(pl.col(STATUS)).alias("_packed")
+    unmapped = count_column(UNMAPPED)
     summed = (
-        rows.with_columns(packed)
+        rows.with_columns(packed, (pl.col(STATUS) == UNMAPPED).cast(pl.UInt32).alias(unmapped))
         .group_by("customer_id")
-        .agg(pl.col(*values, "_packed").sum(), pl.len().cast(pl.Int64).alias(GROUP_ROWS))
+        .agg(pl.col(*values, "_packed", unmapped).sum(), pl.len().cast(pl.Int64).alias(GROUP_ROWS))
     )
     packed_sum, field = pl.col("_packed"), 1 << PACK_BITS
     unpacked = {s: (packed_sum // (1 << n) % field).cast(pl.UInt32) for s, n in shifts.items()}
+    unpacked[UNMAPPED] = pl.col(unmapped)
     used = pl.col(GROUP_ROWS) - pl.sum_horizontal(*unpacked.values()).cast(pl.Int64)
-    counts = {USED: used.cast(pl.UInt32), **unpacked, UNMAPPED: pl.lit(0, pl.UInt32),
-              REJECTED: pl.lit(0, pl.UInt32)}  # fmt: skip
+    counts = {USED: used.cast(pl.UInt32), **unpacked, REJECTED: pl.lit(0, pl.UInt32)}
     return summed.select(
         "customer_id", *values, *(counts[s].alias(count_column(s)) for s in range(6)), GROUP_ROWS
     )

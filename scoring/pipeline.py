@@ -23,6 +23,7 @@ from .errors import ConfigError, InputError
 from .measures import (
     BALANCE_KEY,
     CODE,
+    CODE_ROWS,
     CONFLICT_FILE,
     CONFLICT_LINE,
     CONFLICT_VALUE,
@@ -37,7 +38,6 @@ from .measures import (
     STATUS,
     STATUSES,
     TXN_KEY,
-    UNMAPPED,
     conflict_column,
     conflict_reason,
     conflict_rejects,
@@ -488,7 +488,7 @@ def unmapped_part(folded: pl.DataFrame) -> pl.DataFrame:
     return (
         folded.filter(pl.col(CODE).is_not_null())
         .group_by(CODE)
-        .agg(pl.col(count_column(UNMAPPED)).cast(pl.Int64).sum())
+        .agg(pl.col(CODE_ROWS).cast(pl.Int64).sum())
     )
 
 

@@ -29,6 +29,7 @@ import pyarrow as pa
 from .errors import ConfigError
 from .measures import (
     CODE,
+    CODE_ROWS,
     CONFLICT_FILE,
     CONFLICT_LINE,
     CONFLICT_VALUE,
@@ -404,6 +405,7 @@ def _handover_types(ids: list[str]) -> dict[str, Any]:
         KIND: pl.Int8,
         "customer_id": pl.String,
         CODE: pl.String,
+        CODE_ROWS: pl.Int64,
         CONFLICT_FILE: pl.Int32,
         CONFLICT_LINE: pl.Int64,
         **{c: pl.Decimal(38, 0) for c in ids},

@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from .measures import CODE, CONFLICT_FILE, CONFLICT_LINE, CONFLICT_VALUE, STATUSES, count_column
+from .measures import (
+    CODE,
+    CODE_ROWS,
+    CONFLICT_FILE,
+    CONFLICT_LINE,
+    CONFLICT_VALUE,
+    STATUSES,
+    count_column,
+)
 from .pipeline import KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
 from .plan import Plan
 from .points import NUMERATOR, PREVIOUS, with_numerator
@@ -71,7 +79,8 @@ def _no_folds(plan: Plan) -> pl.DataFrame:
     """An empty partition of pass 1, for the parts' shapes when no partition has any."""
     counts = {count_column(s): pl.Int64 for s in range(len(STATUSES))}
     return pl.DataFrame(schema={
-        INPUT: pl.Int8, "customer_id": pl.String, CODE: pl.String, CONFLICT_FILE: pl.Int32,
+        INPUT: pl.Int8, "customer_id": pl.String, CODE: pl.String, CODE_ROWS: pl.Int64,
+        CONFLICT_FILE: pl.Int32,
         CONFLICT_LINE: pl.Int64, **{c.id: pl.Decimal(38, 0) for c in plan.components},
         **counts, CONFLICT_VALUE: pl.String,
     })  # fmt: skip
@@ -105,6 +114,7 @@ def _folds_of(plan: Plan, frame: pl.DataFrame, name: str) -> pl.DataFrame:
     return mine.select(
         "customer_id",
         CODE,
+        pl.col(CODE_ROWS).cast(pl.Int64),
         pl.col(CONFLICT_FILE).cast(pl.UInt16),
         pl.col(CONFLICT_LINE).cast(pl.Int64),
         *(pl.col(c.id).cast(pl.Int128) for c in plan.of_source(name)),
