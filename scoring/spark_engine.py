@@ -72,6 +72,8 @@ from .sources import (
     sha256_of,
 )
 from .spark_scoring import (
+    arrow_for_spark,
+    arrow_task,
     collected,
     customer_values,
     ranked_on_cluster,
@@ -435,16 +437,7 @@ def _partition_measure(
     plan: Plan, name: str, typed: bool
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The function each Spark task runs: the polars engine's validate and measure."""
-
-    def measure(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        taken = list(batches)
-        if not taken:
-            return
-        frame = pl.from_arrow(pa.Table.from_batches(taken))
-        assert isinstance(frame, pl.DataFrame)
-        yield from measure_partition(plan, name, typed, frame).to_batches()
-
-    return measure
+    return arrow_task(lambda frame: measure_partition(plan, name, typed, frame))
 
 
 def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -> pa.Table:
@@ -476,17 +469,4 @@ def _handover(parts: list[pl.DataFrame], ids: list[str]) -> pa.Table:
         bad.with_columns(pl.lit(BAD, pl.Int8).alias(KIND)),
         sizes.with_columns(pl.lit(SIZE, pl.Int8).alias(KIND)),
     ]
-    types = _handover_types(ids)
-    shaped = [
-        f.select(
-            pl.col(c).cast(t) if c in f.columns else pl.lit(None, t).alias(c)
-            for c, t in types.items()
-        )
-        for f in frames
-    ]
-    table = pl.concat(shaped).to_arrow(compat_level=pl.CompatLevel.oldest())
-    plain = [  # Spark's Arrow strings are the 32-bit-offset kind
-        pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f
-        for f in table.schema
-    ]
-    return table.cast(pa.schema(plain))
+    return arrow_for_spark(frames, _handover_types(ids))

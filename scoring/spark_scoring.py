@@ -234,14 +234,21 @@ def with_parts(
 def _arrow_task(
     task: Task, types: dict[str, Any]
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    return arrow_task(lambda frame: _stream(*task(frame), types))
+
+
+def arrow_task(
+    work: Callable[[pl.DataFrame], pa.Table],
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """A ``mapInArrow`` function: the partition as one polars frame, ``work`` on it."""
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         taken = list(batches)
         if not taken:
             return
         frame = pl.from_arrow(pa.Table.from_batches(taken))
         assert isinstance(frame, pl.DataFrame)
-        rows, parts = task(frame)
-        yield from _stream(rows, parts, types).to_batches()
+        yield from work(frame).to_batches()
 
     return run
 
@@ -253,6 +260,12 @@ def _stream(rows: pl.DataFrame, parts: dict[str, pl.DataFrame], types: dict[str,
         buffer = io.BytesIO()
         part.write_ipc(buffer)
         frames.append(pl.DataFrame({KIND: [PART], NAME: [name], PAYLOAD: [buffer.getvalue()]}))
+    return arrow_for_spark(frames, types)
+
+
+def arrow_for_spark(frames: list[pl.DataFrame], types: dict[str, Any]) -> pa.Table:
+    """Frames of differing columns as one Arrow table of ``types`` (a column a frame
+    lacks is null there), in the Arrow types Spark reads."""
     shaped = [
         f.select(
             pl.col(c).cast(t) if c in f.columns else pl.lit(None, t).alias(c)
