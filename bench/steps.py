@@ -40,7 +40,7 @@ def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measur
         good, bad = measures._split(checked)
         del checked
     with clock.step("balances: order"):
-        runs = measures.in_account_runs(good)
+        runs = good if measures.in_account_order(good) else measures.by_account(good.rechunk())
     with clock.step("balances: mark"):  # as measures.measure_in_steps does
         keyed = measures.account_runs(runs.lazy()).collect(engine="streaming")
         repeats = bool(keyed["_same_key"].any())

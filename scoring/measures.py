@@ -128,7 +128,7 @@ def id_hash(column: str = "txn_id", trim: bool = False) -> pl.Expr:
 
 
 def account_hash() -> pl.Expr:
-    """The hash balances are ordered (``in_account_runs``) and parted by."""
+    """The hash balances are ordered (``by_account``) and parted by."""
     return pl.col("account_id").hash(_HASH_SEED)
 
 
@@ -448,15 +448,6 @@ def in_account_order(frame: pl.DataFrame) -> bool:
     return bool(frame.lazy().select(ordered.fill_null(True).all()).collect().item())
 
 
-def in_account_runs(good: pl.DataFrame) -> pl.DataFrame:
-    """Balance rows with each account's rows together, by date: what marking needs.
-
-    Rows already in order (``in_account_order``) stay as they are; others are
-    sorted (``by_account``) from one chunk (see there).
-    """
-    return good if in_account_order(good) else by_account(good.rechunk())
-
-
 def by_account(good: pl.DataFrame) -> pl.DataFrame:
     """Rows sorted by a 64-bit hash of the account and the date, in memory: over three
     times faster than a sort on the account text (and the in-memory sort is several
@@ -488,8 +479,9 @@ def measure_in_steps(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One input's folds and bad rows on one machine, each step on the polars engine
     that runs it fastest: validation streams, once for good and bad rows; balances
-    are put in account runs in memory (``in_account_runs``); marking and the fold
-    stream. What ``measure_balances`` and ``measure_transactions`` compute, in steps.
+    are put in account order in memory (``by_account``, unless they are in it);
+    marking and the fold stream. What ``measure_balances`` and
+    ``measure_transactions`` compute, in steps.
     """
     if source == "transactions" and not repeated:
         # No repeated ids, so no row's mark depends on another: bad rows may be
