@@ -2,8 +2,8 @@
 
 Each input becomes one stream of rows, every row with a status, folded by
 ``customer_id`` into exact per-component sums and per-status row counts.
-Unmapped codes and conflicting rows (usually few) are folded apart, with their
-code or file and line as extra keys. ``measure_in_steps`` runs this on one
+Conflicting rows (usually few) are folded apart, with their file and line as
+extra keys, and unmapped rows are also tallied by code alone. ``measure_in_steps`` runs this on one
 machine (read and validate once, order balances by account, mark, fold) and in
 every Spark task alike. The rule set reaches this module only as a compiled
 ``Plan`` of integers and code tables.

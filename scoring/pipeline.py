@@ -53,7 +53,7 @@ from .measures import (
 )
 from .migration import read_previous
 from .plan import Plan, compile_plan
-from .points import NUMERATOR, bounds, report_columns, score, with_gap, with_numerator
+from .points import NUMERATOR, bounds, with_numerator
 from .ranked import Ranked, ranked_of
 from .rules import load_rules
 from .sources import (
@@ -66,7 +66,7 @@ from .sources import (
     customers_spec,
     resolve_paths,
 )
-from .summary import Scoring, score_part, summary_of, summary_parts
+from .summary import Scoring, no_customers, score_part, summary_of, summary_parts
 from .validate import (
     BALANCE_PARSERS,
     TRANSACTION_PARSERS,
@@ -257,11 +257,8 @@ def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
 
 def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
     """An attribute named like a scores column would make two columns of one name."""
-    schema = {"customer_id": pl.String} | {c.id: pl.Int128 for c in plan.components}
-    where = bounds(plan, Ranked(0, 0, {}, 0))
-    scored = with_gap(plan, score(plan, pl.LazyFrame(schema=schema), where), where)
-    names = report_columns(plan, scored, False, (), Fraction(10)).collect_schema().names()
-    taken = set(names) | {"previous_tier", "movement", "quality_blocked_by"}
+    empty = no_customers(plan, Scoring(bounds(plan, Ranked(0, 0, {}, 0)), gated=False))
+    taken = set(empty.scores.columns) | {"previous_tier", "movement", "quality_blocked_by"}
     for column in carried:
         if column in taken:
             raise InputError(

@@ -72,6 +72,7 @@ from .sources import (
     sha256_of,
 )
 from .spark_scoring import (
+    KIND,
     arrow_for_spark,
     arrow_task,
     collected,
@@ -87,8 +88,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 INSTALL_HINT = "the Spark engine needs pyspark: pip install 'tierscore[spark]'"
-KIND = "_kind"  # what a row of the hand-over is: a fold, a bad row, or a file's row count
-FOLD, BAD, SIZE = 0, 1, 2
+FOLD, BAD, SIZE = 0, 1, 2  # what a row of the measuring hand-over is (its KIND)
 ROWS = "_rows"
 _PATH, _BLOCK, _MONO = "_path", "_block", "_mono"
 PARTITION_KEY = {"balances": "account_id", "transactions": "txn_id"}

@@ -35,11 +35,11 @@ from .measures import (
     STATUSES,
     count_column,
 )
-from .pipeline import KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
+from .pipeline import INPUTS, KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
 from .plan import Plan
 from .points import NUMERATOR, PREVIOUS, with_numerator
 from .ranked import Ranked, positions, ranked_part
-from .summary import Scored, Scoring, score_part, summary_parts
+from .summary import Scored, Scoring, no_customers, score_part, summary_parts
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 KIND, NAME, PAYLOAD = "_kind", "_name", "_payload"
 ROW, PART = 0, 1
 INPUT = "_input"  # which input a fold row comes from (its index in INPUTS)
-INPUTS = ("balances", "transactions")
 RANGE = "_range"  # the range partition a numerator is in
 Task = Callable[[pl.DataFrame], tuple[pl.DataFrame, dict[str, pl.DataFrame]]]
 
@@ -191,12 +190,8 @@ def _scores_task(plan: Plan, how: Scoring) -> Task:
 
 
 def _template(plan: Plan, how: Scoring, context: Context) -> Scored:
-    """No customer scored: the shapes of the scores and of the summary parts."""
-    schema = {"customer_id": pl.String, **{c.id: pl.Int128 for c in plan.components}}
-    values = pl.LazyFrame(schema=schema | {NUMERATOR: pl.Int128})
-    attributes = context.attributes.frame.clear() if context.attributes is not None else None
-    previous = context.previous.clear() if context.previous is not None else None
-    return score_part(plan, how, values, attributes, previous)
+    attributes = context.attributes.frame if context.attributes is not None else None
+    return no_customers(plan, how, attributes, context.previous)
 
 
 def scores_template(plan: Plan, how: Scoring, context: Context) -> pl.DataFrame:

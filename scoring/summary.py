@@ -74,13 +74,27 @@ def score_part(
         scored = scored.join(attributes.lazy(), on="customer_id", how="left")
     quality = quality_flag(plan, how.gated).alias("quality")
     current = scored.with_columns(quality).sort("customer_id").collect()
-    every = current.lazy()
-    if previous is not None:
-        every = with_previous(every, previous)
+    every = with_previous(current.lazy(), previous).collect() if previous is not None else None
     # current is sorted; with gone customers joined, the table is sorted again
-    columns = report_columns(plan, every, how.gated, how.carried, how.near, sort=how.previous)
-    scores = columns.collect()
-    return Scored(current, scores, every.collect() if previous is not None else None)
+    table = every if every is not None else current
+    columns = report_columns(
+        plan, table.lazy(), how.gated, how.carried, how.near, sort=how.previous
+    )
+    return Scored(current, columns.collect(), every)
+
+
+def no_customers(
+    plan: Plan,
+    how: Scoring,
+    attributes: pl.DataFrame | None = None,
+    previous: pl.DataFrame | None = None,
+) -> Scored:
+    """A part without customers: the columns of the scores table and the shapes of the
+    summary parts, with ``attributes`` and ``previous`` giving theirs."""
+    schema = {"customer_id": pl.String, **{c.id: pl.Int128 for c in plan.components}}
+    values = pl.LazyFrame(schema=schema | {NUMERATOR: pl.Int128})
+    cleared = [f.clear() if f is not None else None for f in (attributes, previous)]
+    return score_part(plan, how, values, *cleared)
 
 
 def summary_parts(plan: Plan, how: Scoring, part: Scored) -> dict[str, pl.DataFrame]:
@@ -117,8 +131,8 @@ def summary_of(
             to_money(pl.col("_assets").sum(), CENTS * plan.day_count).alias("assets"),
         )
     )
-    summary = _summary(plan, totals, counts, unmapped)
-    summary["quality_customers"] = int(parts["tiers"]["quality"].sum())
+    quality = int(parts["tiers"]["quality"].sum())  # quality tier or above, and no gate
+    summary = _summary(plan, totals, counts, unmapped, quality)
     if plan.ruleset.gates:
         summary["quality_gates"] = _gate_summary(plan, parts.get("gates"))
     summary["concentration"] = ranked.concentration()
@@ -182,6 +196,7 @@ def _summary(
     totals: pl.DataFrame,
     counts: dict[str, dict[str, int]],
     unmapped: dict[str, dict[str, int]],
+    quality: int,
 ) -> dict[str, object]:
     by_index = {row[TIER_INDEX]: row for row in totals.iter_rows(named=True)}
     customers = int(totals["customers"].sum()) if totals.height else 0
@@ -199,7 +214,7 @@ def _summary(
         "ruleset": plan.ruleset.as_dict(),
         "window": plan.window.as_dict(),
         "customers": customers,
-        "quality_customers": 0,  # set from the parts: quality tier or above, and no gate
+        "quality_customers": quality,
         "tiers": tiers,
         "rows": counts,
         "unmapped_codes": unmapped,
