@@ -24,7 +24,6 @@ from . import __version__
 from .pipeline import Result
 from .sources import sha256_of
 from .split import SPLIT_FOLDERS, write_scores, write_split
-from .workbook import write_workbook
 
 SCORES_FORMATS = ("csv", "parquet")
 
@@ -102,7 +101,7 @@ def publish(
         timings = {**result.timings, "write": time.perf_counter() - clock}
         facts = manifest(result, {}, timings, started)
         if scores and extras.report:
-            from .report import render_html  # matplotlib loads only when a report is drawn
+            from .report import render_html  # loaded only when a report is drawn
 
             (staging / "report.html").write_text(render_html(result.summary, facts), "utf-8")
             written["report.html"] = staging / "report.html"
@@ -122,6 +121,8 @@ def _score_files(result: Result, staging: Path, fmt: str, extras: Extras) -> dic
     if extras.split:
         written |= write_split(result.scores, staging, extras.split, fmt)
     if extras.xlsx:
+        from .workbook import write_workbook  # xlsxwriter loads only when a workbook is asked for
+
         write_workbook(result, staging / "scores.xlsx")
         written["scores.xlsx"] = staging / "scores.xlsx"
     return written

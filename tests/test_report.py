@@ -7,9 +7,12 @@ points outside the file is a bug, not a style issue.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +262,159 @@ def test_tolerates_missing_and_empty_data(facts: dict[str, Any]) -> None:
     assert render_html({}, {}).startswith("<!DOCTYPE html>")
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _charts(page: str) -> dict[str, ET.Element]:
+    """Each chart parsed as XML, by name: proves it well-formed and its text escaped."""
+    charts = {}
+    for text in re.findall(r"<svg\b.*?</svg>", page, re.DOTALL):
+        root = ET.fromstring(text)
+        charts[root.get("id", "").removesuffix("-chart")] = root
+    return charts
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def test_charts_are_standalone_svg(page: str) -> None:
+    charts = _charts(page)
+    assert list(charts) == ["tiers", "concentration", "migration"]
+    for name, root in charts.items():
+        assert root.tag == f"{SVG}svg"
+        width, height = _number(root.get("width", "")), _number(root.get("height", ""))
+        assert root.get("viewBox") == f"0 0 {root.get('width')} {root.get('height')}"
+        assert width > 0 and height > 0
+        assert root[0].tag == f"{SVG}title" and root[0].text
+        ids = [e.get("id") for e in root.iter() if e.get("id")]
+        assert all(i.startswith(f"{name}-") for i in ids), ids
+
+
+def test_report_loads_no_plotting_library(summary: dict[str, Any]) -> None:
+    """Importing and rendering must stay cheap: no matplotlib, no numpy."""
+    code = (
+        "import json, sys\n"
+        "from tierscore.scoring.report import render_html\n"
+        "render_html(json.loads(sys.stdin.buffer.read().decode('utf-8')), {})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'numpy')))"
+    )
+    data = json.dumps(summary, ensure_ascii=False).encode("utf-8")
+    done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == "[]"
+
+
+def test_chart_labels_escaped(summary: dict[str, Any], facts: dict[str, Any]) -> None:
+    summary["tiers"][0]["tier"] = "<&>"
+    summary["migration"]["rows"][0] = "<&>"
+    summary["migration"]["columns"][1] = '"><script>'
+    page = render_html(summary, facts)
+    charts = _charts(page)
+    for name in ("tiers", "migration"):
+        texts = [e.text for e in charts[name].iter(f"{SVG}text")]
+        assert "<&>" in texts
+    assert "&lt;&amp;&gt;" in page and "<&>" not in page and "<script" not in page
+
+
+def test_bars_follow_the_data(page: str, summary: dict[str, Any]) -> None:
+    bars = [e for e in _charts(page)["tiers"].iter(f"{SVG}rect")]
+    heights = [float(bar.get("height", "")) for bar in bars]
+    customers = [t["customers"] for t in summary["tiers"]]
+    points = [float(t["points"]) for t in summary["tiers"]]
+    assert len(bars) == len(customers) + len(points)
+    for values, drawn in ((customers, heights[:7]), (points, heights[7:])):
+        assert drawn.index(max(drawn)) == values.index(max(values))
+        for value, height in zip(values, drawn, strict=True):
+            assert height / max(drawn) == pytest.approx(value / max(values), abs=0.01)
+    tips = [bar.find(f"{SVG}title").text for bar in bars]  # type: ignore[union-attr]
+    assert tips[0] == "七星级: 6" and tips[7] == "七星级: 123,457"
+
+
+def test_axes_have_round_ticks_with_separators(page: str) -> None:
+    texts = [e.text for e in _charts(page)["tiers"].iter(f"{SVG}text")]
+    # customers peak at 120: ticks every 50; points peak at 123,456.78: every 50,000
+    assert {"0", "50", "100", "150"} <= set(texts)
+    assert {"50,000", "100,000", "150,000"} <= set(texts)
+    assert "200" not in texts and "200,000" not in texts
+
+
+def test_curve_has_one_point_per_entry(page: str, summary: dict[str, Any]) -> None:
+    chart = _charts(page)["concentration"]
+    curve = next(e for e in chart.iter(f"{SVG}polyline") if e.get("clip-path"))
+    points = curve.get("points", "").split()
+    assert len(points) == len(summary["concentration"]["curve"])
+    xs = [float(p.split(",")[0]) for p in points]
+    assert xs == sorted(xs)
+
+
+def test_heat_map_darkest_where_most_customers(page: str, summary: dict[str, Any]) -> None:
+    chart = _charts(page)["migration"]
+    cells = list(chart.iter(f"{SVG}rect"))
+    rows, columns = summary["migration"]["rows"], summary["migration"]["columns"]
+    assert len(cells) == len(rows) * len(columns)
+
+    def lightness(cell: ET.Element) -> int:
+        colour = cell.get("fill", "")
+        return sum(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+    darkest = min(cells, key=lightness)
+    tip = darkest.find(f"{SVG}title").text  # type: ignore[union-attr]
+    assert tip == f"{rows[6]} → {columns[6]}: {MIGRATION_COUNT}"
+    white = [e.text for e in chart.iter(f"{SVG}text") if e.get("fill") == "#fff"]
+    assert white == [str(MIGRATION_COUNT)]
+
+
+ODD_SUMMARIES = {
+    "zero values": {
+        "tiers": [{"tier": "A", "customers": 0, "points": "0"}, {"tier": "B"}],
+        "concentration": {"curve": [[0, 0], [1, 1]], "customers_share": None},
+        "migration": {"rows": ["A"], "columns": ["A"], "counts": [[0]]},
+    },
+    "missing keys and bad numbers": {
+        "tiers": [{}, {"tier": None, "customers": "many", "points": "1e999"}],
+        "concentration": {"curve": [["x", None], "ab", [0.5], [0.5, 0.9, 1], {}, [1, 1]]},
+        "migration": {"rows": ["A", "B"], "columns": ["A", "B"], "counts": [[1, "x"], None]},
+    },
+    "ragged matrix": {
+        "tiers": [{"tier": "A", "customers": -5, "points": "-12.5"}],
+        "concentration": {"curve": [[0.2, 0.5]], "customers_share": "n/a", "points_share": 0},
+        "migration": {"rows": ["A", "B", "C"], "columns": ["A"], "counts": [[4, 5, 6]]},
+    },
+    "eight long tiers": {
+        "tiers": [
+            {"tier": f"第{i}级 very long tier label {i}", "customers": 10**i} for i in range(8)
+        ],
+        "concentration": {"curve": [[i / 7, (i / 7) ** 0.5] for i in range(8)]},
+        "migration": {
+            "rows": ["x" * 40] * 2,
+            "columns": ["七星级" * 9] * 8,
+            "counts": [[10**7] * 8],
+        },
+    },
+    "no migration columns": {"migration": {"rows": ["A"], "columns": [], "counts": [[1]]}},
+    "no migration rows": {"migration": {"rows": [], "columns": ["A"], "counts": []}},
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_SUMMARIES))
+def test_odd_data_draws_valid_charts(name: str) -> None:
+    page = render_html(copy.deepcopy(ODD_SUMMARIES[name]), {})
+    charts = _charts(page)
+    assert page.count("<svg") == len(charts)
+    assert not re.search(r"\b(nan|inf)\b", page, re.IGNORECASE)
+    for root in charts.values():
+        size = (_number(root.get("width", "")), _number(root.get("height", "")))
+        for e in root.iter():
+            for attr in ("x", "y", "width", "height"):
+                if e.get(attr) is not None and e.tag != f"{SVG}svg":
+                    assert float(e.get(attr, "")) <= max(size), (name, e.tag, e.attrib)
+    if name.startswith("no migration"):
+        assert "migration" not in charts
+    if name == "ragged matrix":  # a share that is no number draws no marker
+        assert "of customers bring" not in page
+
+
 def _browser() -> str | None:
     names = ("chromium", "chromium-browser", "google-chrome")
     return next((path for path in map(shutil.which, names) if path), None)
@@ -289,4 +445,4 @@ def test_headless_chromium_renders_charts(page: str, tmp_path: Path) -> None:
     dom = done.stdout
     assert dom.count("<svg") == 3
     assert "七星级" in dom and "朝阳支行" in dom
-    assert 'id="migration-figure_1"' in dom
+    assert 'id="migration-chart"' in dom
