@@ -267,8 +267,10 @@ def _fold(
     counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
     summed = [*values, *(c.meta.output_name() for c in counts)]
     # Most rows group by customer alone (one string key is far cheaper than three);
-    # conflicting rows, usually few, group with their file and line.
-    usual = rows.filter(~conflict)
+    # conflicting rows, usually few, group with their file and line. Rows held
+    # without file and line (``folded_from``) are known to have none.
+    lines = FILE_COL in rows.collect_schema().names()
+    usual = rows.filter(~conflict) if lines else rows
     if magnitude is None:
         common = (
             usual.with_columns(*columns, *counts).group_by("customer_id").agg(pl.col(summed).sum())
@@ -276,7 +278,8 @@ def _fold(
     else:
         common = _packed(usual.with_columns(*columns), values)
     special = (
-        rows.filter(conflict)
+        (rows if lines else _without_rows(rows))
+        .filter(conflict)
         .with_columns(
             *columns,
             *counts,
@@ -295,6 +298,14 @@ def _fold(
         .agg(pl.len().cast(pl.Int64).alias(CODE_ROWS))
     )
     return pl.concat([special, common, codes], how="diagonal")
+
+
+def _without_rows(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """No rows, with the file and line a conflicting row would have: the conflicts'
+    group-by then has its columns, though nothing to fold."""
+    return rows.head(0).with_columns(
+        pl.lit(None, pl.UInt16).alias(FILE_COL), pl.lit(None, pl.Int64).alias(LINE_COL)
+    )
 
 
 def _packed(rows: pl.LazyFrame, values: list[str]) -> pl.LazyFrame:
@@ -423,15 +434,23 @@ FOLDED_FROM = {
 _RARE_TEXT = {"product": UNMAPPED, "txn_type": UNMAPPED, "txn_id": REJECTED}
 
 
-def folded_from(source: str) -> list[pl.Expr]:
+def folded_from(source: str, lines: bool = True) -> list[pl.Expr]:
     """``FOLDED_FROM`` as held between the steps: text the fold reads only of unmapped
     or conflicting rows is null in the others, so most rows hold no text but the
-    customer's (copying every id and code into the held rows was a third of a step)."""
+    customer's (copying every id and code into the held rows was a third of a step).
+    ``lines=False`` where no row can conflict: only a conflict's file and line are read.
+    """
     status = pl.col(STATUS)
     return [
         pl.when(status == _RARE_TEXT[c]).then(pl.col(c)).alias(c) if c in _RARE_TEXT else pl.col(c)
         for c in FOLDED_FROM[source]
+        if lines or c not in (FILE_COL, LINE_COL)
     ]
+
+
+def without_lines(held: pl.LazyFrame) -> pl.LazyFrame:
+    """Held rows of which none conflicts, as the fold needs them (see ``folded_from``)."""
+    return held.drop(FILE_COL, LINE_COL)
 
 
 # No common-subplan caching: a shared subplan would be held in memory whole.
@@ -475,19 +494,31 @@ def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def measure_in_steps(
-    plan: Plan, source: str, checked: pl.LazyFrame, repeated: list[int], wide: bool = False
+    plan: Plan,
+    source: str,
+    checked: pl.LazyFrame,
+    repeated: list[int] | None,
+    wide: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One input's folds and bad rows on one machine, each step on the polars engine
     that runs it fastest: validation streams, once for good and bad rows; balances
     are put in account order in memory (``by_account``, unless they are in it);
     marking and the fold stream. What ``measure_balances`` and
     ``measure_transactions`` compute, in steps.
+
+    ``repeated`` (transactions): the hashes of ids that repeat (``repeated_hashes``),
+    or None to find them in the one pass (``_repeats_marked``).
     """
     if source == "transactions" and not repeated:
-        # No repeated ids, so no row's mark depends on another: bad rows may be
-        # classified along with good ones and set apart after, one pass fewer.
-        rows = transaction_rows(plan, checked, repeated).select(*folded_from(source), DETAIL)
+        # No repeated ids (or none known yet), so no row's mark depends on another:
+        # bad rows may be classified along with good ones and set apart after.
+        hashed = [id_hash().alias(HASH)] if repeated is None else []
+        rows = transaction_rows(plan, checked, []).select(*folded_from(source), DETAIL, *hashed)
         held, bad = _split(rows.collect(engine="streaming", optimizations=NO_CSE))
+        if repeated is None:
+            rows = _repeats_marked(plan, checked, held)
+        else:  # known: no id repeats
+            rows = without_lines(held.lazy())
     else:
         good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
         if source == "balances":
@@ -499,12 +530,30 @@ def measure_in_steps(
             good = account_runs(good.lazy()).collect(engine="streaming")
             repeats = bool(good["_same_key"].any())
             rows = balance_rows(plan, good.lazy(), presorted=True, repeats=repeats)
+            held = rows.select(folded_from(source, lines=repeats)).collect(engine="streaming")
         else:
             rows = transaction_rows(plan, good.lazy(), repeated)
-        held = rows.select(folded_from(source)).collect(engine="streaming")
+            held = rows.select(folded_from(source)).collect(engine="streaming")
         del good
+        rows = held.lazy()
     fold = fold_balances if source == "balances" else fold_transactions
-    return fold(plan, held.lazy(), wide).collect(engine="streaming"), bad
+    return fold(plan, rows, wide).collect(engine="streaming"), bad
+
+
+def _repeats_marked(plan: Plan, checked: pl.LazyFrame, held: pl.DataFrame) -> pl.LazyFrame:
+    """Rows classified as if no id repeats, with ``HASH`` (``id_hash`` of each good
+    row's id); the rows of ids that do repeat are measured again, marked.
+
+    Hashing the ids in the pass that reads them anyway saves a read of the id
+    column before it; the few repeats cost a second look at the input.
+    """
+    found = repeated_hashes(held.lazy().select(HASH)).collect()[HASH].to_list()
+    if not found:
+        return without_lines(held.lazy().drop(HASH))  # lazily: an eager drop copies it all
+    unique = held.lazy().filter(~pl.col(HASH).is_in(found)).drop(HASH)
+    again = transaction_rows(plan, good_rows(checked).filter(id_hash().is_in(found)), found)
+    rows = pl.concat([unique, again.select(folded_from("transactions"))])
+    return rows.collect(engine="streaming", optimizations=NO_CSE).lazy()
 
 
 def shown_value(column: str, cell: pl.Expr) -> pl.Expr:

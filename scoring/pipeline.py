@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, Protocol
 
 import polars as pl
@@ -124,7 +125,15 @@ class _Input:
     checked: pl.LazyFrame  # every row typed, with its problems (``validate.check``)
     sizes: list[pl.LazyFrame]  # one row count per file
     raw: pl.LazyFrame  # the files as read, before validation
-    repeated: list[int] = field(default_factory=list)  # hashes of repeated txn ids
+    hashes: pl.LazyFrame | None = None  # ``HASH`` of every row's transaction id
+
+    @cached_property
+    def repeated(self) -> list[int]:
+        """Hashes of repeated transaction ids, for what needs them before measuring
+        (parts, ``inspect``, ``explain``); measuring in one part finds them in its pass."""
+        if self.hashes is None:
+            return []
+        return repeated_hashes(self.hashes).collect()[HASH].to_list()
 
     @property
     def good(self) -> pl.LazyFrame:
@@ -152,7 +161,8 @@ class _Input:
         checked = self.checked
         if part[0] > 1:
             checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
-        return measure_in_steps(plan, name, checked, self.repeated, wide)
+        one_pass = name == "transactions" and part[0] == 1
+        return measure_in_steps(plan, name, checked, None if one_pass else self.repeated, wide)
 
 
 class Observer(Protocol):
@@ -203,10 +213,8 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
         if spec is TRANSACTIONS:  # CSV ids are trimmed by validation: hash them trimmed
             hashes.append(lf.select(id_hash(trim=not typed).alias(HASH)))
     how = "diagonal_relaxed" if spec.carry_rest else "vertical"  # files may differ in columns
-    read = _Input(files, pl.concat(checks, how=how), sizes, pl.concat(raws, how=how))
-    if hashes:
-        read.repeated = repeated_hashes(pl.concat(hashes)).collect()[HASH].to_list()
-    return read
+    hashed = pl.concat(hashes) if hashes else None
+    return _Input(files, pl.concat(checks, how=how), sizes, pl.concat(raws, how=how), hashed)
 
 
 def read_inputs(reader: Reader, job_balances: str, job_transactions: str) -> dict[str, _Input]:

@@ -9,6 +9,7 @@ half-up to 0.01, at the very end.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import polars as pl
@@ -21,7 +22,6 @@ TIER_INDEX = "_tier"
 GAP = "_gap"  # numerator still missing to the next tier
 PREVIOUS = "_previous"  # tier index in an earlier run (see migration)
 UP, DOWN, SAME, NEW, GONE = "up", "down", "same", "new", "gone"  # the movements
-MONEY = pl.Decimal(38, 2)
 
 
 def to_money(numerator: pl.Expr, denominator: int) -> pl.Expr:
@@ -32,7 +32,7 @@ def to_money(numerator: pl.Expr, denominator: int) -> pl.Expr:
     num = numerator.cast(pl.Int128)
     den = pl.lit(denominator, pl.Int128)
     cents = (num * (2 * CENTS) + den) // (den * 2)
-    return cents.cast(MONEY) / CENTS
+    return _from_cents(cents)
 
 
 def to_money_up(numerator: pl.Expr, denominator: int) -> pl.Expr:
@@ -41,7 +41,13 @@ def to_money_up(numerator: pl.Expr, denominator: int) -> pl.Expr:
     num = numerator.cast(pl.Int128)
     den = pl.lit(denominator, pl.Int128)
     cents = (num * CENTS + den - 1) // den
-    return cents.cast(MONEY) / CENTS
+    return _from_cents(cents)
+
+
+def _from_cents(cents: pl.Expr) -> pl.Expr:
+    """Whole cents as yuan: a product with 0.01 only sets the scale (a division by 100
+    takes twice as long, and money columns are most of the scores table's cost)."""
+    return cents.cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.01"), pl.Decimal(38, 2))
 
 
 def customer_values(plan: Plan, customers: pl.LazyFrame, *measured: pl.LazyFrame) -> pl.LazyFrame:

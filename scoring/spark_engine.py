@@ -33,12 +33,9 @@ from .measures import (
     CONFLICT_FILE,
     CONFLICT_LINE,
     CONFLICT_VALUE,
-    HASH,
     STATUSES,
     count_column,
-    id_hash,
     measure_in_steps,
-    repeated_hashes,
 )
 from .pipeline import (
     Context,
@@ -451,12 +448,8 @@ def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -
         pl.col(FILE_COL).cast(pl.UInt16), pl.col(LINE_COL).cast(pl.Int64)
     )
     parsers = BALANCE_PARSERS if name == "balances" else TRANSACTION_PARSERS
-    repeated: list[int] = []
-    if name == "transactions":
-        hashes = lf.select(id_hash(trim=not typed).alias(HASH))
-        repeated = repeated_hashes(hashes).collect()[HASH].to_list()
     checked = check(lf, parsers, typed=typed)
-    folded, bad = measure_in_steps(plan, name, checked, repeated, wide=True)
+    folded, bad = measure_in_steps(plan, name, checked, None, wide=True)  # finds repeats
     sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS)).collect()
     ids = [c.id for c in plan.of_source(name)]
     return _handover([folded, bad, sizes], ids)

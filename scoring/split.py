@@ -47,9 +47,10 @@ def write_split(scores: pl.DataFrame, root: Path, by: str, fmt: str) -> dict[str
 
 
 def write_scores(scores: pl.DataFrame, target: Path | IO[bytes], fmt: str = "csv") -> None:
-    """Every scores file is written the same way (the split lists included)."""
+    """Every scores file is written the same way (the split lists included). zstd's
+    level 1 makes smaller files of these columns than its default, in less time."""
     if fmt == "parquet":
-        scores.write_parquet(target, statistics=False)
+        scores.write_parquet(target, statistics=False, compression="zstd", compression_level=1)
     else:
         scores.write_csv(target)
 
