@@ -45,14 +45,17 @@ def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measur
         good, bad = measures._split(checked)
         del checked
     with clock.step("balances: order"):
-        runs = good if measures.in_account_order(good) else measures.by_account(good.rechunk())
+        ordered, repeats = measures.account_order(good)
+        if not ordered:
+            good = measures.by_account(good.rechunk())
+            repeats = measures.account_order(good)[1]
     with clock.step("balances: mark"):  # as measures.measure_in_steps does
-        keyed = measures.account_runs(runs.lazy()).collect(engine="streaming")
-        repeats = bool(keyed["_same_key"].any())
-        rows = measures.balance_rows(plan, keyed.lazy(), presorted=True, repeats=repeats)
+        if repeats:
+            good = measures.account_runs(good.lazy()).collect(engine="streaming")
+        rows = measures.balance_rows(plan, good.lazy(), presorted=True, repeats=repeats)
         held = rows.select(measures.folded_from("balances", lines=repeats))
         held = held.collect(engine="streaming")
-        del good, runs, keyed
+        del good
     with clock.step("balances: fold"):
         folded = measures.fold_balances(plan, held.lazy()).collect(engine="streaming")
     return pipeline.Measured(pipeline._exact(plan, "balances", read, folded), bad, read.files)

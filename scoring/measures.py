@@ -343,22 +343,25 @@ def balance_rows(
     first day, days before an account's first row count nothing, and duplicate or
     conflicting rows are stepped over.
 
-    ``repeats=False``: the caller found no account and date twice in ``lf`` (rows
-    from ``account_runs``), so there is nothing to mark."""
+    ``repeats=False``: the caller found ``lf`` in account order with no account and
+    date twice (``account_order``), so there is nothing to mark, and the next row
+    is the next usable one.
+    """
     start = (plan.window.start - _EPOCH).days
     stop = (plan.window.end - _EPOCH).days + 1  # exclusive
-    live = pl.col(STATUS).is_null()
     day = pl.col("date").cast(pl.Int32)
-    next_account = pl.when(live).then(pl.col("_acct")).shift(-1).backward_fill()
-    next_day = pl.when(live).then(day).shift(-1).backward_fill()
-    until = pl.when(next_account == pl.col("_acct")).then(next_day).otherwise(stop)
+    if repeats:
+        marked = mark_balance_rows(lf, presorted)
+        live = pl.col(STATUS).is_null()
+        next_account = pl.when(live).then(pl.col("_acct")).shift(-1).backward_fill()
+        next_day = pl.when(live).then(day).shift(-1).backward_fill()
+        until = pl.when(next_account == pl.col("_acct")).then(next_day).otherwise(stop)
+    else:
+        marked = lf.with_columns(pl.lit(None, pl.UInt8).alias(STATUS))
+        same_account = pl.col("account_id") == pl.col("account_id").shift(-1)
+        until = pl.when(same_account).then(day.shift(-1)).otherwise(stop)
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
     component, status = _classify(plan, "balances", pl.col("_days") == 0)
-    marked = (
-        mark_balance_rows(lf, presorted)
-        if repeats
-        else lf.with_columns(pl.lit(None, pl.UInt8).alias(STATUS))
-    )
     return (
         marked.with_columns(days.alias("_days"), code_index(plan, "balances", pl.col("product")))
         .with_columns(component)
@@ -457,14 +460,19 @@ def without_lines(held: pl.LazyFrame) -> pl.LazyFrame:
 NO_CSE = pl.QueryOptFlags(comm_subplan_elim=False)
 
 
-def in_account_order(frame: pl.DataFrame) -> bool:
+def account_order(frame: pl.DataFrame) -> tuple[bool, bool]:
     """Whether balance rows already come sorted by account and date, as exports of a
-    table clustered by account do: one pass over neighbours, against a sort of string
-    keys several times as long."""
+    table clustered by account do (one pass over neighbours, against a sort of string
+    keys several times as long), and whether, so sorted, a row repeats the account and
+    date of the row before (then rows must be marked; most exports have none)."""
     account, day = pl.col("account_id"), pl.col("date")
-    before = account.shift(1)
-    ordered = (account > before) | ((account == before) & (day >= day.shift(1)))
-    return bool(frame.lazy().select(ordered.fill_null(True).all()).collect().item())
+    same = account == account.shift(1)
+    ordered = (account > account.shift(1)) | (same & (day >= day.shift(1)))
+    repeats = same & (day == day.shift(1))
+    found = frame.lazy().select(
+        ordered.fill_null(True).all().alias("ordered"), repeats.fill_null(False).any().alias("r")
+    )
+    return found.collect().row(0)
 
 
 def by_account(good: pl.DataFrame) -> pl.DataFrame:
@@ -522,13 +530,13 @@ def measure_in_steps(
     else:
         good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
         if source == "balances":
-            if not in_account_order(good):
+            ordered, repeats = account_order(good)
+            if not ordered:
                 good = good.rechunk()  # one copy at a time: the chunked rows go here
                 good = by_account(good)
-            # numbered once, in memory: most exports repeat no account and date, and
-            # then marking (most of this step) is skipped
-            good = account_runs(good.lazy()).collect(engine="streaming")
-            repeats = bool(good["_same_key"].any())
+                repeats = account_order(good)[1]
+            if repeats:  # numbered once, in memory, for marking
+                good = account_runs(good.lazy()).collect(engine="streaming")
             rows = balance_rows(plan, good.lazy(), presorted=True, repeats=repeats)
             held = rows.select(folded_from(source, lines=repeats)).collect(engine="streaming")
         else:

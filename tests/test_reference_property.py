@@ -101,15 +101,16 @@ repeating_balances = st.lists(
 @settings(max_examples=60, deadline=None)
 @given(balances=repeating_balances)
 def test_rows_in_account_order_skip_the_sort_with_equal_results(balances: list) -> None:
-    """Balances already in account order are not sorted again (``in_account_order``);
+    """Balances already in account order are not sorted again (``account_order``);
     repeats and conflicts included, they score, count and reject as shuffled rows do."""
     import polars as pl
 
-    from tierscore.scoring.measures import in_account_order
+    from tierscore.scoring.measures import account_order
 
     ordered = sorted(balances, key=lambda r: (r[1], r[3]))
     frame = pl.DataFrame({"account_id": [r[1] for r in ordered], "date": [r[3] for r in ordered]})
-    assert in_account_order(frame)
+    repeats = len({(r[1], r[3]) for r in ordered}) < len(ordered)
+    assert account_order(frame) == (True, repeats)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
@@ -125,7 +126,7 @@ def test_rows_in_account_order_skip_the_sort_with_equal_results(balances: list) 
     if len(ordered) > 1:
         reversed_frame = frame.reverse()
         distinct = len({(r[1], r[3]) for r in ordered}) > 1
-        assert in_account_order(reversed_frame) == (not distinct)
+        assert account_order(reversed_frame)[0] == (not distinct)
 
 
 def test_accounts_with_one_hash_are_sorted_by_their_text(monkeypatch) -> None:
