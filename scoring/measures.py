@@ -470,7 +470,8 @@ def account_order(frame: pl.DataFrame) -> tuple[bool, bool]:
     ordered = (account > account.shift(1)) | (same & (day >= day.shift(1)))
     repeats = same & (day == day.shift(1))
     found = frame.lazy().select(
-        ordered.fill_null(True).all().alias("ordered"), repeats.fill_null(False).any().alias("r")
+        ordered.fill_null(True).all().alias("ordered"),
+        repeats.fill_null(False).any().alias("repeats"),
     )
     return found.collect().row(0)
 

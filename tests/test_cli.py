@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -523,3 +524,21 @@ def test_parquet_to_stdout_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "--format" in done.stderr
+
+
+@pytest.mark.parametrize("given", [None, "", "dirty_decay_ms:1000"])
+def test_allocator_setting_only_where_the_operator_set_none(given: str | None) -> None:
+    """The command keeps freed memory for reuse (see ``tierscore.cli``): its setting
+    is there before polars loads, which appends it to its own; an operator's own
+    setting, even an empty one (polars' alone), is left as it is."""
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if given is not None:
+        env["_RJEM_MALLOC_CONF"] = given
+    code = "import os, tierscore.cli.main; print(os.environ['_RJEM_MALLOC_CONF'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from tierscore.cli import MALLOC_CONF
+
+    setting = done.stdout.strip()  # polars' own, then what it found, which wins
+    assert setting.endswith(MALLOC_CONF if given is None else given)
+    assert (MALLOC_CONF in setting) == (given is None)
