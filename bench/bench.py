@@ -34,6 +34,9 @@ PEER_SQL = HERE / "peer_duckdb.sql"
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 WINDOW = (date(2026, 1, 1), date(2026, 6, 30))  # 2026H1, what the generator writes
 CONTENDERS = ("tierscore", "duckdb", "floor")  # also "spark": tierscore --engine spark, local[2]
+# polars, once imported here, writes its allocator setting into this process's
+# environment; each contender starts with the environment the bench was given.
+GIVEN_ENV = dict(os.environ)
 
 
 # -- contenders run in their own process ------------------------------------------------
@@ -117,7 +120,7 @@ def command(name: str, data: Path, work: Path, fmt: str, threads: int | None) ->
 def measure(cmd: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one fresh process."""
     clock = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=GIVEN_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - clock
     proc.returncode = os.waitstatus_to_exitcode(status)
