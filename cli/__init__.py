@@ -6,7 +6,7 @@ memory low; pola-rs/polars#18088), so each step faulted in fresh pages that the
 step before had just given up (at 1M customers 1.5M page faults and 4-5 s of
 system time). Keeping freed pages for 30 s lets the next step reuse them: on
 this project's 2-core benchmark machine about 0.5-1 s less wall time at 1M
-customers and 27 s less at 10M, for a higher peak (1M: 2.7 -> 4.1 GiB; 10M:
+customers and 27 s less at 10M, for a higher peak (1M: 2.6 -> 3.9 GiB; 10M:
 8.3 -> 10.7 GiB). polars appends ``_RJEM_MALLOC_CONF`` to its own setting when
 it loads, so the command sets it before; only the command (the library leaves
 the process of whoever imports it alone), and an operator's own value wins (an
