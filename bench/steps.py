@@ -40,35 +40,33 @@ class Clock:
 
 
 def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
-    with clock.step("balances: validate"):
-        checked = read.checked.collect(engine="streaming", optimizations=measures.NO_CSE)
-        good, bad = measures._split(checked)
-        del checked
-    with clock.step("balances: order"):
-        ordered, repeats = measures.account_order(good)
-        if not ordered:
-            good = measures.by_account(good.rechunk())
-            repeats = measures.account_order(good)[1]
-    with clock.step("balances: mark"):  # as measures.measure_in_steps does
-        if repeats:
-            good = measures.account_runs(good.lazy()).collect(engine="streaming")
-        rows = measures.balance_rows(plan, good.lazy(), presorted=True, repeats=repeats)
-        held = rows.select(measures.folded_from("balances", lines=repeats))
-        held = held.collect(engine="streaming")
-        del good
+    with clock.step("balances: validate, days, classify"):  # as measures.measure_in_steps
+        held, bad, ordered = measures._balances_in_order(plan, read.checked)
+        rows = held.lazy().drop(measures.IN_ORDER)
+    if not ordered:
+        with clock.step("balances: read again, order, mark"):
+            del held, rows
+            rows, bad = measures._balances_ordered(plan, read.checked)
     with clock.step("balances: fold"):
-        folded = measures.fold_balances(plan, held.lazy()).collect(engine="streaming")
+        folded = measures.fold_balances(plan, rows).collect(engine="streaming")
     return pipeline.Measured(pipeline._exact(plan, "balances", read, folded), bad, read.files)
 
 
 def transactions(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
-    with clock.step("transactions: validate, classify, hash ids"):
+    with clock.step("transactions: validate, classify, hash ids"):  # as measure_in_steps
         rows = measures.transaction_rows(plan, read.checked, [])
-        hashed = measures.id_hash().alias(measures.HASH)
-        rows = rows.select(*measures.folded_from("transactions"), measures.DETAIL, hashed)
-        held, bad = measures._split(rows.collect(engine="streaming", optimizations=measures.NO_CSE))
-    with clock.step("transactions: repeated ids"):  # as measures.measure_in_steps does
-        rows = measures._repeats_marked(plan, read.checked, held)
+        find = [measures.id_hash().alias(measures.HASH), measures.strictly_after(measures.TXN_KEY)]
+        rows = rows.select(*measures.folded_from("transactions"), measures.DETAIL, *find)
+        frame = rows.collect(engine="streaming", optimizations=measures.NO_CSE)
+        unique = measures.in_order(frame)
+        held, bad = measures._split(frame)
+        del frame
+    with clock.step("transactions: repeated ids"):
+        rows = held.lazy().drop(measures.IN_ORDER, measures.HASH)
+        if unique:
+            rows = measures.without_lines(rows)
+        else:
+            rows = measures._repeats_marked(plan, read.checked, held.lazy())
     with clock.step("transactions: fold"):
         folded = measures.fold_transactions(plan, rows).collect(engine="streaming")
     return pipeline.Measured(pipeline._exact(plan, "transactions", read, folded), bad, read.files)

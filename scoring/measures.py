@@ -502,6 +502,55 @@ def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return good, bad
 
 
+IN_ORDER = "_in_order"
+
+
+def strictly_after(key: tuple[str, ...]) -> pl.Expr:
+    """Whether a row's ``key`` sorts strictly after the row before's (null keys do not):
+    rows of which every one but the first does (``in_order``) are in key order with no
+    key twice, so no row repeats another and following an account needs no sort. One
+    comparison of neighbours, which the streaming engine makes as rows pass."""
+    after: pl.Expr | None = None
+    for column in reversed(key):
+        this, before = pl.col(column), pl.col(column).shift(1)
+        after = this > before if after is None else (this > before) | ((this == before) & after)
+    assert after is not None
+    return after.fill_null(False).alias(IN_ORDER)
+
+
+def in_order(frame: pl.DataFrame) -> bool:
+    """Every row but the first strictly after the one before (``strictly_after``)."""
+    return bool(frame[IN_ORDER].slice(1).all())
+
+
+FIRST_ROWS = 100_000  # rows looked at to tell an input that is in no order
+
+
+def _starts_in_order(checked: pl.LazyFrame, key: tuple[str, ...]) -> bool:
+    """Whether an input's first good rows come in key order: a look at a few rows that
+    spares an input in no order a pass whose result it would throw away."""
+    first = good_rows(checked.head(FIRST_ROWS)).select(strictly_after(key)).collect()
+    return in_order(first)
+
+
+def _balances_in_order(
+    plan: Plan, checked: pl.LazyFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+    """One streaming pass that measures the good balance rows as if they came in account
+    order with no account and date twice (as exports of a table clustered by account
+    do), and sets the bad rows apart; and whether they did. Only then is a row's next
+    good row its account's next usable row.
+
+    The good and the bad rows are two queries of one read (``collect_all`` shares it),
+    so neighbours are good rows, and the bad rows' report text and every row's file and
+    line are not held for the good rows (a fifth less time than holding them).
+    """
+    rows = balance_rows(plan, good_rows(checked), presorted=True, repeats=False)
+    held = rows.select(*folded_from("balances", lines=False), strictly_after(BALANCE_KEY))
+    held, bad = pl.collect_all([held, bad_rows(checked)], engine="streaming")
+    return held, bad, in_order(held)
+
+
 def measure_in_steps(
     plan: Plan,
     source: str,
@@ -510,56 +559,72 @@ def measure_in_steps(
     wide: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One input's folds and bad rows on one machine, each step on the polars engine
-    that runs it fastest: validation streams, once for good and bad rows; balances
-    are put in account order in memory (``by_account``, unless they are in it);
-    marking and the fold stream. What ``measure_balances`` and
+    that runs it fastest: one streaming pass validates and classifies the rows;
+    balances that do not come in account order are read again, put in it in memory
+    (``by_account``) and marked; the fold streams. What ``measure_balances`` and
     ``measure_transactions`` compute, in steps.
 
     ``repeated`` (transactions): the hashes of ids that repeat (``repeated_hashes``),
-    or None to find them in the one pass (``_repeats_marked``).
+    or None to find them in the one pass: none repeat when the ids come in order,
+    else ``_repeats_marked`` looks.
     """
-    if source == "transactions" and not repeated:
+    if source == "balances":
+        ordered = _starts_in_order(checked, BALANCE_KEY)
+        if ordered:
+            held, bad, ordered = _balances_in_order(plan, checked)
+            rows = held.lazy().drop(IN_ORDER)  # lazily: an eager drop copies it all
+            del held
+        if not ordered:
+            rows, bad = _balances_ordered(plan, checked)
+    elif not repeated:
         # No repeated ids (or none known yet), so no row's mark depends on another:
         # bad rows may be classified along with good ones and set apart after.
-        hashed = [id_hash().alias(HASH)] if repeated is None else []
-        rows = transaction_rows(plan, checked, []).select(*folded_from(source), DETAIL, *hashed)
-        held, bad = _split(rows.collect(engine="streaming", optimizations=NO_CSE))
-        if repeated is None:
-            rows = _repeats_marked(plan, checked, held)
-        else:  # known: no id repeats
-            rows = without_lines(held.lazy())
+        find = [id_hash().alias(HASH), strictly_after(TXN_KEY)] if repeated is None else []
+        rows = transaction_rows(plan, checked, []).select(*folded_from(source), DETAIL, *find)
+        frame = rows.collect(engine="streaming", optimizations=NO_CSE)
+        unique = repeated is not None or in_order(frame)  # bad rows' ids in the chain too
+        held, bad = _split(frame)
+        del frame
+        rows = held.lazy().drop(IN_ORDER, HASH, strict=False)
+        rows = without_lines(rows) if unique else _repeats_marked(plan, checked, held.lazy())
     else:
         good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
-        if source == "balances":
-            ordered, repeats = account_order(good)
-            if not ordered:
-                good = good.rechunk()  # one copy at a time: the chunked rows go here
-                good = by_account(good)
-                repeats = account_order(good)[1]
-            if repeats:  # numbered once, in memory, for marking
-                good = account_runs(good.lazy()).collect(engine="streaming")
-            rows = balance_rows(plan, good.lazy(), presorted=True, repeats=repeats)
-            held = rows.select(folded_from(source, lines=repeats)).collect(engine="streaming")
-        else:
-            rows = transaction_rows(plan, good.lazy(), repeated)
-            held = rows.select(folded_from(source)).collect(engine="streaming")
+        rows = transaction_rows(plan, good.lazy(), repeated)
+        held = rows.select(folded_from(source)).collect(engine="streaming")
         del good
         rows = held.lazy()
     fold = fold_balances if source == "balances" else fold_transactions
     return fold(plan, rows, wide).collect(engine="streaming"), bad
 
 
-def _repeats_marked(plan: Plan, checked: pl.LazyFrame, held: pl.DataFrame) -> pl.LazyFrame:
+def _balances_ordered(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """Balance rows not in account order, or with an account and date twice: held, put in
+    account order in memory (``by_account``, unless they are in it) and marked."""
+    good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
+    ordered, repeats = account_order(good)
+    if not ordered:
+        good = good.rechunk()  # one copy at a time: the chunked rows go here
+        good = by_account(good)
+        repeats = account_order(good)[1]
+    if repeats:  # numbered once, in memory, for marking
+        good = account_runs(good.lazy()).collect(engine="streaming")
+    rows = balance_rows(plan, good.lazy(), presorted=True, repeats=repeats)
+    held = rows.select(folded_from("balances", lines=repeats)).collect(engine="streaming")
+    return held.lazy(), bad
+
+
+def _repeats_marked(plan: Plan, checked: pl.LazyFrame, held: pl.LazyFrame) -> pl.LazyFrame:
     """Rows classified as if no id repeats, with ``HASH`` (``id_hash`` of each good
     row's id); the rows of ids that do repeat are measured again, marked.
 
     Hashing the ids in the pass that reads them anyway saves a read of the id
     column before it; the few repeats cost a second look at the input.
     """
-    found = repeated_hashes(held.lazy().select(HASH)).collect()[HASH].to_list()
+    held = held.drop(IN_ORDER, strict=False)
+    found = repeated_hashes(held.select(HASH)).collect()[HASH].to_list()
     if not found:
-        return without_lines(held.lazy().drop(HASH))  # lazily: an eager drop copies it all
-    unique = held.lazy().filter(~pl.col(HASH).is_in(found)).drop(HASH)
+        return without_lines(held.drop(HASH))
+    unique = held.filter(~pl.col(HASH).is_in(found)).drop(HASH)
     again = transaction_rows(plan, good_rows(checked).filter(id_hash().is_in(found)), found)
     rows = pl.concat([unique, again.select(folded_from("transactions"))])
     return rows.collect(engine="streaming", optimizations=NO_CSE).lazy()

@@ -155,3 +155,93 @@ def test_accounts_with_one_hash_are_sorted_by_their_text(monkeypatch) -> None:
     assert {r["customer_id"]: r["points"] for r in results[1].iter_rows(named=True)} == {
         c: round_half_up(p) for c, p in expected.items()
     }
+
+
+bad_positions = st.lists(st.integers(min_value=0, max_value=24), max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(balances=balance_rows, transactions=txn_rows, bad_bal=bad_positions, bad_txn=bad_positions)
+def test_rows_in_key_order_are_measured_in_one_pass(
+    balances: list, transactions: list, bad_bal: list, bad_txn: list
+) -> None:
+    """Balances in account order and transaction ids in order take the one-pass path
+    (no second read, no search for repeated ids), bad rows between good ones
+    included: an account's good rows still follow each other, and the result is the
+    row-by-row reference's."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
+    ordered = sorted(balances, key=lambda r: (r[1], r[3]))
+    bal_rows: list = list(ordered)
+    for at in bad_bal:  # a bad balance between (or around) good rows
+        bal_rows.insert(min(at, len(bal_rows)), ("C1", "A1", "CURRENT", START, "not money"))
+    txn_in: list = list(transactions)
+    for at in bad_txn:  # a bad amount
+        txn_in.insert(min(at, len(txn_in)), ("C1", START, "POS", "-1.00", None, None))
+    txn_out = [(c, f"T{i:03d}", d, k, a, f, r) for i, (c, d, k, a, f, r) in enumerate(txn_in)]
+    txns = [row for row in txn_out if row[4] != "-1.00"]
+    expected = reference_points(ordered, txns, START, END)
+    balances_sorted = mock.patch.object(
+        measures, "_balances_ordered", side_effect=AssertionError("sorted again")
+    )
+    ids_searched = mock.patch.object(
+        measures, "_repeats_marked", side_effect=AssertionError("searched for repeats")
+    )
+    with tempfile.TemporaryDirectory() as tmp, balances_sorted, ids_searched:
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, bal_rows)
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, txn_out)
+        result = run(Job(str(bal), str(txn), parse_window(None, None, START, END)))
+    got = {row["customer_id"]: row for row in result.scores.iter_rows(named=True)}
+    assert set(got) == set(expected)
+    for customer, points in expected.items():
+        assert got[customer]["points"] == round_half_up(points), customer
+    assert result.rejects.height == len(bad_bal) + len(bad_txn)
+
+
+def test_a_repeated_id_with_a_bad_row_between_is_found() -> None:
+    """Ids are in order only if every row, bad ones too, follows the one before: an id
+    that comes back after a bad row without an id is still a duplicate."""
+    rows = [
+        ("C1", "T1", START, "POS", "100.00", None, None),
+        ("C1", "", START, "POS", "5.00", None, None),
+        ("C1", "T1", START, "POS", "100.00", None, None),
+        ("C1", "T2", START, "POS", "7.00", None, None),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, [])
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, rows)
+        result = run(Job(str(bal), str(txn), parse_window(None, None, START, END)))
+    counts = result.summary["rows"]["transactions"]
+    assert (counts["used"], counts["duplicate"], counts["rejected"]) == (2, 1, 1)
+    assert result.scores["card_spending_amount"].to_list() == [Decimal("107.00")]
+
+
+def test_balances_that_start_in_order_but_leave_it_are_read_again(monkeypatch) -> None:
+    """The first rows in order send balances down the one-pass path; rows out of order
+    further on send them back to be sorted, with the reference's result."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
+    monkeypatch.setattr(measures, "FIRST_ROWS", 2)
+    rows = [
+        ("C1", "A1", "CURRENT", START, "100.00"),
+        ("C1", "A1", "CURRENT", START + timedelta(days=4), "50.00"),
+        ("C2", "A3", "TIME", START + timedelta(days=2), "70.00"),
+        ("C1", "A2", "MMF", START + timedelta(days=1), "10.00"),
+    ]
+    one_pass = mock.patch.object(measures, "_balances_in_order", wraps=measures._balances_in_order)
+    sorted_again = mock.patch.object(
+        measures, "_balances_ordered", wraps=measures._balances_ordered
+    )
+    with tempfile.TemporaryDirectory() as tmp, one_pass as first, sorted_again as second:
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, rows)
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
+        scores = run(Job(str(bal), str(txn), parse_window(None, None, START, END))).scores
+    assert (first.call_count, second.call_count) == (1, 1)
+    expected = reference_points(rows, [], START, END)
+    assert {r["customer_id"]: r["points"] for r in scores.iter_rows(named=True)} == {
+        c: round_half_up(p) for c, p in expected.items()
+    }
