@@ -41,11 +41,13 @@ class Clock:
 
 def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
     with clock.step("balances: validate, days, classify"):  # as measures.measure_in_steps
-        held, bad, ordered = measures._balances_in_order(plan, read.checked)
-        rows = held.lazy().drop(measures.IN_ORDER)
+        ordered = measures._balances_in_order(plan, read.checked, measures.FIRST_ROWS)[2]
+        if ordered:
+            held, bad, ordered = measures._balances_in_order(plan, read.checked)
+            rows = measures.without_lines(held.lazy().drop(measures.IN_ORDER, measures.NEXT_GOOD))
+            del held
     if not ordered:
         with clock.step("balances: read again, order, mark"):
-            del held, rows
             rows, bad = measures._balances_ordered(plan, read.checked)
     with clock.step("balances: fold"):
         folded = measures.fold_balances(plan, rows).collect(engine="streaming")

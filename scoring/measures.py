@@ -523,32 +523,30 @@ def in_order(frame: pl.DataFrame) -> bool:
     return bool(frame[IN_ORDER].slice(1).all())
 
 
-FIRST_ROWS = 100_000  # rows looked at to tell an input that is in no order
-
-
-def _starts_in_order(checked: pl.LazyFrame, key: tuple[str, ...]) -> bool:
-    """Whether an input's first good rows come in key order: a look at a few rows that
-    spares an input in no order a pass whose result it would throw away."""
-    first = good_rows(checked.head(FIRST_ROWS)).select(strictly_after(key)).collect()
-    return in_order(first)
+FIRST_ROWS = 100_000  # rows looked at first, to tell an input that needs the long way
+NEXT_GOOD = "_next_good"
 
 
 def _balances_in_order(
-    plan: Plan, checked: pl.LazyFrame
+    plan: Plan, checked: pl.LazyFrame, rows: int | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
-    """One streaming pass that measures the good balance rows as if they came in account
-    order with no account and date twice (as exports of a table clustered by account
-    do), and sets the bad rows apart; and whether they did. Only then is a row's next
-    good row its account's next usable row.
+    """One streaming pass that measures balance rows as if they came in account order
+    with no account and date twice (as exports of a table clustered by account do),
+    good rows and bad rows alike, then sets the bad rows apart; and whether the
+    result holds: the rows were in that order, and no good row is followed by a bad
+    one (whose place its next good row should have taken). ``rows``: only the first.
 
-    The good and the bad rows are two queries of one read (``collect_all`` shares it),
-    so neighbours are good rows, and the bad rows' report text and every row's file and
-    line are not held for the good rows (a fifth less time than holding them).
+    One read, not two queries of it: polars reads an input once per query, and
+    parsing a CSV twice costs more than the pass saves.
     """
-    rows = balance_rows(plan, good_rows(checked), presorted=True, repeats=False)
-    held = rows.select(*folded_from("balances", lines=False), strictly_after(BALANCE_KEY))
-    held, bad = pl.collect_all([held, bad_rows(checked)], engine="streaming")
-    return held, bad, in_order(held)
+    lf = checked if rows is None else checked.head(rows)
+    next_good = pl.col(DETAIL).shift(-1).is_null().alias(NEXT_GOOD)
+    found = balance_rows(plan, lf, presorted=True, repeats=False).select(
+        *folded_from("balances"), DETAIL, strictly_after(BALANCE_KEY), next_good
+    )
+    held, bad = _split(found.collect(engine="streaming", optimizations=NO_CSE))
+    holds = in_order(held) and bool(held[NEXT_GOOD].all())
+    return held, bad, holds
 
 
 def measure_in_steps(
@@ -560,8 +558,9 @@ def measure_in_steps(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One input's folds and bad rows on one machine, each step on the polars engine
     that runs it fastest: one streaming pass validates and classifies the rows;
-    balances that do not come in account order are read again, put in it in memory
-    (``by_account``) and marked; the fold streams. What ``measure_balances`` and
+    balances that do not come in account order (or have bad rows between good ones)
+    are read again, put in order in memory (``by_account``) and marked; the fold
+    streams. What ``measure_balances`` and
     ``measure_transactions`` compute, in steps.
 
     ``repeated`` (transactions): the hashes of ids that repeat (``repeated_hashes``),
@@ -569,10 +568,10 @@ def measure_in_steps(
     else ``_repeats_marked`` looks.
     """
     if source == "balances":
-        ordered = _starts_in_order(checked, BALANCE_KEY)
+        ordered = _balances_in_order(plan, checked, FIRST_ROWS)[2]  # a first look
         if ordered:
             held, bad, ordered = _balances_in_order(plan, checked)
-            rows = held.lazy().drop(IN_ORDER)  # lazily: an eager drop copies it all
+            rows = without_lines(held.lazy().drop(IN_ORDER, NEXT_GOOD))  # lazily: no copy
             del held
         if not ordered:
             rows, bad = _balances_ordered(plan, checked)

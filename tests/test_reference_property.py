@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
@@ -166,9 +167,9 @@ def test_rows_in_key_order_are_measured_in_one_pass(
     balances: list, transactions: list, bad_bal: list, bad_txn: list
 ) -> None:
     """Balances in account order and transaction ids in order take the one-pass path
-    (no second read, no search for repeated ids), bad rows between good ones
-    included: an account's good rows still follow each other, and the result is the
-    row-by-row reference's."""
+    (no second read, no search for repeated ids). A bad balance after a good one
+    sends balances the long way (the good row's next row is not the bad one); bad
+    transactions do not. Either way the result is the row-by-row reference's."""
     from unittest import mock
 
     from tierscore.scoring import measures
@@ -184,12 +185,12 @@ def test_rows_in_key_order_are_measured_in_one_pass(
     txns = [row for row in txn_out if row[4] != "-1.00"]
     expected = reference_points(ordered, txns, START, END)
     balances_sorted = mock.patch.object(
-        measures, "_balances_ordered", side_effect=AssertionError("sorted again")
+        measures, "_balances_ordered", wraps=measures._balances_ordered
     )
     ids_searched = mock.patch.object(
         measures, "_repeats_marked", side_effect=AssertionError("searched for repeats")
     )
-    with tempfile.TemporaryDirectory() as tmp, balances_sorted, ids_searched:
+    with tempfile.TemporaryDirectory() as tmp, balances_sorted as long_way, ids_searched:
         bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, bal_rows)
         txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, txn_out)
         result = run(Job(str(bal), str(txn), parse_window(None, None, START, END)))
@@ -198,6 +199,11 @@ def test_rows_in_key_order_are_measured_in_one_pass(
     for customer, points in expected.items():
         assert got[customer]["points"] == round_half_up(points), customer
     assert result.rejects.height == len(bad_bal) + len(bad_txn)
+    good_then_bad = any(
+        good[-1] != "not money" and bad[-1] == "not money"
+        for good, bad in itertools.pairwise(bal_rows)
+    )
+    assert long_way.call_count == int(good_then_bad)
 
 
 def test_a_repeated_id_with_a_bad_row_between_is_found() -> None:
@@ -240,7 +246,7 @@ def test_balances_that_start_in_order_but_leave_it_are_read_again(monkeypatch) -
         bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, rows)
         txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
         scores = run(Job(str(bal), str(txn), parse_window(None, None, START, END))).scores
-    assert (first.call_count, second.call_count) == (1, 1)
+    assert (first.call_count, second.call_count) == (2, 1)  # a first look, then all
     expected = reference_points(rows, [], START, END)
     assert {r["customer_id"]: r["points"] for r in scores.iter_rows(named=True)} == {
         c: round_half_up(p) for c, p in expected.items()
