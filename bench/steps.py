@@ -16,8 +16,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import polars as pl
-
 from tierscore.scoring import measures, pipeline
 from tierscore.scoring.plan import Plan, compile_plan
 from tierscore.scoring.rules import load_rules
@@ -46,8 +44,7 @@ def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measur
         ordered = measures._balances_in_order(plan, read.checked, measures.FIRST_ROWS)[2]
         if ordered:
             held, bad, ordered = measures._balances_in_order(plan, read.checked)
-            unread = (measures.FILE_COL, measures.LINE_COL, measures.IN_ORDER, measures.NEXT_GOOD)
-            rows = held.select(pl.exclude(*unread)).lazy()
+            rows = measures.without_lines(held.lazy().drop(measures.IN_ORDER, measures.NEXT_GOOD))
             del held
     if not ordered:
         with clock.step("balances: read again, order, mark"):

@@ -571,8 +571,7 @@ def measure_in_steps(
         ordered = _balances_in_order(plan, checked, FIRST_ROWS)[2]  # a first look
         if ordered:
             held, bad, ordered = _balances_in_order(plan, checked)
-            # a projection, not a copy; what the fold does not read is let go before it
-            rows = held.select(pl.exclude(FILE_COL, LINE_COL, IN_ORDER, NEXT_GOOD)).lazy()
+            rows = without_lines(held.lazy().drop(IN_ORDER, NEXT_GOOD))  # lazily: no copy
             del held
         if not ordered:
             rows, bad = _balances_ordered(plan, checked)
