@@ -560,8 +560,7 @@ def measure_in_steps(
     that runs it fastest: one streaming pass validates and classifies the rows;
     balances that do not come in account order (or have bad rows between good ones)
     are read again, put in order in memory (``by_account``) and marked; the fold
-    streams. What ``measure_balances`` and
-    ``measure_transactions`` compute, in steps.
+    streams. What ``measure_balances`` and ``measure_transactions`` compute, in steps.
 
     ``repeated`` (transactions): the hashes of ids that repeat (``repeated_hashes``),
     or None to find them in the one pass: none repeat when the ids come in order,
