@@ -41,10 +41,12 @@ class Clock:
 
 def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
     with clock.step("balances: validate, days, classify"):  # as measures.measure_in_steps
-        ordered = measures._balances_in_order(plan, read.checked, measures.FIRST_ROWS)[2]
-        if ordered:
-            held, bad, ordered = measures._balances_in_order(plan, read.checked)
-            rows = measures.without_lines(held.lazy().drop(measures.IN_ORDER, measures.NEXT_GOOD))
+        twice = all(info.format == "parquet" for info in read.files)
+        first = measures._balances_in_order(plan, read.checked, measures.FIRST_ROWS, twice)
+        if ordered := first[2]:
+            held, bad, ordered = measures._balances_in_order(plan, read.checked, twice=twice)
+            rows = held.lazy().drop(measures.IN_ORDER, measures.NEXT_GOOD, strict=False)
+            rows = rows if twice else measures.without_lines(rows)
             del held
     if not ordered:
         with clock.step("balances: read again, order, mark"):

@@ -528,18 +528,26 @@ NEXT_GOOD = "_next_good"
 
 
 def _balances_in_order(
-    plan: Plan, checked: pl.LazyFrame, rows: int | None = None
+    plan: Plan, checked: pl.LazyFrame, rows: int | None = None, twice: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
     """One streaming pass that measures balance rows as if they came in account order
     with no account and date twice (as exports of a table clustered by account do),
-    good rows and bad rows alike, then sets the bad rows apart; and whether the
-    result holds: the rows were in that order, and no good row is followed by a bad
-    one (whose place its next good row should have taken). ``rows``: only the first.
+    and sets the bad rows apart; and whether the result holds. ``rows``: only the first.
 
-    One read, not two queries of it: polars reads an input once per query, and
-    parsing a CSV twice costs more than the pass saves.
+    ``twice`` (an input cheap to read, Parquet or in memory): good and bad rows are
+    two queries, so each reads the input (two reads cost no more time than one
+    that holds every row's file, line and report text); neighbours are then good
+    rows, and the result holds when they were in order. Otherwise (CSV, which would
+    be parsed twice) one query measures good and bad rows alike, and the result also
+    needs that no good row is followed by a bad one (whose place its next good row
+    should have taken).
     """
     lf = checked if rows is None else checked.head(rows)
+    if twice:
+        found = balance_rows(plan, good_rows(lf), presorted=True, repeats=False)
+        held = found.select(*folded_from("balances", lines=False), strictly_after(BALANCE_KEY))
+        held, bad = pl.collect_all([held, bad_rows(lf)], engine="streaming")
+        return held, bad, in_order(held)
     next_good = pl.col(DETAIL).shift(-1).is_null().alias(NEXT_GOOD)
     found = balance_rows(plan, lf, presorted=True, repeats=False).select(
         *folded_from("balances"), DETAIL, strictly_after(BALANCE_KEY), next_good
@@ -555,22 +563,25 @@ def measure_in_steps(
     checked: pl.LazyFrame,
     repeated: list[int] | None,
     wide: bool = False,
+    twice: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One input's folds and bad rows on one machine, each step on the polars engine
     that runs it fastest: one streaming pass validates and classifies the rows;
-    balances that do not come in account order (or have bad rows between good ones)
-    are read again, put in order in memory (``by_account``) and marked; the fold
-    streams. What ``measure_balances`` and ``measure_transactions`` compute, in steps.
+    balances that do not come in account order (or, from CSV, have bad rows between
+    good ones) are read again, put in order in memory (``by_account``) and marked;
+    the fold streams. What ``measure_balances`` and ``measure_transactions`` compute, in steps.
 
     ``repeated`` (transactions): the hashes of ids that repeat (``repeated_hashes``),
     or None to find them in the one pass: none repeat when the ids come in order,
-    else ``_repeats_marked`` looks.
+    else ``_repeats_marked`` looks. ``twice``: the input is cheap to read more than
+    once (see ``_balances_in_order``).
     """
     if source == "balances":
-        ordered = _balances_in_order(plan, checked, FIRST_ROWS)[2]  # a first look
+        ordered = _balances_in_order(plan, checked, FIRST_ROWS, twice)[2]  # a first look
         if ordered:
-            held, bad, ordered = _balances_in_order(plan, checked)
-            rows = without_lines(held.lazy().drop(IN_ORDER, NEXT_GOOD))  # lazily: no copy
+            held, bad, ordered = _balances_in_order(plan, checked, twice=twice)
+            dropped = held.lazy().drop(IN_ORDER, NEXT_GOOD, strict=False)  # lazily: no copy
+            rows = dropped if twice else without_lines(dropped)
             del held
         if not ordered:
             rows, bad = _balances_ordered(plan, checked)

@@ -162,7 +162,10 @@ class _Input:
         if part[0] > 1:
             checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
         one_pass = name == "transactions" and part[0] == 1
-        return measure_in_steps(plan, name, checked, None if one_pass else self.repeated, wide)
+        repeated = None if one_pass else self.repeated
+        # cheap to read again (in parts, each part reads the input already)
+        twice = part[0] == 1 and all(info.format == "parquet" for info in self.files)
+        return measure_in_steps(plan, name, checked, repeated, wide, twice)
 
 
 class Observer(Protocol):

@@ -251,3 +251,38 @@ def test_balances_that_start_in_order_but_leave_it_are_read_again(monkeypatch) -
     assert {r["customer_id"]: r["points"] for r in scores.iter_rows(named=True)} == {
         c: round_half_up(p) for c, p in expected.items()
     }
+
+
+def test_parquet_balances_with_bad_rows_between_good_ones_take_one_pass(tmp_path: Path) -> None:
+    """Parquet is read twice, good rows and bad rows, so a bad row between two good rows
+    of an account is no neighbour of theirs: the one-pass path holds, and the days
+    run from one good row to the next."""
+    from unittest import mock
+
+    import polars as pl
+
+    from tierscore.scoring import measures
+
+    rows = [
+        ("C1", "A1", "CURRENT", START, "100.00"),
+        ("C1", "A1", "CURRENT", START + timedelta(days=3), "-5.00"),  # bad: negative
+        ("C1", "A1", "CURRENT", START + timedelta(days=6), "40.00"),
+        ("C2", "A2", "TIME", START + timedelta(days=2), "70.00"),
+    ]
+    frame = pl.DataFrame(
+        {name: [r[i] for r in rows] for i, name in enumerate(BAL_COLUMNS)}
+    ).with_columns(pl.col("balance").cast(pl.Decimal(18, 2)))
+    frame.write_parquet(tmp_path / "b.parquet")
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    long_way = mock.patch.object(
+        measures, "_balances_ordered", side_effect=AssertionError("read again")
+    )
+    with long_way:
+        job = Job(str(tmp_path / "b.parquet"), str(txn), parse_window(None, None, START, END))
+        result = run(job)
+    good = [r for r in rows if not r[-1].startswith("-")]
+    expected = reference_points(good, [], START, END)
+    assert {r["customer_id"]: r["points"] for r in result.scores.iter_rows(named=True)} == {
+        c: round_half_up(p) for c, p in expected.items()
+    }
+    assert result.rejects["reason"].to_list() == ["negative balance"]
