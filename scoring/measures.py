@@ -534,10 +534,10 @@ def _balances_in_order(
     with no account and date twice (as exports of a table clustered by account do),
     and sets the bad rows apart; and whether the result holds. ``rows``: only the first.
 
-    ``twice`` (an input cheap to read, Parquet or in memory): good and bad rows are
+    ``twice`` (an input cheap to read and check, typed: Parquet): good and bad rows are
     two queries, so each reads the input (two reads cost no more time than one
     that holds every row's file, line and report text); neighbours are then good
-    rows, and the result holds when they were in order. Otherwise (CSV, which would
+    rows, and the result holds when they were in order. Otherwise (text, which would
     be parsed twice) one query measures good and bad rows alike, and the result also
     needs that no good row is followed by a bad one (whose place its next good row
     should have taken).

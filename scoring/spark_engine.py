@@ -449,8 +449,8 @@ def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -
     )
     parsers = BALANCE_PARSERS if name == "balances" else TRANSACTION_PARSERS
     checked = check(lf, parsers, typed=typed)
-    # finds repeats; the partition is in memory, cheap to read twice
-    folded, bad = measure_in_steps(plan, name, checked, None, wide=True, twice=True)
+    # finds repeats; typed rows in memory are cheap to check twice, text is not
+    folded, bad = measure_in_steps(plan, name, checked, None, wide=True, twice=typed)
     sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS)).collect()
     ids = [c.id for c in plan.of_source(name)]
     return _handover([folded, bad, sizes], ids)
