@@ -40,17 +40,8 @@ class Clock:
 
 
 def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
-    with clock.step("balances: validate, days, classify"):  # as measures.measure_in_steps
-        twice = all(info.format == "parquet" for info in read.files)
-        first = measures._balances_in_order(plan, read.checked, measures.FIRST_ROWS, twice)
-        if ordered := first[2]:
-            held, bad, ordered = measures._balances_in_order(plan, read.checked, twice=twice)
-            rows = held.lazy().drop(measures.IN_ORDER, measures.NEXT_GOOD, strict=False)
-            rows = rows if twice else measures.without_lines(rows)
-            del held
-    if not ordered:
-        with clock.step("balances: read again, order, mark"):
-            rows, bad = measures._balances_ordered(plan, read.checked)
+    with clock.step("balances: validate, days, classify"):  # the long way too, if taken
+        rows, bad = measures.balances_held(plan, read.checked, read.typed)
     with clock.step("balances: fold"):
         folded = measures.fold_balances(plan, rows).collect(engine="streaming")
     return pipeline.Measured(pipeline._exact(plan, "balances", read, folded), bad, read.files)
@@ -66,11 +57,11 @@ def transactions(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Me
         held, bad = measures._split(frame)
         del frame
     with clock.step("transactions: repeated ids"):
-        rows = held.lazy().drop(measures.IN_ORDER, measures.HASH)
+        kept = held.lazy().drop(measures.IN_ORDER)
         if unique:
-            rows = measures.without_lines(rows)
+            rows = measures.without_lines(kept.drop(measures.HASH))
         else:
-            rows = measures._repeats_marked(plan, read.checked, held.lazy())
+            rows = measures._repeats_marked(plan, read.checked, kept)
     with clock.step("transactions: fold"):
         folded = measures.fold_transactions(plan, rows).collect(engine="streaming")
     return pipeline.Measured(pipeline._exact(plan, "transactions", read, folded), bad, read.files)

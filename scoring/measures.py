@@ -577,14 +577,7 @@ def measure_in_steps(
     once (see ``_balances_in_order``).
     """
     if source == "balances":
-        ordered = _balances_in_order(plan, checked, FIRST_ROWS, twice)[2]  # a first look
-        if ordered:
-            held, bad, ordered = _balances_in_order(plan, checked, twice=twice)
-            dropped = held.lazy().drop(IN_ORDER, NEXT_GOOD, strict=False)  # lazily: no copy
-            rows = dropped if twice else without_lines(dropped)
-            del held
-        if not ordered:
-            rows, bad = _balances_ordered(plan, checked)
+        rows, bad = balances_held(plan, checked, twice)
     elif not repeated:
         # No repeated ids (or none known yet), so no row's mark depends on another:
         # bad rows may be classified along with good ones and set apart after.
@@ -594,8 +587,11 @@ def measure_in_steps(
         unique = repeated is not None or in_order(frame)  # bad rows' ids in the chain too
         held, bad = _split(frame)
         del frame
-        rows = held.lazy().drop(IN_ORDER, HASH, strict=False)
-        rows = without_lines(rows) if unique else _repeats_marked(plan, checked, held.lazy())
+        kept = held.lazy().drop(IN_ORDER, strict=False)
+        if unique:
+            rows = without_lines(kept.drop(HASH, strict=False))
+        else:
+            rows = _repeats_marked(plan, checked, kept)
     else:
         good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
         rows = transaction_rows(plan, good.lazy(), repeated)
@@ -604,6 +600,21 @@ def measure_in_steps(
         rows = held.lazy()
     fold = fold_balances if source == "balances" else fold_transactions
     return fold(plan, rows, wide).collect(engine="streaming"), bad
+
+
+def balances_held(
+    plan: Plan, checked: pl.LazyFrame, twice: bool = False
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """Balance rows as the fold reads them, and the bad rows: the one pass when they
+    come in account order (``_balances_in_order``, after a first look at a few), else
+    the long way (``_balances_ordered``)."""
+    if _balances_in_order(plan, checked, FIRST_ROWS, twice)[2]:
+        held, bad, ordered = _balances_in_order(plan, checked, twice=twice)
+        if ordered:
+            rows = held.lazy().drop(IN_ORDER, NEXT_GOOD, strict=False)  # lazily: no copy
+            return (rows if twice else without_lines(rows)), bad
+        del held
+    return _balances_ordered(plan, checked)
 
 
 def _balances_ordered(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
@@ -629,7 +640,6 @@ def _repeats_marked(plan: Plan, checked: pl.LazyFrame, held: pl.LazyFrame) -> pl
     Hashing the ids in the pass that reads them anyway saves a read of the id
     column before it; the few repeats cost a second look at the input.
     """
-    held = held.drop(IN_ORDER, strict=False)
     found = repeated_hashes(held.select(HASH)).collect()[HASH].to_list()
     if not found:
         return without_lines(held.drop(HASH))

@@ -136,6 +136,11 @@ class _Input:
         return repeated_hashes(self.hashes).collect()[HASH].to_list()
 
     @property
+    def typed(self) -> bool:
+        """Every file typed (Parquet): cheap to read and check more than once."""
+        return all(info.format == "parquet" for info in self.files)
+
+    @property
     def good(self) -> pl.LazyFrame:
         return good_rows(self.checked)
 
@@ -163,8 +168,7 @@ class _Input:
             checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
         one_pass = name == "transactions" and part[0] == 1
         repeated = None if one_pass else self.repeated
-        # cheap to read again (in parts, each part reads the input already)
-        twice = part[0] == 1 and all(info.format == "parquet" for info in self.files)
+        twice = part[0] == 1 and self.typed  # in parts, each part reads the input already
         return measure_in_steps(plan, name, checked, repeated, wide, twice)
 
 
