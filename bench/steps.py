@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tierscore.scoring import measures, pipeline
+from tierscore.scoring import pipeline
 from tierscore.scoring.plan import Plan, compile_plan
 from tierscore.scoring.rules import load_rules
 from tierscore.scoring.sources import Reader
@@ -39,32 +39,11 @@ class Clock:
         self.cpu[name] = round(time.process_time() - cpu, 2)
 
 
-def balances(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
-    with clock.step("balances: validate, days, classify"):  # the long way too, if taken
-        rows, bad = measures.balances_held(plan, read.checked, read.typed)
-    with clock.step("balances: fold"):
-        folded = measures.fold_balances(plan, rows).collect(engine="streaming")
-    return pipeline.Measured(pipeline._exact(plan, "balances", read, folded), bad, read.files)
-
-
-def transactions(plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
-    with clock.step("transactions: validate, classify, hash ids"):  # as measure_in_steps
-        rows = measures.transaction_rows(plan, read.checked, [])
-        find = [measures.id_hash().alias(measures.HASH), measures.strictly_after(measures.TXN_KEY)]
-        rows = rows.select(*measures.folded_from("transactions"), measures.DETAIL, *find)
-        frame = rows.collect(engine="streaming", optimizations=measures.NO_CSE)
-        unique = measures.in_order(frame)
-        held, bad = measures._split(frame)
-        del frame
-    with clock.step("transactions: repeated ids"):
-        kept = held.lazy().drop(measures.IN_ORDER)
-        if unique:
-            rows = measures.without_lines(kept.drop(measures.HASH))
-        else:
-            rows = measures._repeats_marked(plan, read.checked, kept)
-    with clock.step("transactions: fold"):
-        folded = measures.fold_transactions(plan, rows).collect(engine="streaming")
-    return pipeline.Measured(pipeline._exact(plan, "transactions", read, folded), bad, read.files)
+def measure(name: str, plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
+    with clock.step(f"{name}: validate, measure, fold"):  # the long way too, if taken
+        folded, bad = read.measure(name, plan)
+        folded = pipeline._exact(plan, name, read, folded)
+    return pipeline.Measured(folded, bad, read.files)
 
 
 def main() -> None:
@@ -80,10 +59,7 @@ def main() -> None:
             inputs = pipeline.read_inputs(
                 reader, f"{args.data}/balances", f"{args.data}/transactions"
             )
-        measured = {
-            "balances": balances(plan, inputs["balances"], clock),
-            "transactions": transactions(plan, inputs["transactions"], clock),
-        }
+        measured = {name: measure(name, plan, read, clock) for name, read in inputs.items()}
         with clock.step("scores and summaries"):
             result = pipeline.result_of(plan, measured)
     clock.seconds["total"] = round(sum(clock.seconds.values()), 2)

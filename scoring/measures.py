@@ -162,7 +162,7 @@ def mark_transaction_rows(lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame
     that need a full comparison; every other row is unique without looking.
     """
     if not repeated:
-        return lf.with_columns(pl.lit(None, pl.UInt8).alias(STATUS))
+        return lf.with_columns(_bad_marked(lf))
     flagged = lf.with_columns(id_hash().is_in(repeated).alias("_candidate"))
     return pl.concat(
         [
@@ -174,20 +174,30 @@ def mark_transaction_rows(lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame
     ).drop("_candidate")
 
 
-def code_table(plan: Plan, source: str) -> list[str]:
-    """Every code the rule set names for a source. A row's code becomes its position
-    here once (one string lookup per row); every per-code property is then a gather
-    from a small table, several times cheaper than a string lookup per property."""
+def _bad_marked(lf: pl.LazyFrame) -> pl.Expr:
+    """``STATUS``: rejected for a bad row of a frame that still has them (``DETAIL``), so
+    one pass can measure good rows and set bad ones apart (``_one_pass``); else unmarked."""
+    if DETAIL not in lf.collect_schema().names():
+        return pl.lit(None, pl.UInt8).alias(STATUS)
+    return pl.when(pl.col(DETAIL).is_not_null()).then(pl.lit(REJECTED, pl.UInt8)).alias(STATUS)
+
+
+def code_table(plan: Plan, source: str, seen: tuple[str, ...] = ()) -> list[str]:
+    """Every code the rule set names for a source, then the unnamed codes ``seen``
+    (their unmapped rows are counted per code, see ``_tallies``). A row's code becomes
+    its position here once (one string lookup per row); every per-code property is
+    then a gather from a small table, several times cheaper than a string lookup
+    per property."""
     named = set(plan.codes[source]) | set(plan.excluded)
     if source == "transactions":
         named |= set(plan.caps)
-    return sorted(named)
+    return sorted(named) + [c for c in seen if c not in named]
 
 
-def code_index(plan: Plan, source: str, code: pl.Expr) -> pl.Expr:
-    """The code's position in ``code_table``; a code the rule set does not name gets
-    the position after the last."""
-    codes = code_table(plan, source)
+def code_index(plan: Plan, source: str, code: pl.Expr, seen: tuple[str, ...] = ()) -> pl.Expr:
+    """The code's position in ``code_table``; any other code gets the position after
+    the last."""
+    codes = code_table(plan, source, seen)
     # An Enum of the named codes maps a row in about half the time of replace_strict;
     # a code outside it (and a null) becomes null, then the position after the last.
     position = code.cast(pl.Enum(codes), strict=False).to_physical().cast(pl.UInt32)
@@ -195,15 +205,21 @@ def code_index(plan: Plan, source: str, code: pl.Expr) -> pl.Expr:
 
 
 def _by_code(
-    plan: Plan, source: str, value: Callable[[str | None], object], dtype: pl.DataType
+    plan: Plan,
+    source: str,
+    value: Callable[[str | None], object],
+    dtype: pl.DataType,
+    seen: tuple[str, ...] = (),
 ) -> pl.Expr:
-    """A per-code property by ``CODE_INDEX``; ``value(None)`` serves unnamed codes."""
-    codes = code_table(plan, source)
+    """A per-code property by ``CODE_INDEX``; ``value(None)`` serves other codes."""
+    codes = code_table(plan, source, seen)
     table = pl.Series([value(c) for c in codes] + [value(None)], dtype=dtype)
     return pl.lit(table).gather(pl.col(CODE_INDEX))
 
 
-def _classify(plan: Plan, source: str, outside: pl.Expr) -> list[pl.Expr]:
+def _classify(
+    plan: Plan, source: str, outside: pl.Expr, seen: tuple[str, ...] = ()
+) -> list[pl.Expr]:
     """Status and component index of live rows (marked rows keep their mark); needs
     ``CODE_INDEX``.
 
@@ -217,8 +233,8 @@ def _classify(plan: Plan, source: str, outside: pl.Expr) -> list[pl.Expr]:
     def component_of(code: str | None) -> int:
         return ids.index(mapped[code]) if code in mapped else -1
 
-    component = _by_code(plan, source, component_of, pl.Int16)
-    excluded = _by_code(plan, source, lambda c: c in plan.excluded or not scored, pl.Boolean)
+    component = _by_code(plan, source, component_of, pl.Int16, seen)
+    excluded = _by_code(plan, source, lambda c: c in plan.excluded or not scored, pl.Boolean, seen)
     status = (
         pl.when(pl.col(STATUS).is_not_null())
         .then(pl.col(STATUS))
@@ -241,10 +257,19 @@ def _fold(
     value: pl.Expr,
     key: tuple[str, ...],
     magnitude: pl.Expr | None,
+    alone: bool = False,
+    seen: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """One group per customer, one per conflicting row (with its file and line), and
     one per unmapped code (``CODE`` and ``CODE_ROWS``, no customer: the run reports
     unmapped codes in all, so they are counted apart from the customers).
+
+    ``alone``: only the customers' group-by, every row in it (the others' columns
+    empty). Three group-bys of rows read as they stream make polars hold the rows
+    for all three (its common-subplan cache), which costs a third more than one;
+    ``_one_pass`` counts rejected rows in the one, and unmapped rows per code
+    (``seen``, see ``_tallies``), and finds the few that need more by queries of
+    their own.
 
     ``value`` is Int64 on the fast path (128-bit group sums are several times
     slower); then ``magnitude``, the same value computed in floats, is summed
@@ -263,20 +288,27 @@ def _fold(
     ]
     if magnitude is not None:
         columns.append(pl.when(used).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
-    values = [c.meta.output_name() for c in columns]
+    names = rows.collect_schema().names()
+    values = [c.meta.output_name() for c in columns] + ([BROKEN] if BROKEN in names else [])
     counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
     summed = [*values, *(c.meta.output_name() for c in counts)]
     # Most rows group by customer alone (one string key is far cheaper than three);
-    # conflicting rows, usually few, group with their file and line. Rows held
-    # without file and line (``folded_from``) are known to have none.
-    lines = FILE_COL in rows.collect_schema().names()
-    usual = rows.filter(~conflict) if lines else rows
+    # conflicting rows, usually few, group with their file and line (as do bad rows,
+    # with their ``DETAIL``, in ``_one_pass``). Rows held without file and line
+    # (``folded_from``) are known to have none.
+    lines = FILE_COL in names
+    detail = [pl.col(DETAIL).first()] if DETAIL in names else []
+    usual = rows.filter(~conflict) if lines and not alone else rows
     if magnitude is None:
         common = (
             usual.with_columns(*columns, *counts).group_by("customer_id").agg(pl.col(summed).sum())
         )
     else:
-        common = _packed(usual.with_columns(*columns), values)
+        codes = code_table(plan, source, seen)
+        third, tally = (REJECTED, (codes, seen)) if alone else (DUPLICATE, None)
+        common = _packed(usual.with_columns(*columns), values, third, tally)
+    if alone:  # the others from no rows, for their columns (not from ``rows``: no cache)
+        rows = pl.LazyFrame(schema=rows.collect_schema())
     special = (
         (rows if lines else _without_rows(rows))
         .filter(conflict)
@@ -290,6 +322,7 @@ def _fold(
         .agg(
             pl.col(summed).sum(),
             pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
+            *detail,
         )
     )
     codes = (
@@ -308,34 +341,88 @@ def _without_rows(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _packed(rows: pl.LazyFrame, values: list[str]) -> pl.LazyFrame:
+def _packed(
+    rows: pl.LazyFrame,
+    values: list[str],
+    third: int = DUPLICATE,
+    tally: tuple[list[str], tuple[str, ...]] | None = None,
+) -> pl.LazyFrame:
     """The usual rows' group-by with the status counts packed in one sum: excluded,
-    outside and duplicate rows in 21 bits each of one integer, unmapped rows in a
-    plain count, used rows the rest of the group's rows (a third of the time of six
-    count sums). Exact while no customer has 2**21 rows of a status; ``GROUP_ROWS``
-    lets the caller check that (``pipeline._exact`` folds again with plain counts
-    otherwise)."""
-    shifts = {EXCLUDED: 0, OUTSIDE: PACK_BITS, DUPLICATE: 2 * PACK_BITS}
+    outside and ``third`` (duplicate, or rejected where those are in the rows) rows
+    in 21 bits each of one integer, unmapped rows in a plain count, used rows the
+    rest of the group's rows (a third of the time of six count sums). Exact while no
+    customer has 2**21 rows of a status; ``GROUP_ROWS`` lets the caller check that
+    (``pipeline._exact`` folds again with plain counts otherwise).
+
+    ``tally`` (``code_table`` and the codes seen unmapped): unmapped rows are counted
+    per code instead (``_tallies``), in columns kept in the result.
+    """
+    shifts = {EXCLUDED: 0, OUTSIDE: PACK_BITS, third: 2 * PACK_BITS}
     units = pl.Series([1 << shifts[s] if s in shifts else 0 for s in range(6)], dtype=pl.UInt64)
     packed = pl.lit(units).gather(pl.col(STATUS)).alias("_packed")
     unmapped = count_column(UNMAPPED)
+    if tally is None:
+        counted = [(pl.col(STATUS) == UNMAPPED).cast(pl.UInt32).alias(unmapped)]
+    else:
+        counted = _tallies(*tally)
+    names = [c.meta.output_name() for c in counted]
     summed = (
-        rows.with_columns(packed, (pl.col(STATUS) == UNMAPPED).cast(pl.UInt32).alias(unmapped))
+        rows.with_columns(packed, *counted)
         .group_by("customer_id")
-        .agg(pl.col(*values, "_packed", unmapped).sum(), pl.len().cast(pl.Int64).alias(GROUP_ROWS))
+        .agg(pl.col(*values, "_packed", *names).sum(), pl.len().cast(pl.Int64).alias(GROUP_ROWS))
     )
     packed_sum, field = pl.col("_packed"), 1 << PACK_BITS
     unpacked = {s: (packed_sum // (1 << n) % field).cast(pl.UInt32) for s, n in shifts.items()}
-    unpacked[UNMAPPED] = pl.col(unmapped)
+    unpacked[UNMAPPED] = pl.col(unmapped) if tally is None else _tally_sum(len(tally[1]))
     used = pl.col(GROUP_ROWS) - pl.sum_horizontal(*unpacked.values()).cast(pl.Int64)
-    counts = {USED: used.cast(pl.UInt32), **unpacked, REJECTED: pl.lit(0, pl.UInt32)}
+    absent = DUPLICATE + REJECTED - third
+    counts = {USED: used.cast(pl.UInt32), **unpacked, absent: pl.lit(0, pl.UInt32)}
+    kept = [] if tally is None else names
     return summed.select(
-        "customer_id", *values, *(counts[s].alias(count_column(s)) for s in range(6)), GROUP_ROWS
+        "customer_id",
+        *values,
+        *(counts[s].alias(count_column(s)) for s in range(6)),
+        GROUP_ROWS,
+        *kept,
     )
 
 
+TALLY = "_tally"  # unmapped rows per code, packed (``_tallies``)
+
+
+def _tallies(codes: list[str], seen: tuple[str, ...]) -> list[pl.Expr]:
+    """Unmapped rows per code in a group-by's sums, packed like the status counts:
+    a 21-bit field for each code in ``seen`` and a last one for any other code,
+    three fields to a column, by ``CODE_INDEX`` in ``codes`` (``code_table`` with
+    ``seen``). Counting them in the customers' group-by costs less than a group-by
+    by code beside it, which makes polars hold the rows (see ``_fold``); ``seen``
+    comes from a first look at the input."""
+    field = [seen.index(c) if c in seen else len(seen) for c in [*codes, None]]
+    unmapped = pl.col(STATUS) == UNMAPPED
+    columns = []
+    for first in range(0, len(seen) + 1, 3):
+        units = [1 << PACK_BITS * (f - first) if first <= f < first + 3 else 0 for f in field]
+        unit = pl.lit(pl.Series(units, dtype=pl.UInt64)).gather(pl.col(CODE_INDEX))
+        columns.append(pl.when(unmapped).then(unit).otherwise(0).alias(f"{TALLY}{first // 3}"))
+    return columns
+
+
+def _tally_field(index: int) -> pl.Expr:
+    """One code's unmapped rows in a group, out of ``_tallies``' packed sums."""
+    packed = pl.col(f"{TALLY}{index // 3}")
+    return (packed // (1 << (PACK_BITS * (index % 3))) % (1 << PACK_BITS)).cast(pl.Int64)
+
+
+def _tally_sum(seen: int) -> pl.Expr:
+    return pl.sum_horizontal(_tally_field(f) for f in range(seen + 1)).cast(pl.UInt32)
+
+
 def balance_rows(
-    plan: Plan, lf: pl.LazyFrame, presorted: bool = False, repeats: bool = True
+    plan: Plan,
+    lf: pl.LazyFrame,
+    presorted: bool = False,
+    repeats: bool = True,
+    seen: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """Each balance row with its status, component and ``_days``: the days of the window
     it holds, from its date until the day before the account's next usable row (or
@@ -343,9 +430,10 @@ def balance_rows(
     first day, days before an account's first row count nothing, and duplicate or
     conflicting rows are stepped over.
 
-    ``repeats=False``: the caller found ``lf`` in account order with no account and
-    date twice (``account_order``), so there is nothing to mark, and the next row
-    is the next usable one.
+    ``repeats=False``: the caller found ``lf``'s good rows in account order with no
+    account and date twice (``account_order``, ``_broken``), so there is nothing
+    to mark, and an account's next usable row is the next good row. ``lf`` may still
+    hold bad rows (``DETAIL``): they are marked rejected and are no one's next row.
     """
     start = (plan.window.start - _EPOCH).days
     stop = (plan.window.end - _EPOCH).days + 1  # exclusive
@@ -357,23 +445,48 @@ def balance_rows(
         next_day = pl.when(live).then(day).shift(-1).backward_fill()
         until = pl.when(next_account == pl.col("_acct")).then(next_day).otherwise(stop)
     else:
-        marked = lf.with_columns(pl.lit(None, pl.UInt8).alias(STATUS))
-        same_account = pl.col("account_id") == pl.col("account_id").shift(-1)
-        until = pl.when(same_account).then(day.shift(-1)).otherwise(stop)
+        has_bad = DETAIL in lf.collect_schema().names()
+        after = _next_good if has_bad else _next
+        account, next_account, next_day = (
+            pl.col("account_id"),
+            pl.col("_next_acct"),
+            pl.col("_next_day"),
+        )
+        marked = lf.with_columns(
+            _bad_marked(lf), after(account).alias("_next_acct"), after(day).alias("_next_day")
+        )
+        until = pl.when(account == next_account).then(next_day).otherwise(stop)
+        if has_bad:  # a one pass (``_one_pass``), which checks the order it assumes
+            marked = marked.with_columns(_broken([(account, next_account), (day, next_day)]))
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
-    component, status = _classify(plan, "balances", pl.col("_days") == 0)
+    component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
+    index = code_index(plan, "balances", pl.col("product"), seen)
     return (
-        marked.with_columns(days.alias("_days"), code_index(plan, "balances", pl.col("product")))
-        .with_columns(component)
-        .with_columns(status)
+        marked.with_columns(days.alias("_days"), index).with_columns(component).with_columns(status)
     )
 
 
-def fold_balances(plan: Plan, rows: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
+def _next(column: pl.Expr) -> pl.Expr:
+    return column.shift(-1)
+
+
+def _next_good(column: pl.Expr) -> pl.Expr:
+    """The column in the next good row (bad rows, ``DETAIL``, are stepped over): two
+    fills the streaming engine makes as rows pass, about as cheap as a plain shift."""
+    return pl.when(pl.col(DETAIL).is_null()).then(column).shift(-1).backward_fill()
+
+
+def fold_balances(
+    plan: Plan,
+    rows: pl.LazyFrame,
+    wide: bool = False,
+    alone: bool = False,
+    seen: tuple[str, ...] = (),
+) -> pl.LazyFrame:
     """Balance-days (积数) per customer and component: balance x days held, summed."""
     value = pl.col("balance").cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
     magnitude = None if wide else pl.col("balance").cast(pl.Float64) * pl.col("_days")
-    return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, magnitude)
+    return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, magnitude, alone, seen)
 
 
 def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
@@ -389,7 +502,9 @@ def fee_codes(plan: Plan) -> list[str]:
     ]
 
 
-def transaction_rows(plan: Plan, lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame:
+def transaction_rows(
+    plan: Plan, lf: pl.LazyFrame, repeated: list[int], seen: tuple[str, ...] = ()
+) -> pl.LazyFrame:
     """Each transaction with its status, component, ``_capped`` amount (cents) and
     ``_fee_ok``: a component that requires a fee counts a transaction only when its fee
     is known and positive (a missing fee is not evidence of a charged one)."""
@@ -397,12 +512,12 @@ def transaction_rows(plan: Plan, lf: pl.LazyFrame, repeated: list[int]) -> pl.La
     outside = ~pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
     source = "transactions"
     fees = fee_codes(plan)
-    component, status = _classify(plan, source, outside)
-    cap = _by_code(plan, source, lambda c: plan.caps.get(c, NO_CAP), pl.Int64)
-    fee_required = _by_code(plan, source, lambda c: c in fees, pl.Boolean)
+    component, status = _classify(plan, source, outside, seen)
+    cap = _by_code(plan, source, lambda c: plan.caps.get(c, NO_CAP), pl.Int64, seen)
+    fee_required = _by_code(plan, source, lambda c: c in fees, pl.Boolean, seen)
     return (
         mark_transaction_rows(lf, repeated)
-        .with_columns(code_index(plan, source, code))
+        .with_columns(code_index(plan, source, code, seen))
         .with_columns(
             component,
             pl.min_horizontal(pl.col("amount"), cap).alias("_capped"),
@@ -412,13 +527,19 @@ def transaction_rows(plan: Plan, lf: pl.LazyFrame, repeated: list[int]) -> pl.La
     )
 
 
-def fold_transactions(plan: Plan, rows: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
+def fold_transactions(
+    plan: Plan,
+    rows: pl.LazyFrame,
+    wide: bool = False,
+    alone: bool = False,
+    seen: tuple[str, ...] = (),
+) -> pl.LazyFrame:
     """``min(amount, cap) * fee_ratio`` per customer and component, in cent-millionths."""
     capped = pl.col("_capped")
     counted = capped.cast(pl.Int128 if wide else pl.Int64) * pl.col("fee_ratio")
     value = pl.when(pl.col("_fee_ok")).then(counted).otherwise(0)
     magnitude = None if wide else capped.cast(pl.Float64) * pl.col("fee_ratio")
-    return _fold(plan, "transactions", rows, "txn_type", value, TXN_KEY, magnitude)
+    return _fold(plan, "transactions", rows, "txn_type", value, TXN_KEY, magnitude, alone, seen)
 
 
 def measure_transactions(
@@ -502,59 +623,160 @@ def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return good, bad
 
 
-IN_ORDER = "_in_order"
-
-
-def strictly_after(key: tuple[str, ...]) -> pl.Expr:
-    """Whether a row's ``key`` sorts strictly after the row before's (null keys do not):
-    rows of which every one but the first does (``in_order``) are in key order with no
-    key twice, so no row repeats another and following an account needs no sort. One
-    comparison of neighbours, which the streaming engine makes as rows pass."""
-    after: pl.Expr | None = None
-    for column in reversed(key):
-        this, before = pl.col(column), pl.col(column).shift(1)
-        after = this > before if after is None else (this > before) | ((this == before) & after)
-    assert after is not None
-    return after.fill_null(False).alias(IN_ORDER)
-
-
-def in_order(frame: pl.DataFrame) -> bool:
-    """Every row but the first strictly after the one before (``strictly_after``)."""
-    return bool(frame[IN_ORDER].slice(1).all())
-
-
+BROKEN = "_broken"  # good rows out of key order (``_broken``), summed by the fold
 FIRST_ROWS = 100_000  # rows looked at first, to tell an input that needs the long way
-NEXT_GOOD = "_next_good"
 
 
-def _balances_in_order(
-    plan: Plan, checked: pl.LazyFrame, rows: int | None = None, twice: bool = False
-) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
-    """One streaming pass that measures balance rows as if they came in account order
-    with no account and date twice (as exports of a table clustered by account do),
-    and sets the bad rows apart; and whether the result holds. ``rows``: only the first.
+def _broken(pairs: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
+    """``BROKEN``: 1 for a good row whose key, compared column by column with the next
+    good row's (``pairs`` of this row's and the next's), does not sort strictly before
+    it, else 0. Summed to 0, the good rows come in key order with no key twice: no row
+    repeats another, and an account's next row is its next good row."""
+    after: pl.Expr | None = None
+    for this, then in reversed(pairs):
+        after = then > this if after is None else (then > this) | ((then == this) & after)
+    assert after is not None
+    good = pl.col(DETAIL).is_null()
+    return (good & ~after.fill_null(True)).cast(pl.UInt32).alias(BROKEN)
 
-    ``twice`` (an input cheap to read and check, typed: Parquet): good and bad rows are
-    two queries, so each reads the input (two reads cost no more time than one
-    that holds every row's file, line and report text); neighbours are then good
-    rows, and the result holds when they were in order. Otherwise (text, which would
-    be parsed twice) one query measures good and bad rows alike, and the result also
-    needs that no good row is followed by a bad one (whose place its next good row
-    should have taken).
+
+def _one_pass(
+    plan: Plan,
+    source: str,
+    checked: pl.LazyFrame,
+    check: bool,
+    wide: bool,
+    reread: bool,
+    seen: tuple[str, ...] = (),
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """An input's folds and bad rows from one streaming pass that validates, measures
+    and folds every row as it is read, holding none, as if no row repeated another
+    (so the next row of an account is its next good one); None when that does not
+    hold, as ``_broken`` tells (``check=False``: the caller knows no transaction id
+    repeats).
+
+    ``reread`` (typed files, cheap to read again): one group-by, in which bad rows
+    are only counted, and unmapped rows counted per code for the codes ``seen``; the
+    few bad rows, or rows of unmapped codes not seen, are found after by queries of
+    their own (``_counted_apart``). Otherwise (text would be parsed again) bad rows
+    travel in the fold as rejected rows do, each its own group with its file, line
+    and ``DETAIL``, set apart after, and unmapped codes have a group-by of their
+    own, all in one query.
     """
-    lf = checked if rows is None else checked.head(rows)
-    if twice:
-        found = balance_rows(plan, good_rows(lf), presorted=True, repeats=False)
-        held = found.select(*folded_from("balances", lines=False), strictly_after(BALANCE_KEY))
-        held, bad = pl.collect_all([held, bad_rows(lf)], engine="streaming")
-        return held, bad, in_order(held)
-    next_good = pl.col(DETAIL).shift(-1).is_null().alias(NEXT_GOOD)
-    found = balance_rows(plan, lf, presorted=True, repeats=False).select(
-        *folded_from("balances"), DETAIL, strictly_after(BALANCE_KEY), next_good
+    if reread:
+        frame = _folded_once(plan, source, checked, check, wide, seen)
+        if _out_of_order(frame):
+            return None
+        apart = _counted_apart(plan, source, checked, frame, seen)
+        if apart is not None:
+            return apart
+    frame = _folded_once(plan, source, checked, check, wide)
+    if _out_of_order(frame):
+        return None
+    bad_row = pl.col(DETAIL).is_not_null()
+    bad = frame.filter(bad_row).select(
+        pl.col(CONFLICT_FILE).alias(FILE_COL), pl.col(CONFLICT_LINE).alias(LINE_COL), DETAIL
     )
-    held, bad = _split(found.collect(engine="streaming", optimizations=NO_CSE))
-    holds = in_order(held) and bool(held[NEXT_GOOD].all())
-    return held, bad, holds
+    folded = frame.lazy().filter(~bad_row) if bad.height else frame.lazy()
+    return folded.drop(DETAIL, BROKEN, strict=False).collect(), bad
+
+
+def _folded_once(
+    plan: Plan,
+    source: str,
+    checked: pl.LazyFrame,
+    check: bool,
+    wide: bool,
+    seen: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
+    """The one pass's fold, with ``BROKEN`` when ``check``; ``alone`` (see ``_fold``)
+    when given the codes ``seen``."""
+    codes = seen or ()
+    if source == "balances":  # checks its order as it follows accounts
+        rows = balance_rows(plan, checked, presorted=True, repeats=False, seen=codes)
+        fold = fold_balances
+    else:
+        rows, fold = transaction_rows(plan, checked, [], codes), fold_transactions
+        if check:
+            txn_id = pl.col("txn_id")
+            rows = rows.with_columns(_broken([(txn_id, _next_good(txn_id))]))
+    if seen is not None:
+        return fold(plan, rows, wide, True, seen).collect(engine="streaming")
+    # rows as polars' cache holds them: text and lines only where read
+    rejected = pl.col(STATUS) == REJECTED
+    lines = [pl.when(rejected).then(pl.col(c)).alias(c) for c in (FILE_COL, LINE_COL)]
+    kept = [*folded_from(source, lines=False), *lines, pl.col(DETAIL)]
+    rows = rows.select(*kept, *([pl.col(BROKEN)] if check else []))
+    return fold(plan, rows, wide).collect(engine="streaming")
+
+
+def _out_of_order(frame: pl.DataFrame) -> bool:
+    return BROKEN in frame.columns and bool(frame[BROKEN].cast(pl.Int64).sum())
+
+
+def _first_look(
+    plan: Plan, source: str, checked: pl.LazyFrame, check: bool, wide: bool
+) -> tuple[str, ...] | None:
+    """The codes found unmapped in the first ``FIRST_ROWS`` rows, or None when these
+    are out of order already (the input is then measured the long way at once)."""
+    frame = _folded_once(plan, source, checked.head(FIRST_ROWS), check, wide)
+    if _out_of_order(frame):
+        return None
+    return tuple(sorted(frame[CODE].drop_nulls().to_list()))
+
+
+def _counted_apart(
+    plan: Plan,
+    source: str,
+    checked: pl.LazyFrame,
+    frame: pl.DataFrame,
+    seen: tuple[str, ...],
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The folds and bad rows, from an ``alone`` fold in which bad rows were counted
+    as rejected and unmapped rows per code ``seen`` (``_tallies``). Bad rows, if
+    any, are read again; so are transactions of a code the rule set does not map,
+    if some were of a code not seen (a filter the Parquet reader applies as it
+    reads, about a sixth of a full pass). None for balances of such a code: which
+    balance rows are unmapped depends on their neighbours' dates.
+    """
+    frame = frame.drop(DETAIL, BROKEN, strict=False)
+    tallied = f"{TALLY}0" in frame.columns  # not in the wide fold's plain counts
+    fields = range(len(seen) + 1) if tallied else range(0)
+    totals = (_tally_field(f).sum().alias(str(f)) for f in fields)
+    found = frame.select(totals).row(0) if tallied else ()
+    unmapped = int(frame[count_column(UNMAPPED)].cast(pl.Int64).sum())
+    other = found[-1] if tallied else unmapped
+    if other and source == "balances":
+        return None
+    if other:
+        codes = _unmapped_codes(plan, checked)
+    else:
+        counted = {CODE: list(seen), CODE_ROWS: list(found[:-1])}
+        codes = pl.DataFrame(counted, schema={CODE: pl.String, CODE_ROWS: pl.Int64})
+    frame = frame.drop([c for c in frame.columns if c.startswith(TALLY)])
+    bad = bad_rows(checked)
+    rejected = frame[count_column(REJECTED)].cast(pl.Int64).sum()
+    if rejected:  # a bad row's customer (if it has one) was a group key
+        count = pl.lit(0, pl.UInt32).alias(count_column(REJECTED))
+        frame = frame.filter(pl.col("customer_id").is_not_null()).with_columns(count)
+    if unmapped:
+        frame = pl.concat([frame, codes.filter(pl.col(CODE_ROWS) > 0)], how="diagonal")
+    if not rejected:
+        return frame, pl.DataFrame(schema=bad.collect_schema())
+    return frame, bad.collect(engine="streaming")
+
+
+def _unmapped_codes(plan: Plan, checked: pl.LazyFrame) -> pl.DataFrame:
+    """Rows per unmapped transaction code, read again: only rows of codes the rule
+    set neither maps nor excludes can be unmapped, and a transaction's status
+    depends on no other row's."""
+    named = sorted(set(plan.codes["transactions"]) | set(plan.excluded))
+    some = checked.filter(~pl.col("txn_type").is_in(named))
+    rows = transaction_rows(plan, good_rows(some), []).filter(pl.col(STATUS) == UNMAPPED)
+    codes = rows.group_by(pl.col("txn_type").alias(CODE)).agg(
+        pl.len().cast(pl.Int64).alias(CODE_ROWS)
+    )
+    return codes.collect(engine="streaming")
 
 
 def measure_in_steps(
@@ -563,35 +785,29 @@ def measure_in_steps(
     checked: pl.LazyFrame,
     repeated: list[int] | None,
     wide: bool = False,
-    twice: bool = False,
+    reread: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One input's folds and bad rows on one machine, each step on the polars engine
-    that runs it fastest: one streaming pass validates and classifies the rows;
-    balances that do not come in account order (or, from CSV, have bad rows between
-    good ones) are read again, put in order in memory (``by_account``) and marked;
-    the fold streams. What ``measure_balances`` and ``measure_transactions`` compute, in steps.
+    """One input's folds and bad rows on one machine. Usually one streaming pass
+    (``_one_pass``): balances in account order and transactions with no id twice,
+    as exports of tables clustered by their key come. Otherwise each step on the
+    polars engine that runs it fastest: balances are read again, put in order in
+    memory (``by_account``) and marked; transactions are held, and the ids that
+    repeat found (``_repeats_marked``). What ``measure_balances`` and
+    ``measure_transactions`` compute, in steps.
 
     ``repeated`` (transactions): the hashes of ids that repeat (``repeated_hashes``),
-    or None to find them in the one pass: none repeat when the ids come in order,
-    else ``_repeats_marked`` looks. ``twice``: the input is cheap to read more than
-    once (see ``_balances_in_order``).
+    or None when not known yet: the one pass then checks that ids come in order. A
+    first look at ``FIRST_ROWS`` rows sends an input in no order the other way at
+    once. ``reread``: the input is cheap to read again (see ``_one_pass``).
     """
-    if source == "balances":
-        rows, bad = balances_held(plan, checked, twice)
-    elif not repeated:
-        # No repeated ids (or none known yet), so no row's mark depends on another:
-        # bad rows may be classified along with good ones and set apart after.
-        find = [id_hash().alias(HASH), strictly_after(TXN_KEY)] if repeated is None else []
-        rows = transaction_rows(plan, checked, []).select(*folded_from(source), DETAIL, *find)
-        frame = rows.collect(engine="streaming", optimizations=NO_CSE)
-        unique = repeated is not None or in_order(frame)  # bad rows' ids in the chain too
-        held, bad = _split(frame)
-        del frame
-        kept = held.lazy().drop(IN_ORDER, strict=False)
-        if unique:
-            rows = without_lines(kept.drop(HASH, strict=False))
-        else:
-            rows = _repeats_marked(plan, checked, kept)
+    if source == "balances" or not repeated:
+        check = source == "balances" or repeated is None
+        seen = _first_look(plan, source, checked, check, wide)
+        if seen is not None:
+            measured = _one_pass(plan, source, checked, check, wide, reread, seen)
+            if measured is not None:
+                return measured
+        rows, bad = (_balances_ordered if source == "balances" else _ids_searched)(plan, checked)
     else:
         good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
         rows = transaction_rows(plan, good.lazy(), repeated)
@@ -602,19 +818,15 @@ def measure_in_steps(
     return fold(plan, rows, wide).collect(engine="streaming"), bad
 
 
-def balances_held(
-    plan: Plan, checked: pl.LazyFrame, twice: bool = False
-) -> tuple[pl.LazyFrame, pl.DataFrame]:
-    """Balance rows as the fold reads them, and the bad rows: the one pass when they
-    come in account order (``_balances_in_order``, after a first look at a few), else
-    the long way (``_balances_ordered``)."""
-    if _balances_in_order(plan, checked, FIRST_ROWS, twice)[2]:
-        held, bad, ordered = _balances_in_order(plan, checked, twice=twice)
-        if ordered:
-            rows = held.lazy().drop(IN_ORDER, NEXT_GOOD, strict=False)  # lazily: no copy
-            return (rows if twice else without_lines(rows)), bad
-        del held
-    return _balances_ordered(plan, checked)
+def _ids_searched(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """Transactions whose ids do not come in order: held with each id's ``HASH``
+    (hashed in the pass that reads them anyway), and the rows of ids that repeat
+    marked (``_repeats_marked``)."""
+    rows = transaction_rows(plan, checked, []).select(
+        *folded_from("transactions"), DETAIL, id_hash().alias(HASH)
+    )
+    held, bad = _split(rows.collect(engine="streaming", optimizations=NO_CSE))
+    return _repeats_marked(plan, checked, held.lazy()), bad
 
 
 def _balances_ordered(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:

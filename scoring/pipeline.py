@@ -168,8 +168,8 @@ class _Input:
             checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
         one_pass = name == "transactions" and part[0] == 1
         repeated = None if one_pass else self.repeated
-        twice = part[0] == 1 and self.typed  # in parts, each part reads the input already
-        return measure_in_steps(plan, name, checked, repeated, wide, twice)
+        reread = part[0] == 1 and self.typed  # in parts, each part reads the input already
+        return measure_in_steps(plan, name, checked, repeated, wide, reread)
 
 
 class Observer(Protocol):

@@ -450,7 +450,7 @@ def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -
     parsers = BALANCE_PARSERS if name == "balances" else TRANSACTION_PARSERS
     checked = check(lf, parsers, typed=typed)
     # finds repeats; typed rows in memory are cheap to check twice, text is not
-    folded, bad = measure_in_steps(plan, name, checked, None, wide=True, twice=typed)
+    folded, bad = measure_in_steps(plan, name, checked, None, wide=True, reread=typed)
     sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS)).collect()
     ids = [c.id for c in plan.of_source(name)]
     return _handover([folded, bad, sizes], ids)

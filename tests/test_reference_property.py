@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
@@ -167,9 +166,9 @@ def test_rows_in_key_order_are_measured_in_one_pass(
     balances: list, transactions: list, bad_bal: list, bad_txn: list
 ) -> None:
     """Balances in account order and transaction ids in order take the one-pass path
-    (no second read, no search for repeated ids). A bad balance after a good one
-    sends balances the long way (the good row's next row is not the bad one); bad
-    transactions do not. Either way the result is the row-by-row reference's."""
+    (no second read, no search for repeated ids), bad rows anywhere among them (an
+    account's next row is its next good row), with the row-by-row reference's
+    result."""
     from unittest import mock
 
     from tierscore.scoring import measures
@@ -199,11 +198,7 @@ def test_rows_in_key_order_are_measured_in_one_pass(
     for customer, points in expected.items():
         assert got[customer]["points"] == round_half_up(points), customer
     assert result.rejects.height == len(bad_bal) + len(bad_txn)
-    good_then_bad = any(
-        good[-1] != "not money" and bad[-1] == "not money"
-        for good, bad in itertools.pairwise(bal_rows)
-    )
-    assert long_way.call_count == int(good_then_bad)
+    assert long_way.call_count == 0
 
 
 def test_a_repeated_id_with_a_bad_row_between_is_found() -> None:
@@ -238,15 +233,27 @@ def test_balances_that_start_in_order_but_leave_it_are_read_again(monkeypatch) -
         ("C2", "A3", "TIME", START + timedelta(days=2), "70.00"),
         ("C1", "A2", "MMF", START + timedelta(days=1), "10.00"),
     ]
-    one_pass = mock.patch.object(measures, "_balances_in_order", wraps=measures._balances_in_order)
+    passes: list = []
+    real_pass = measures._one_pass
+
+    def one_pass(*args: object) -> object:
+        passes.append((args[1], real_pass(*args)))  # type: ignore[arg-type]
+        return passes[-1][1]
+
     sorted_again = mock.patch.object(
         measures, "_balances_ordered", wraps=measures._balances_ordered
     )
-    with tempfile.TemporaryDirectory() as tmp, one_pass as first, sorted_again as second:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(measures, "_one_pass", side_effect=one_pass),
+        sorted_again as second,
+    ):
         bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, rows)
         txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
         scores = run(Job(str(bal), str(txn), parse_window(None, None, START, END))).scores
-    assert (first.call_count, second.call_count) == (2, 1)  # a first look, then all
+    # the first look passed; the one pass found the rows out of order
+    assert [result for source, result in passes if source == "balances"] == [None]
+    assert second.call_count == 1
     expected = reference_points(rows, [], START, END)
     assert {r["customer_id"]: r["points"] for r in scores.iter_rows(named=True)} == {
         c: round_half_up(p) for c, p in expected.items()
@@ -254,9 +261,8 @@ def test_balances_that_start_in_order_but_leave_it_are_read_again(monkeypatch) -
 
 
 def test_parquet_balances_with_bad_rows_between_good_ones_take_one_pass(tmp_path: Path) -> None:
-    """Parquet is read twice, good rows and bad rows, so a bad row between two good rows
-    of an account is no neighbour of theirs: the one-pass path holds, and the days
-    run from one good row to the next."""
+    """A bad row between two good rows of an account is no neighbour of theirs: the
+    one-pass path holds, and the days run from one good row to the next."""
     from unittest import mock
 
     import polars as pl
@@ -286,3 +292,62 @@ def test_parquet_balances_with_bad_rows_between_good_ones_take_one_pass(tmp_path
         c: round_half_up(p) for c, p in expected.items()
     }
     assert result.rejects["reason"].to_list() == ["negative balance"]
+
+
+def _parquet(path: Path, columns: tuple[str, ...], rows: list, money: tuple[str, ...]) -> Path:
+    """Rows as a typed Parquet file: dates as dates, money as decimals."""
+    import polars as pl
+
+    frame = pl.DataFrame([list(r) for r in rows], schema=list(columns), orient="row")
+    typed = [pl.col(c).cast(pl.Float64).cast(pl.Decimal(18, 2)) for c in money]
+    ratio = [pl.col("fee_ratio").cast(pl.Float64)] if "fee_ratio" in columns else []
+    frame.with_columns(pl.col("date").cast(pl.Date), *typed, *ratio).write_parquet(path)
+    return path
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    balances=balance_rows,
+    transactions=txn_rows,
+    bad_bal=bad_positions,
+    bad_txn=bad_positions,
+    look=st.integers(min_value=0, max_value=6),
+)
+def test_parquet_in_one_group_by_equals_csv_and_reference(
+    balances: list, transactions: list, bad_bal: list, bad_txn: list, look: int
+) -> None:
+    """Typed files are folded in one group-by, bad rows only counted and read again
+    after; unmapped rows are counted per code the first look (``look`` rows) saw, and
+    other unmapped codes are read again (transactions) or folded the text way
+    (balances). Every way gives the CSV run's scores, counts and rejects, and the
+    row-by-row reference's points."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
+    ordered = sorted(balances, key=lambda r: (r[1], r[3]))
+    bal_rows: list = list(ordered)
+    for at in bad_bal:  # a negative balance: bad in CSV and in Parquet alike
+        bal_rows.insert(min(at, len(bal_rows)), ("C1", "A1", "CURRENT", START, "-5.00"))
+    txn_in: list = list(transactions)
+    for at in bad_txn:  # a bad amount
+        txn_in.insert(min(at, len(txn_in)), ("C2", START, "ODD", "-1.00", None, None))
+    txn_out = [(c, f"T{i:03d}", d, k, a, f, r) for i, (c, d, k, a, f, r) in enumerate(txn_in)]
+    expected = reference_points(ordered, [r for r in txn_out if r[4] != "-1.00"], START, END)
+    window = parse_window(None, None, START, END)
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(measures, "FIRST_ROWS", look):
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, bal_rows)
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, txn_out)
+        text = run(Job(str(bal), str(txn), window))
+        bal = _parquet(Path(tmp) / "b.parquet", BAL_COLUMNS, bal_rows, ("balance",))
+        txn = _parquet(Path(tmp) / "t.parquet", TXN_COLUMNS, txn_out, ("amount", "fee"))
+        typed = run(Job(str(bal), str(txn), window))
+    assert typed.scores.equals(text.scores)
+    for key in ("rows", "unmapped_codes", "tiers"):
+        assert typed.summary[key] == text.summary[key], key
+    import polars as pl
+
+    lines = pl.col("line") - 2  # a Parquet row's index; a CSV line counts the header
+    assert typed.rejects.drop("file").equals(text.rejects.drop("file").with_columns(lines))
+    got = {row["customer_id"]: row["points"] for row in typed.scores.iter_rows(named=True)}
+    assert got == {c: round_half_up(p) for c, p in expected.items()}
