@@ -293,11 +293,9 @@ def _fold(
     counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
     summed = [*values, *(c.meta.output_name() for c in counts)]
     # Most rows group by customer alone (one string key is far cheaper than three);
-    # conflicting rows, usually few, group with their file and line (as do bad rows,
-    # with their ``DETAIL``, in ``_one_pass``). Rows held without file and line
-    # (``folded_from``) are known to have none.
+    # conflicting rows, usually few, group with their file and line. Rows held
+    # without file and line (``folded_from``) are known to have none.
     lines = FILE_COL in names
-    detail = [pl.col(DETAIL).first()] if DETAIL in names else []
     usual = rows.filter(~conflict) if lines and not alone else rows
     if magnitude is None:
         common = (
@@ -322,7 +320,6 @@ def _fold(
         .agg(
             pl.col(summed).sum(),
             pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
-            *detail,
         )
     )
     codes = (
@@ -649,65 +646,53 @@ def _one_pass(
     reread: bool,
     seen: tuple[str, ...] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """An input's folds and bad rows from one streaming pass that validates, measures
-    and folds every row as it is read, holding none, as if no row repeated another
-    (so the next row of an account is its next good one); None when that does not
-    hold, as ``_broken`` tells (``check=False``: the caller knows no transaction id
-    repeats).
+    """An input's folds and bad rows from one streaming pass that validates and
+    measures every row as it is read, as if no row repeated another (so the next
+    row of an account is its next good one); None when that does not hold, as
+    ``_broken`` tells (``check=False``: the caller knows no transaction id repeats).
 
-    ``reread`` (typed files, cheap to read again): one group-by, in which bad rows
-    are only counted, and unmapped rows counted per code for the codes ``seen``; the
-    few bad rows, or rows of unmapped codes not seen, are found after by queries of
-    their own (``_counted_apart``). Otherwise (text would be parsed again) bad rows
-    travel in the fold as rejected rows do, each its own group with its file, line
-    and ``DETAIL``, set apart after, and unmapped codes have a group-by of their
-    own, all in one query.
+    ``reread`` (typed files, cheap to read again): the pass folds the rows, holding
+    none, in one group-by (see ``_fold``'s ``alone``) in which bad rows are only
+    counted, and unmapped rows counted per code for the codes ``seen``; the few bad
+    rows, or rows of unmapped codes not seen, are found after by queries of their
+    own (``_counted_apart``). Otherwise (text would be parsed again) the pass holds
+    the rows, bad ones apart, and the fold reads them from memory.
     """
+    rows = _measured_rows(plan, source, checked, check, seen if reread else ())
     if reread:
-        frame = _folded_once(plan, source, checked, check, wide, seen)
+        frame = fold_of(source)(plan, rows, wide, True, seen).collect(engine="streaming")
         if _out_of_order(frame):
             return None
         apart = _counted_apart(plan, source, checked, frame, seen)
         if apart is not None:
             return apart
-    frame = _folded_once(plan, source, checked, check, wide)
+        rows = _measured_rows(plan, source, checked, check)
+    kept = [*folded_from(source), DETAIL, *([BROKEN] if check else [])]
+    frame = rows.select(kept).collect(engine="streaming", optimizations=NO_CSE)
     if _out_of_order(frame):
         return None
-    bad_row = pl.col(DETAIL).is_not_null()
-    bad = frame.filter(bad_row).select(
-        pl.col(CONFLICT_FILE).alias(FILE_COL), pl.col(CONFLICT_LINE).alias(LINE_COL), DETAIL
-    )
-    folded = frame.lazy().filter(~bad_row) if bad.height else frame.lazy()
-    return folded.drop(DETAIL, BROKEN, strict=False).collect(), bad
+    held, bad = _split(frame.lazy().drop(BROKEN, strict=False).collect())
+    del frame
+    folded = fold_of(source)(plan, without_lines(held.lazy()), wide)
+    return folded.collect(engine="streaming"), bad
 
 
-def _folded_once(
-    plan: Plan,
-    source: str,
-    checked: pl.LazyFrame,
-    check: bool,
-    wide: bool,
-    seen: tuple[str, ...] | None = None,
-) -> pl.DataFrame:
-    """The one pass's fold, with ``BROKEN`` when ``check``; ``alone`` (see ``_fold``)
-    when given the codes ``seen``."""
-    codes = seen or ()
+def fold_of(source: str) -> Callable[..., pl.LazyFrame]:
+    return fold_balances if source == "balances" else fold_transactions
+
+
+def _measured_rows(
+    plan: Plan, source: str, checked: pl.LazyFrame, check: bool, seen: tuple[str, ...] = ()
+) -> pl.LazyFrame:
+    """Every row (bad ones marked rejected) measured as the one pass does, with
+    ``BROKEN`` when ``check``."""
     if source == "balances":  # checks its order as it follows accounts
-        rows = balance_rows(plan, checked, presorted=True, repeats=False, seen=codes)
-        fold = fold_balances
-    else:
-        rows, fold = transaction_rows(plan, checked, [], codes), fold_transactions
-        if check:
-            txn_id = pl.col("txn_id")
-            rows = rows.with_columns(_broken([(txn_id, _next_good(txn_id))]))
-    if seen is not None:
-        return fold(plan, rows, wide, True, seen).collect(engine="streaming")
-    # rows as polars' cache holds them: text and lines only where read
-    rejected = pl.col(STATUS) == REJECTED
-    lines = [pl.when(rejected).then(pl.col(c)).alias(c) for c in (FILE_COL, LINE_COL)]
-    kept = [*folded_from(source, lines=False), *lines, pl.col(DETAIL)]
-    rows = rows.select(*kept, *([pl.col(BROKEN)] if check else []))
-    return fold(plan, rows, wide).collect(engine="streaming")
+        return balance_rows(plan, checked, presorted=True, repeats=False, seen=seen)
+    rows = transaction_rows(plan, checked, [], seen)
+    if not check:
+        return rows
+    txn_id = pl.col("txn_id")
+    return rows.with_columns(_broken([(txn_id, _next_good(txn_id))]))
 
 
 def _out_of_order(frame: pl.DataFrame) -> bool:
@@ -715,14 +700,18 @@ def _out_of_order(frame: pl.DataFrame) -> bool:
 
 
 def _first_look(
-    plan: Plan, source: str, checked: pl.LazyFrame, check: bool, wide: bool
+    plan: Plan, source: str, checked: pl.LazyFrame, check: bool
 ) -> tuple[str, ...] | None:
     """The codes found unmapped in the first ``FIRST_ROWS`` rows, or None when these
     are out of order already (the input is then measured the long way at once)."""
-    frame = _folded_once(plan, source, checked.head(FIRST_ROWS), check, wide)
+    rows = _measured_rows(plan, source, checked.head(FIRST_ROWS), check)
+    code = "product" if source == "balances" else "txn_type"
+    unmapped = pl.when(pl.col(STATUS) == UNMAPPED).then(pl.col(code)).unique().drop_nulls()
+    found = [unmapped.implode().alias(CODE), *([pl.col(BROKEN).sum()] if check else [])]
+    frame = rows.select(found).collect(engine="streaming")
     if _out_of_order(frame):
         return None
-    return tuple(sorted(frame[CODE].drop_nulls().to_list()))
+    return tuple(sorted(frame[CODE][0].to_list()))
 
 
 def _counted_apart(
@@ -802,7 +791,7 @@ def measure_in_steps(
     """
     if source == "balances" or not repeated:
         check = source == "balances" or repeated is None
-        seen = _first_look(plan, source, checked, check, wide)
+        seen = _first_look(plan, source, checked, check)
         if seen is not None:
             measured = _one_pass(plan, source, checked, check, wide, reread, seen)
             if measured is not None:
@@ -814,8 +803,7 @@ def measure_in_steps(
         held = rows.select(folded_from(source)).collect(engine="streaming")
         del good
         rows = held.lazy()
-    fold = fold_balances if source == "balances" else fold_transactions
-    return fold(plan, rows, wide).collect(engine="streaming"), bad
+    return fold_of(source)(plan, rows, wide).collect(engine="streaming"), bad
 
 
 def _ids_searched(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
