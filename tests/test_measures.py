@@ -308,25 +308,42 @@ def test_typed_decimals_become_exact_cents(dtype, text, cents, reason):
         assert value == cents
 
 
+def _as_parquet(csv: Path) -> str:
+    """A CSV input as typed Parquet: dates as dates, money as decimals."""
+    frame = pl.read_csv(csv, infer_schema=False)
+    money = [c for c in ("balance", "amount", "fee") if c in frame.columns]
+    typed = frame.with_columns(pl.col("date").str.to_date(), pl.col(money).cast(pl.Decimal(18, 2)))
+    typed.write_parquet(csv.with_suffix(".parquet"))
+    return str(csv.with_suffix(".parquet"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_packed_status_counts_fall_back_to_plain_counts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     """The fast fold packs a customer's per-status row counts into one integer, 21
     bits a status. With 2 bits a status, 5 excluded and 6 outside-window rows of one
     customer overflow their fields: the run must notice, fold again with plain
-    counts, and count exactly what it counts with room to spare."""
+    counts, and count exactly what it counts with room to spare. From Parquet the
+    fold also counts bad rows (5 here) and unmapped rows per code (4 of ODD) in
+    such fields."""
     from tierscore.scoring import measures, pipeline
 
     txns = [("C1", "2026-02-01", "POS", "100.00")] * 3
     txns += [("C1", "2026-02-01", "MMF_BUY", "10.00")] * 5  # excluded
     txns += [("C1", "2025-11-01", "POS", "10.00")] * 6  # outside the window
+    txns += [("C1", "2026-02-01", "ODD", "10.00")] * 4  # unmapped
+    txns += [("C1", "2026-02-01", "POS", "-1.00")] * 5  # bad
     txns += [("C2", "2026-03-01", "POS", "50.00")]
     txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, txn_rows(txns))
     bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, [])
+    if fmt == "parquet":
+        txn, bal = _as_parquet(txn), _as_parquet(bal)  # type: ignore[assignment]
     job = Job(str(bal), str(txn), parse_window("2026H1"))
     roomy = run(job)
-    expected = {"used": 4, "excluded": 5, "unmapped": 0, "outside_window": 6}
+    expected = {"used": 4, "excluded": 5, "unmapped": 4, "outside_window": 6, "rejected": 5}
     assert {k: roomy.summary["rows"]["transactions"][k] for k in expected} == expected
+    assert roomy.summary["unmapped_codes"]["transactions"] == {"ODD": 4}
     wide_calls = []
     measure = pipeline._Input.measure
 
@@ -342,7 +359,43 @@ def test_packed_status_counts_fall_back_to_plain_counts(
     tight = run(job)
     assert True in wide_calls  # the overflow was noticed
     assert tight.summary["rows"] == roomy.summary["rows"]
+    assert tight.summary["unmapped_codes"] == roomy.summary["unmapped_codes"]
     assert tight.scores.equals(roomy.scores)
+    assert tight.rejects.equals(roomy.rejects)
     monkeypatch.setattr(pipeline, "PACK_BITS", 8)  # the check no longer sees it
     unchecked = run(job)
     assert unchecked.summary["rows"] != roomy.summary["rows"]  # so the check matters
+
+
+def test_parquet_sums_too_large_for_64_bits(tmp_path: Path) -> None:
+    """From Parquet too, a fold whose sums may overflow 64 bits is folded again with
+    128-bit sums, with its bad rows and unmapped codes (here none seen in the first
+    look, so balances are folded the way CSV is): the same as from CSV."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
+    bal = tmp_path / "b.csv"
+    bal.write_text(
+        "customer_id,account_id,product,date,balance\n"
+        "BIG,A,CURRENT,2025-12-31,999999999999999.00\n"
+        "BIG,B,TIME,2025-12-31,999999999999999.00\n"
+        "BIG,C,ODD,2025-12-31,5.00\n"
+        "SMALL,D,CURRENT,2025-12-31,-1.00\n"
+        "SMALL,E,CURRENT,2025-12-31,1.00\n",
+        encoding="utf-8",
+    )
+    txn = write_csv(
+        tmp_path / "t.csv", TXN_COLUMNS, txn_rows([("BIG", "2026-02-01", "ODD", "9.00")])
+    )
+    window = parse_window("2026H1")
+    with mock.patch.object(measures, "FIRST_ROWS", 1):
+        text = run(Job(str(bal), str(txn), window))
+        typed = run(Job(_as_parquet(bal), _as_parquet(txn), window))
+    assert typed.scores.equals(text.scores)
+    assert typed.summary["rows"] == text.summary["rows"]
+    assert typed.summary["unmapped_codes"] == text.summary["unmapped_codes"]
+    assert typed.summary["unmapped_codes"]["balances"] == {"ODD": 1}
+    assert typed.rejects["reason"].to_list() == ["negative balance"]
+    big = typed.scores.filter(pl.col("customer_id") == "BIG")
+    assert str(big["short_term_assets_amount"].item()) == "999999999999999.00"
