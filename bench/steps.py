@@ -2,8 +2,9 @@
 
     python bench/steps.py /tmp/bench/data-1000000-parquet [--rules icbc-star]
 
-Runs the steps ``pipeline.run`` runs for one part (read, then per input:
-validate, order, mark, fold; then scores and summaries) with a clock around
+Runs the steps ``pipeline.run`` runs for one part (read; then each input's
+measuring, ``measures.measure_in_steps`` itself: usually one pass that
+validates, measures and folds; then scores and summaries) with a clock around
 each, and prints seconds per step as JSON. For finding what to make faster;
 ``bench.py`` is what measures a run end to end.
 """
