@@ -645,11 +645,13 @@ def _one_pass(
     wide: bool,
     reread: bool,
     seen: tuple[str, ...] = (),
+    hold: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """An input's folds and bad rows from one streaming pass that validates and
     measures every row as it is read, as if no row repeated another (so the next
     row of an account is its next good one); None when that does not hold, as
-    ``_broken`` tells (``check=False``: the caller knows no transaction id repeats).
+    ``_broken`` tells (``check=False``: the caller knows no transaction id repeats),
+    or when the rows would have to be held and ``hold`` is False.
 
     ``reread`` (typed files, cheap to read again): the pass folds the rows, holding
     none, in one group-by (see ``_fold``'s ``alone``) in which bad rows are only
@@ -664,7 +666,7 @@ def _one_pass(
         if _out_of_order(frame):
             return None
         apart = _counted_apart(plan, source, checked, frame, seen)
-        if apart is not None:
+        if apart is not None or not hold:
             return apart
         rows = _measured_rows(plan, source, checked, check)
     kept = [*folded_from(source), DETAIL, *([BROKEN] if check else [])]
@@ -804,6 +806,20 @@ def measure_in_steps(
         del good
         rows = held.lazy()
     return fold_of(source)(plan, rows, wide).collect(engine="streaming"), bad
+
+
+def measure_whole(
+    plan: Plan, source: str, checked: pl.LazyFrame, wide: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """A typed input's folds and bad rows from the one pass that holds no rows
+    (``_one_pass`` with ``reread``), whatever its size; None when it would have to
+    hold them (rows out of key order, or balances of an unmapped code the first look
+    did not see): the caller then measures the input in parts. So an export in key
+    order needs no parts, each of which reads the whole input."""
+    seen = _first_look(plan, source, checked, True)
+    if seen is None:
+        return None
+    return _one_pass(plan, source, checked, True, wide, True, seen, hold=False)
 
 
 def _ids_searched(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:

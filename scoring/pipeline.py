@@ -48,6 +48,7 @@ from .measures import (
     mark_duplicates,
     mark_transaction_rows,
     measure_in_steps,
+    measure_whole,
     part_of,
     repeated_hashes,
     shown_value,
@@ -249,9 +250,9 @@ def run(job: Job, observer: Observer | None = None) -> Result:
             context = context_of(reader, plan, job)
         with stages.stage("compute", "validate, measure, score") as done:
             parts = parts_for(inputs, job.rows_per_part)
-            measured = _measured_in_parts(plan, inputs, parts)
+            measured, whole = _measured_in_parts(plan, inputs, parts)
             if parts > 1:
-                done.append(f"in {parts} parts,")
+                done.append(_parts_said(list(inputs), parts, whole))
             result = result_of(plan, measured, context)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
@@ -298,14 +299,26 @@ def parts_for(inputs: dict[str, _Input], rows_per_part: int) -> int:
     return max(1, -(-rows // rows_per_part))
 
 
-def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dict[str, Measured]:
+def _measured_in_parts(
+    plan: Plan, inputs: dict[str, _Input], parts: int
+) -> tuple[dict[str, Measured], list[str]]:
     """Measure each input part by part (one part when it fits) and keep the folds: a
     customer's partial rows from several parts add up later like any other folds
-    (see ``result_of``)."""
+    (see ``result_of``). A typed input too large for one part is first measured
+    whole by the one pass that holds no rows (``measures.measure_whole``); the
+    names of the inputs so measured come back too."""
     folds: dict[str, list[pl.DataFrame]] = {name: [] for name in inputs}
     bads: dict[str, list[pl.DataFrame]] = {name: [] for name in inputs}
+    whole = []
+    for name, read in inputs.items():
+        measured = _measured_whole(plan, name, read) if parts > 1 and read.typed else None
+        if measured is not None:
+            folds[name], bads[name] = [measured[0]], [measured[1]]
+            whole.append(name)
     for index in range(parts):
         for name, read in inputs.items():
+            if name in whole:
+                continue
             folded, bad = read.measure(name, plan, part=(parts, index))
             folds[name].append(_exact(plan, name, read, folded, (parts, index)))
             bads[name].append(bad)
@@ -317,7 +330,27 @@ def _measured_in_parts(plan: Plan, inputs: dict[str, _Input], parts: int) -> dic
         collected = collected[len(read.sizes) :]
         folded = pl.concat(folds[name], how="vertical_relaxed")
         out[name] = Measured(folded, pl.concat(bads[name]), read.files)
-    return out
+    return out, whole
+
+
+def _measured_whole(
+    plan: Plan, name: str, read: _Input
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """``measures.measure_whole``, folded again with 128-bit sums where needed (see
+    ``_exact``); None if either fold would have to hold the rows."""
+    measured = measure_whole(plan, name, read.checked)
+    if measured is not None and _too_big(measured[0]):
+        wide = measure_whole(plan, name, read.checked, wide=True)
+        measured = (wide[0], measured[1]) if wide is not None else None
+    if measured is None:
+        return None
+    return _without_checks(measured[0]), measured[1]
+
+
+def _parts_said(names: list[str], parts: int, whole: list[str]) -> str:
+    """How each input was measured, for the compute stage's line."""
+    said = [f"{n} whole" if n in whole else f"{n} in {parts} parts" for n in names]
+    return ", ".join(said) + ","
 
 
 def _exact(
@@ -326,9 +359,17 @@ def _exact(
     """The folds as they are, or folded again with 128-bit sums and plain counts where
     the float check says a 64-bit sum may have overflowed, or a customer has too many
     rows for the packed counts (``measures._packed``)."""
-    big = folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE
-    if big or (folded[GROUP_ROWS].max() or 0) >= 1 << PACK_BITS:
+    if _too_big(folded):
         folded = read.measure(name, plan, wide=True, part=part)[0]
+    return _without_checks(folded)
+
+
+def _too_big(folded: pl.DataFrame) -> bool:
+    big = folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE
+    return bool(big or (folded[GROUP_ROWS].max() or 0) >= 1 << PACK_BITS)
+
+
+def _without_checks(folded: pl.DataFrame) -> pl.DataFrame:
     return folded.lazy().drop(MAGNITUDE, GROUP_ROWS, strict=False).collect()
 
 

@@ -28,12 +28,12 @@ class Details:
         self.said[stage] = detail
 
 
-def same(job: Job, rows_per_part: int) -> None:
+def same(job: Job, rows_per_part: int, said: str = " parts,") -> None:
     whole = run(job)
     job.rows_per_part = rows_per_part
     details = Details()
     parted = run(job, details)
-    assert " parts," in details.said["compute"]  # it did measure in parts
+    assert said in details.said["compute"]  # it did measure in parts (or whole)
     assert parted.scores.equals(whole.scores)
     assert parted.rejects.equals(whole.rejects)
     assert parted.summary == whole.summary
@@ -72,10 +72,29 @@ def test_duplicates_and_conflicts_meet_across_parts(tmp_path: Path) -> None:
     same(job, 100)
 
 
-def test_parquet_parts_counted_from_metadata(tmp_path: Path) -> None:
+def test_parquet_in_key_order_is_measured_whole_however_large(tmp_path: Path) -> None:
+    """Parquet rows are counted from the files' metadata (too many for one part here),
+    but an export in key order is measured whole by the pass that holds no rows."""
     write_sample(tmp_path / "s", 400, "parquet", seed=9)
     job = Job(str(tmp_path / "s" / "balances"), str(tmp_path / "s" / "transactions"), H1)
-    same(job, 5_000)
+    same(job, 5_000, said="balances whole, transactions whole,")
+
+
+def test_parquet_out_of_key_order_is_measured_in_parts(tmp_path: Path) -> None:
+    """Shuffled balances and transactions with an id twice cannot be measured without
+    holding their rows: they go in parts, with the same results."""
+    write_sample(tmp_path / "s", 400, "parquet", seed=9)
+    for name in ("balances", "transactions"):
+        path = next((tmp_path / "s" / name).glob("*.parquet"))
+        frame = pl.read_parquet(path)
+        if name == "balances":
+            frame = frame.sample(fraction=1.0, shuffle=True, seed=3)
+        else:
+            frame = pl.concat([frame, frame.head(1)])  # the first id again, at the end
+        frame.write_parquet(path)
+    job = Job(str(tmp_path / "s" / "balances"), str(tmp_path / "s" / "transactions"), H1)
+    assert run(job).summary["rows"]["transactions"]["duplicate"] == 1
+    same(job, 5_000, said="balances in 6 parts, transactions in 6 parts,")
 
 
 def test_sums_too_large_for_64_bits_in_parts(tmp_path: Path) -> None:
@@ -98,3 +117,42 @@ def test_sums_too_large_for_64_bits_in_parts(tmp_path: Path) -> None:
     job.rows_per_part = 2
     big = run(job).scores.filter(pl.col("customer_id") == "BIG")
     assert str(big["short_term_assets_amount"].item()) == "999999999999999.00"
+
+
+def test_parquet_whole_folds_again_or_falls_back_to_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Measured whole, transactions whose sums may overflow 64 bits are folded again
+    with 128-bit sums; balances of an unmapped product the first look did not see
+    would have to be held, so they are measured in parts. Same results either way."""
+    from tierscore.scoring import measures
+
+    monkeypatch.setattr(measures, "FIRST_ROWS", 1)
+    bal = pl.DataFrame(
+        {
+            "customer_id": ["BIG", "BIG", "BIG", "SMALL"],
+            "account_id": ["A", "B", "C", "D"],
+            "product": ["CURRENT", "TIME", "ODD", "CURRENT"],
+            "date": ["2025-12-31"] * 4,
+            "balance": ["999999999999999.00", "999999999999999.00", "5.00", "1.00"],
+        }
+    )
+    txn = pl.DataFrame(
+        {
+            "customer_id": ["BIG", "SMALL"],
+            "txn_id": ["T1", "T2"],
+            "date": ["2026-02-01"] * 2,
+            "txn_type": ["POS", "POS"],
+            "amount": ["999999999999999.00", "3.00"],
+        }
+    )
+    for name, frame in (("bal", bal), ("txn", txn)):
+        money = "balance" if name == "bal" else "amount"
+        typed = frame.with_columns(
+            pl.col("date").str.to_date(), pl.col(money).cast(pl.Decimal(18, 2))
+        )
+        typed.write_parquet(tmp_path / f"{name}.parquet")
+    job = Job(str(tmp_path / "bal.parquet"), str(tmp_path / "txn.parquet"), H1)
+    same(job, 2, said="balances in 3 parts, transactions whole,")
+    big = run(job).scores.filter(pl.col("customer_id") == "BIG")
+    assert str(big["card_spending_amount"].item()) == "999999999999999.00"
