@@ -731,19 +731,15 @@ def _counted_apart(
     balance rows are unmapped depends on their neighbours' dates.
     """
     frame = frame.drop(DETAIL, BROKEN, strict=False)
-    tallied = f"{TALLY}0" in frame.columns  # not in the wide fold's plain counts
-    fields = range(len(seen) + 1) if tallied else range(0)
-    totals = (_tally_field(f).sum().alias(str(f)) for f in fields)
-    found = frame.select(totals).row(0) if tallied else ()
     unmapped = int(frame[count_column(UNMAPPED)].cast(pl.Int64).sum())
-    other = found[-1] if tallied else unmapped
+    if f"{TALLY}0" in frame.columns:
+        fields = range(len(seen) + 1)  # the codes seen, then any other
+        found = frame.select(_tally_field(f).sum().alias(str(f)) for f in fields).row(0)
+        counted, other = dict(zip(seen, found, strict=False)), found[-1]
+    else:  # the wide fold counts unmapped rows, but not per code
+        counted, other = {}, unmapped
     if other and source == "balances":
         return None
-    if other:
-        codes = _unmapped_codes(plan, checked)
-    else:
-        counted = {CODE: list(seen), CODE_ROWS: list(found[:-1])}
-        codes = pl.DataFrame(counted, schema={CODE: pl.String, CODE_ROWS: pl.Int64})
     frame = frame.drop([c for c in frame.columns if c.startswith(TALLY)])
     bad = bad_rows(checked)
     rejected = frame[count_column(REJECTED)].cast(pl.Int64).sum()
@@ -751,10 +747,19 @@ def _counted_apart(
         count = pl.lit(0, pl.UInt32).alias(count_column(REJECTED))
         frame = frame.filter(pl.col("customer_id").is_not_null()).with_columns(count)
     if unmapped:
-        frame = pl.concat([frame, codes.filter(pl.col(CODE_ROWS) > 0)], how="diagonal")
+        codes = _unmapped_codes(plan, checked) if other else _codes_of(counted)
+        frame = pl.concat([frame, codes], how="diagonal")
     if not rejected:
         return frame, pl.DataFrame(schema=bad.collect_schema())
     return frame, bad.collect(engine="streaming")
+
+
+def _codes_of(counted: dict[str, int]) -> pl.DataFrame:
+    """Rows per unmapped code as a fold's code groups (``CODE``, ``CODE_ROWS``)."""
+    rows = {CODE: list(counted), CODE_ROWS: list(counted.values())}
+    return pl.DataFrame(rows, schema={CODE: pl.String, CODE_ROWS: pl.Int64}).filter(
+        pl.col(CODE_ROWS) > 0
+    )
 
 
 def _unmapped_codes(plan: Plan, checked: pl.LazyFrame) -> pl.DataFrame:

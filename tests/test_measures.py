@@ -399,3 +399,31 @@ def test_parquet_sums_too_large_for_64_bits(tmp_path: Path) -> None:
     assert typed.rejects["reason"].to_list() == ["negative balance"]
     big = typed.scores.filter(pl.col("customer_id") == "BIG")
     assert str(big["short_term_assets_amount"].item()) == "999999999999999.00"
+
+
+def test_parquet_code_seen_unmapped_in_the_first_look_only(tmp_path: Path) -> None:
+    """The first look ends at a row whose next row is beyond it: the look counts it
+    unmapped (days to the window's end), the whole input outside the window (its
+    next row supersedes it before the window starts). The 128-bit refold, which
+    counts unmapped rows but not per code, must still give CSV's answer."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
+    bal = tmp_path / "b.csv"
+    bal.write_text(
+        "customer_id,account_id,product,date,balance\n"
+        "C1,A,ODD,2025-12-01,5.00\n"
+        "C1,A,CURRENT,2025-12-15,999999999999999.00\n"
+        "C2,B,TIME,2025-12-31,999999999999999.00\n",
+        encoding="utf-8",
+    )
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    window = parse_window("2026H1")
+    with mock.patch.object(measures, "FIRST_ROWS", 1):
+        text = run(Job(str(bal), str(txn), window))
+        typed = run(Job(_as_parquet(bal), _as_parquet(txn), window))
+    assert typed.scores.equals(text.scores)
+    assert typed.summary["rows"] == text.summary["rows"]
+    assert typed.summary["rows"]["balances"]["outside_window"] == 1
+    assert typed.summary["unmapped_codes"] == text.summary["unmapped_codes"]
