@@ -302,9 +302,10 @@ def _fold(
             usual.with_columns(*columns, *counts).group_by("customer_id").agg(pl.col(summed).sum())
         )
     else:
-        codes = code_table(plan, source, seen)
-        third, tally = (REJECTED, (codes, seen)) if alone else (DUPLICATE, None)
-        common = _packed(usual.with_columns(*columns), values, third, tally)
+        tally = (code_table(plan, source, seen), seen) if alone else None
+        common = _packed(
+            usual.with_columns(*columns), values, REJECTED if alone else DUPLICATE, tally
+        )
     if alone:  # the others from no rows, for their columns (not from ``rows``: no cache)
         rows = pl.LazyFrame(schema=rows.collect_schema())
     special = (
@@ -368,11 +369,10 @@ def _packed(
         .group_by("customer_id")
         .agg(pl.col(*values, "_packed", *names).sum(), pl.len().cast(pl.Int64).alias(GROUP_ROWS))
     )
-    packed_sum, field = pl.col("_packed"), 1 << PACK_BITS
-    unpacked = {s: (packed_sum // (1 << n) % field).cast(pl.UInt32) for s, n in shifts.items()}
+    unpacked = {s: _field(pl.col("_packed"), n).cast(pl.UInt32) for s, n in shifts.items()}
     unpacked[UNMAPPED] = pl.col(unmapped) if tally is None else _tally_sum(len(tally[1]))
     used = pl.col(GROUP_ROWS) - pl.sum_horizontal(*unpacked.values()).cast(pl.Int64)
-    absent = DUPLICATE + REJECTED - third
+    absent = REJECTED if third == DUPLICATE else DUPLICATE  # the status not packed
     counts = {USED: used.cast(pl.UInt32), **unpacked, absent: pl.lit(0, pl.UInt32)}
     kept = [] if tally is None else names
     return summed.select(
@@ -404,10 +404,15 @@ def _tallies(codes: list[str], seen: tuple[str, ...]) -> list[pl.Expr]:
     return columns
 
 
+def _field(packed: pl.Expr, shift: int) -> pl.Expr:
+    """The ``PACK_BITS`` field at ``shift`` of a packed sum."""
+    return packed // (1 << shift) % (1 << PACK_BITS)
+
+
 def _tally_field(index: int) -> pl.Expr:
     """One code's unmapped rows in a group, out of ``_tallies``' packed sums."""
     packed = pl.col(f"{TALLY}{index // 3}")
-    return (packed // (1 << (PACK_BITS * (index % 3))) % (1 << PACK_BITS)).cast(pl.Int64)
+    return _field(packed, PACK_BITS * (index % 3)).cast(pl.Int64)
 
 
 def _tally_sum(seen: int) -> pl.Expr:
@@ -660,7 +665,7 @@ def _one_pass(
     own (``_counted_apart``). Otherwise (text would be parsed again) the pass holds
     the rows, bad ones apart, and the fold reads them from memory.
     """
-    rows = _measured_rows(plan, source, checked, check, seen if reread else ())
+    rows = _measured_rows(plan, source, checked, check, seen)  # seen: a code index only
     if reread:
         frame = fold_of(source)(plan, rows, wide, True, seen).collect(engine="streaming")
         if _out_of_order(frame):
@@ -668,7 +673,6 @@ def _one_pass(
         apart = _counted_apart(plan, source, checked, frame, seen)
         if apart is not None or not hold:
             return apart
-        rows = _measured_rows(plan, source, checked, check)
     kept = [*folded_from(source), DETAIL, *([BROKEN] if check else [])]
     frame = rows.select(kept).collect(engine="streaming", optimizations=NO_CSE)
     if _out_of_order(frame):
@@ -798,11 +802,9 @@ def measure_in_steps(
     """
     if source == "balances" or not repeated:
         check = source == "balances" or repeated is None
-        seen = _first_look(plan, source, checked, check)
-        if seen is not None:
-            measured = _one_pass(plan, source, checked, check, wide, reread, seen)
-            if measured is not None:
-                return measured
+        measured = _looked_then_one_pass(plan, source, checked, check, wide, reread)
+        if measured is not None:
+            return measured
         rows, bad = (_balances_ordered if source == "balances" else _ids_searched)(plan, checked)
     else:
         good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
@@ -821,10 +823,24 @@ def measure_whole(
     hold them (rows out of key order, or balances of an unmapped code the first look
     did not see): the caller then measures the input in parts. So an export in key
     order needs no parts, each of which reads the whole input."""
-    seen = _first_look(plan, source, checked, True)
+    return _looked_then_one_pass(plan, source, checked, True, wide, True, hold=False)
+
+
+def _looked_then_one_pass(
+    plan: Plan,
+    source: str,
+    checked: pl.LazyFrame,
+    check: bool,
+    wide: bool,
+    reread: bool,
+    hold: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """``_one_pass`` after ``_first_look``, which gives it the codes seen unmapped or
+    (None) tells at once that the rows are out of order."""
+    seen = _first_look(plan, source, checked, check)
     if seen is None:
         return None
-    return _one_pass(plan, source, checked, True, wide, True, seen, hold=False)
+    return _one_pass(plan, source, checked, check, wide, reread, seen, hold)
 
 
 def _ids_searched(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
