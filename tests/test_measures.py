@@ -13,7 +13,7 @@ import pytest
 from tierscore.scoring.pipeline import Job, Result, run
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, Scorer, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, Scorer, as_parquet, txn_rows, write_csv
 
 D = Decimal
 WORKED_BALANCES = [
@@ -308,15 +308,6 @@ def test_typed_decimals_become_exact_cents(dtype, text, cents, reason):
         assert value == cents
 
 
-def _as_parquet(csv: Path) -> str:
-    """A CSV input as typed Parquet: dates as dates, money as decimals."""
-    frame = pl.read_csv(csv, infer_schema=False)
-    money = [c for c in ("balance", "amount", "fee") if c in frame.columns]
-    typed = frame.with_columns(pl.col("date").str.to_date(), pl.col(money).cast(pl.Decimal(18, 2)))
-    typed.write_parquet(csv.with_suffix(".parquet"))
-    return str(csv.with_suffix(".parquet"))
-
-
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_packed_status_counts_fall_back_to_plain_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
@@ -338,7 +329,7 @@ def test_packed_status_counts_fall_back_to_plain_counts(
     txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, txn_rows(txns))
     bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, [])
     if fmt == "parquet":
-        txn, bal = _as_parquet(txn), _as_parquet(bal)  # type: ignore[assignment]
+        txn, bal = as_parquet(txn), as_parquet(bal)  # type: ignore[assignment]
     job = Job(str(bal), str(txn), parse_window("2026H1"))
     roomy = run(job)
     expected = {"used": 4, "excluded": 5, "unmapped": 4, "outside_window": 6, "rejected": 5}
@@ -391,7 +382,7 @@ def test_parquet_sums_too_large_for_64_bits(tmp_path: Path) -> None:
     window = parse_window("2026H1")
     with mock.patch.object(measures, "FIRST_ROWS", 1):
         text = run(Job(str(bal), str(txn), window))
-        typed = run(Job(_as_parquet(bal), _as_parquet(txn), window))
+        typed = run(Job(as_parquet(bal), as_parquet(txn), window))
     assert typed.scores.equals(text.scores)
     assert typed.summary["rows"] == text.summary["rows"]
     assert typed.summary["unmapped_codes"] == text.summary["unmapped_codes"]
@@ -422,7 +413,7 @@ def test_parquet_code_seen_unmapped_in_the_first_look_only(tmp_path: Path) -> No
     window = parse_window("2026H1")
     with mock.patch.object(measures, "FIRST_ROWS", 1):
         text = run(Job(str(bal), str(txn), window))
-        typed = run(Job(_as_parquet(bal), _as_parquet(txn), window))
+        typed = run(Job(as_parquet(bal), as_parquet(txn), window))
     assert typed.scores.equals(text.scores)
     assert typed.summary["rows"] == text.summary["rows"]
     assert typed.summary["rows"]["balances"]["outside_window"] == 1

@@ -11,6 +11,8 @@ from tierscore.scoring.pipeline import Job, run
 from tierscore.scoring.sample import write_sample
 from tierscore.scoring.window import parse_window
 
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, as_parquet, txn_rows, write_csv
+
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 H1 = parse_window("2026H1")
 
@@ -128,31 +130,14 @@ def test_parquet_whole_folds_again_or_falls_back_to_parts(
     from tierscore.scoring import measures
 
     monkeypatch.setattr(measures, "FIRST_ROWS", 1)
-    bal = pl.DataFrame(
-        {
-            "customer_id": ["BIG", "BIG", "BIG", "SMALL"],
-            "account_id": ["A", "B", "C", "D"],
-            "product": ["CURRENT", "TIME", "ODD", "CURRENT"],
-            "date": ["2025-12-31"] * 4,
-            "balance": ["999999999999999.00", "999999999999999.00", "5.00", "1.00"],
-        }
-    )
-    txn = pl.DataFrame(
-        {
-            "customer_id": ["BIG", "SMALL"],
-            "txn_id": ["T1", "T2"],
-            "date": ["2026-02-01"] * 2,
-            "txn_type": ["POS", "POS"],
-            "amount": ["999999999999999.00", "3.00"],
-        }
-    )
-    for name, frame in (("bal", bal), ("txn", txn)):
-        money = "balance" if name == "bal" else "amount"
-        typed = frame.with_columns(
-            pl.col("date").str.to_date(), pl.col(money).cast(pl.Decimal(18, 2))
-        )
-        typed.write_parquet(tmp_path / f"{name}.parquet")
-    job = Job(str(tmp_path / "bal.parquet"), str(tmp_path / "txn.parquet"), H1)
+    big = "999999999999999.00"
+    bal = write_csv(tmp_path / "bal.csv", BAL_COLUMNS, [
+        ("BIG", "A", "CURRENT", "2025-12-31", big), ("BIG", "B", "TIME", "2025-12-31", big),
+        ("BIG", "C", "ODD", "2025-12-31", "5.00"), ("SMALL", "D", "CURRENT", "2025-12-31", "1.00"),
+    ])  # fmt: skip
+    txns = [("BIG", "2026-02-01", "POS", big), ("SMALL", "2026-02-01", "POS", "3.00")]
+    txn = write_csv(tmp_path / "txn.csv", TXN_COLUMNS, txn_rows(txns))
+    job = Job(as_parquet(bal), as_parquet(txn), H1)
     same(job, 2, said="balances in 3 parts, transactions whole,")
-    big = run(job).scores.filter(pl.col("customer_id") == "BIG")
-    assert str(big["card_spending_amount"].item()) == "999999999999999.00"
+    scored = run(job).scores.filter(pl.col("customer_id") == "BIG")
+    assert str(scored["card_spending_amount"].item()) == big

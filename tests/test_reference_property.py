@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tierscore.scoring.pipeline import Job, run
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, as_parquet, write_csv
 from .simple_reference import reference_points, reference_tier, round_half_up
 
 START, END = date(2026, 1, 1), date(2026, 1, 20)
@@ -294,17 +294,6 @@ def test_parquet_balances_with_bad_rows_between_good_ones_take_one_pass(tmp_path
     assert result.rejects["reason"].to_list() == ["negative balance"]
 
 
-def _parquet(path: Path, columns: tuple[str, ...], rows: list, money: tuple[str, ...]) -> Path:
-    """Rows as a typed Parquet file: dates as dates, money as decimals."""
-    import polars as pl
-
-    frame = pl.DataFrame([list(r) for r in rows], schema=list(columns), orient="row")
-    typed = [pl.col(c).cast(pl.Float64).cast(pl.Decimal(18, 2)) for c in money]
-    ratio = [pl.col("fee_ratio").cast(pl.Float64)] if "fee_ratio" in columns else []
-    frame.with_columns(pl.col("date").cast(pl.Date), *typed, *ratio).write_parquet(path)
-    return path
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     balances=balance_rows,
@@ -339,9 +328,7 @@ def test_parquet_in_one_group_by_equals_csv_and_reference(
         bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, bal_rows)
         txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, txn_out)
         text = run(Job(str(bal), str(txn), window))
-        bal = _parquet(Path(tmp) / "b.parquet", BAL_COLUMNS, bal_rows, ("balance",))
-        txn = _parquet(Path(tmp) / "t.parquet", TXN_COLUMNS, txn_out, ("amount", "fee"))
-        typed = run(Job(str(bal), str(txn), window))
+        typed = run(Job(as_parquet(bal), as_parquet(txn), window))
     assert typed.scores.equals(text.scores)
     for key in ("rows", "unmapped_codes", "tiers"):
         assert typed.summary[key] == text.summary[key], key
