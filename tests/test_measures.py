@@ -362,10 +362,6 @@ def test_parquet_sums_too_large_for_64_bits(tmp_path: Path) -> None:
     """From Parquet too, a fold whose sums may overflow 64 bits is folded again with
     128-bit sums, with its bad rows and unmapped codes (here none seen in the first
     look, so balances are folded the way CSV is): the same as from CSV."""
-    from unittest import mock
-
-    from tierscore.scoring import measures
-
     bal = tmp_path / "b.csv"
     bal.write_text(
         "customer_id,account_id,product,date,balance\n"
@@ -379,13 +375,7 @@ def test_parquet_sums_too_large_for_64_bits(tmp_path: Path) -> None:
     txn = write_csv(
         tmp_path / "t.csv", TXN_COLUMNS, txn_rows([("BIG", "2026-02-01", "ODD", "9.00")])
     )
-    window = parse_window("2026H1")
-    with mock.patch.object(measures, "FIRST_ROWS", 1):
-        text = run(Job(str(bal), str(txn), window))
-        typed = run(Job(as_parquet(bal), as_parquet(txn), window))
-    assert typed.scores.equals(text.scores)
-    assert typed.summary["rows"] == text.summary["rows"]
-    assert typed.summary["unmapped_codes"] == text.summary["unmapped_codes"]
+    typed = _as_from_csv(bal, txn)
     assert typed.summary["unmapped_codes"]["balances"] == {"ODD": 1}
     assert typed.rejects["reason"].to_list() == ["negative balance"]
     big = typed.scores.filter(pl.col("customer_id") == "BIG")
@@ -397,10 +387,6 @@ def test_parquet_code_seen_unmapped_in_the_first_look_only(tmp_path: Path) -> No
     unmapped (days to the window's end), the whole input outside the window (its
     next row supersedes it before the window starts). The 128-bit refold, which
     counts unmapped rows but not per code, must still give CSV's answer."""
-    from unittest import mock
-
-    from tierscore.scoring import measures
-
     bal = tmp_path / "b.csv"
     bal.write_text(
         "customer_id,account_id,product,date,balance\n"
@@ -410,11 +396,22 @@ def test_parquet_code_seen_unmapped_in_the_first_look_only(tmp_path: Path) -> No
         encoding="utf-8",
     )
     txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    typed = _as_from_csv(bal, txn)
+    assert typed.summary["rows"]["balances"]["outside_window"] == 1
+
+
+def _as_from_csv(bal: Path, txn: Path) -> Result:
+    """The Parquet run of a CSV export, with a first look of one row, after checking
+    that it gives the CSV run's scores, row counts and unmapped codes."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
     window = parse_window("2026H1")
     with mock.patch.object(measures, "FIRST_ROWS", 1):
         text = run(Job(str(bal), str(txn), window))
         typed = run(Job(as_parquet(bal), as_parquet(txn), window))
     assert typed.scores.equals(text.scores)
     assert typed.summary["rows"] == text.summary["rows"]
-    assert typed.summary["rows"]["balances"]["outside_window"] == 1
     assert typed.summary["unmapped_codes"] == text.summary["unmapped_codes"]
+    return typed
