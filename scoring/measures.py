@@ -457,9 +457,13 @@ def balance_rows(
         marked = lf.with_columns(
             _bad_marked(lf), after(account).alias("_next_acct"), after(day).alias("_next_day")
         )
-        until = pl.when(account == next_account).then(next_day).otherwise(stop)
+        # one comparison of the account texts serves the days and the order check
+        same = pl.col("_same_acct")
+        marked = marked.with_columns((next_account == account).alias("_same_acct"))
+        until = pl.when(same).then(next_day).otherwise(stop)
         if has_bad:  # a one pass (``_one_pass``), which checks the order it assumes
-            marked = marked.with_columns(_broken([(account, next_account), (day, next_day)]))
+            pairs = [(account, next_account), (day, next_day)]
+            marked = marked.with_columns(_broken(pairs, [same]))
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
     component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
     index = code_index(plan, "balances", pl.col("product"), seen)
@@ -629,14 +633,21 @@ BROKEN = "_broken"  # good rows out of key order (``_broken``), summed by the fo
 FIRST_ROWS = 100_000  # rows looked at first, to tell an input that needs the long way
 
 
-def _broken(pairs: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
+def _broken(pairs: list[tuple[pl.Expr, pl.Expr]], equal: list[pl.Expr] | None = None) -> pl.Expr:
     """``BROKEN``: 1 for a good row whose key, compared column by column with the next
     good row's (``pairs`` of this row's and the next's), does not sort strictly before
     it, else 0. Summed to 0, the good rows come in key order with no key twice: no row
-    repeats another, and an account's next row is its next good row."""
+    repeats another, and an account's next row is its next good row. ``equal``: the
+    pairs' equality where the caller has it already (text compared once)."""
+    known = equal or []
     after: pl.Expr | None = None
-    for this, then in reversed(pairs):
-        after = then > this if after is None else (then > this) | ((then == this) & after)
+    for index in reversed(range(len(pairs))):
+        this, then = pairs[index]
+        if after is None:
+            after = then > this
+            continue
+        same = known[index] if index < len(known) else then == this
+        after = (then > this) | (same & after)
     assert after is not None
     good = pl.col(DETAIL).is_null()
     return (good & ~after.fill_null(True)).cast(pl.UInt32).alias(BROKEN)
