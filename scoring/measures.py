@@ -742,8 +742,8 @@ def _counted_apart(
     as rejected and unmapped rows per code ``seen`` (``_tallies``). Bad rows, if
     any, are read again; so are transactions of a code the rule set does not map,
     if some were of a code not seen (a filter the Parquet reader applies as it
-    reads, about a sixth of a full pass). None for balances of such a code: which
-    balance rows are unmapped depends on their neighbours' dates.
+    reads, about a sixth of a full pass), and the accounts that have balances of
+    such a code (``_unmapped_products``). None if those do not add up.
     """
     frame = frame.drop(DETAIL, BROKEN, strict=False)
     unmapped = int(frame[count_column(UNMAPPED)].cast(pl.Int64).sum())
@@ -753,8 +753,14 @@ def _counted_apart(
         counted, other = dict(zip(seen, found, strict=False)), found[-1]
     else:  # the wide fold counts unmapped rows, but not per code
         counted, other = {}, unmapped
+    codes = _codes_of(counted)
     if other and source == "balances":
-        return None
+        found = _unmapped_products(plan, checked, tuple(counted))
+        if int(found[CODE_ROWS].sum()) != other:
+            return None
+        codes = pl.concat([codes, found])
+    elif other:
+        codes = _unmapped_codes(plan, checked)
     frame = frame.drop([c for c in frame.columns if c.startswith(TALLY)])
     bad = bad_rows(checked)
     rejected = frame[count_column(REJECTED)].cast(pl.Int64).sum()
@@ -762,7 +768,6 @@ def _counted_apart(
         count = pl.lit(0, pl.UInt32).alias(count_column(REJECTED))
         frame = frame.filter(pl.col("customer_id").is_not_null()).with_columns(count)
     if unmapped:
-        codes = _unmapped_codes(plan, checked) if other else _codes_of(counted)
         frame = pl.concat([frame, codes], how="diagonal")
     if not rejected:
         return frame, pl.DataFrame(schema=bad.collect_schema())
@@ -785,6 +790,26 @@ def _unmapped_codes(plan: Plan, checked: pl.LazyFrame) -> pl.DataFrame:
     some = checked.filter(~pl.col("txn_type").is_in(named))
     rows = transaction_rows(plan, good_rows(some), []).filter(pl.col(STATUS) == UNMAPPED)
     codes = rows.group_by(pl.col("txn_type").alias(CODE)).agg(
+        pl.len().cast(pl.Int64).alias(CODE_ROWS)
+    )
+    return codes.collect(engine="streaming")
+
+
+def _unmapped_products(plan: Plan, checked: pl.LazyFrame, counted: tuple[str, ...]) -> pl.DataFrame:
+    """Rows per unmapped balance code not ``counted`` already, read again. A balance
+    row's status depends on its account's next good row, whatever that row's
+    product, so the accounts with a good row of such a code are found first (a
+    filter the Parquet reader applies as it reads), and then all their rows are
+    read (another such filter) and measured as the pass measured them: the pass
+    found every account's good rows together and in date order, and a filter
+    keeps them so."""
+    named = sorted(set(code_table(plan, "balances")) | set(counted))
+    odd = good_rows(checked).filter(~pl.col("product").is_in(named))
+    accounts = odd.select(pl.col("account_id").unique()).collect(engine="streaming")
+    rows = checked.filter(pl.col("account_id").is_in(accounts["account_id"].implode()))
+    measured = balance_rows(plan, rows, presorted=True, repeats=False)
+    unmapped = measured.filter((pl.col(STATUS) == UNMAPPED) & ~pl.col("product").is_in(named))
+    codes = unmapped.group_by(pl.col("product").alias(CODE)).agg(
         pl.len().cast(pl.Int64).alias(CODE_ROWS)
     )
     return codes.collect(engine="streaming")
@@ -831,9 +856,8 @@ def measure_whole(
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """A typed input's folds and bad rows from the one pass that holds no rows
     (``_one_pass`` with ``reread``), whatever its size; None when it would have to
-    hold them (rows out of key order, or balances of an unmapped code the first look
-    did not see): the caller then measures the input in parts. So an export in key
-    order needs no parts, each of which reads the whole input."""
+    hold them (rows out of key order): the caller then measures the input in parts.
+    So an export in key order needs no parts, each of which reads the whole input."""
     return _looked_then_one_pass(plan, source, checked, True, wide, True, hold=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -400,17 +401,50 @@ def test_parquet_code_seen_unmapped_in_the_first_look_only(tmp_path: Path) -> No
     assert typed.summary["rows"]["balances"]["outside_window"] == 1
 
 
-def _as_from_csv(bal: Path, txn: Path) -> Result:
+def test_parquet_unmapped_products_the_first_look_missed(tmp_path: Path) -> None:
+    """An unmapped product the first look did not see is counted by reading its
+    accounts again, not by holding the rows: a row's status depends on its account's
+    next row (of any product), so NEW counts once unmapped and twice outside the
+    window, beside ODD, which the look saw (the one row it looks at)."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
+    bal = tmp_path / "b.csv"
+    bal.write_text(
+        "customer_id,account_id,product,date,balance\n"
+        "C1,A,ODD,2025-12-31,5.00\n"
+        "C1,A,CURRENT,2026-03-01,7.00\n"
+        "C2,B,NEW,2026-02-01,3.00\n"
+        "C2,B,TIME,2026-04-01,4.00\n"
+        "C3,C,NEW,2026-07-01,1.00\n"
+        "C3,D,NEW,2025-11-01,2.00\n"
+        "C3,D,CURRENT,2025-12-01,2.00\n",
+        encoding="utf-8",
+    )
+    txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
+    held = mock.patch.object(measures, "_split", side_effect=AssertionError("rows held"))
+    typed = _as_from_csv(bal, txn, while_typed=held)
+    assert typed.summary["unmapped_codes"]["balances"] == {"NEW": 1, "ODD": 1}
+    assert typed.summary["rows"]["balances"]["outside_window"] == 2
+
+
+def _as_from_csv(
+    bal: Path, txn: Path, while_typed: AbstractContextManager[object] | None = None
+) -> Result:
     """The Parquet run of a CSV export, with a first look of one row, after checking
-    that it gives the CSV run's scores, row counts and unmapped codes."""
+    that it gives the CSV run's scores, row counts and unmapped codes; ``while_typed``
+    is entered around the Parquet run alone."""
     from unittest import mock
 
     from tierscore.scoring import measures
 
     window = parse_window("2026H1")
+    typed_job = Job(as_parquet(bal), as_parquet(txn), window)
     with mock.patch.object(measures, "FIRST_ROWS", 1):
+        with while_typed or nullcontext():
+            typed = run(typed_job)
         text = run(Job(str(bal), str(txn), window))
-        typed = run(Job(as_parquet(bal), as_parquet(txn), window))
     assert typed.scores.equals(text.scores)
     assert typed.summary["rows"] == text.summary["rows"]
     assert typed.summary["unmapped_codes"] == text.summary["unmapped_codes"]

@@ -121,12 +121,12 @@ def test_sums_too_large_for_64_bits_in_parts(tmp_path: Path) -> None:
     assert str(big["short_term_assets_amount"].item()) == "999999999999999.00"
 
 
-def test_parquet_whole_folds_again_or_falls_back_to_parts(
+def test_parquet_whole_folds_again_with_unmapped_products_unseen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Measured whole, transactions whose sums may overflow 64 bits are folded again
-    with 128-bit sums; balances of an unmapped product the first look did not see
-    would have to be held, so they are measured in parts. Same results either way."""
+    """Measured whole, sums that may overflow 64 bits are folded again with 128-bit
+    sums, and balances of an unmapped product the first look did not see are counted
+    by reading their accounts again: both stay whole, with the results of parts."""
     from tierscore.scoring import measures
 
     monkeypatch.setattr(measures, "FIRST_ROWS", 1)
@@ -138,6 +138,8 @@ def test_parquet_whole_folds_again_or_falls_back_to_parts(
     txns = [("BIG", "2026-02-01", "POS", big), ("SMALL", "2026-02-01", "POS", "3.00")]
     txn = write_csv(tmp_path / "txn.csv", TXN_COLUMNS, txn_rows(txns))
     job = Job(as_parquet(bal), as_parquet(txn), H1)
-    same(job, 2, said="balances in 3 parts, transactions whole,")
-    scored = run(job).scores.filter(pl.col("customer_id") == "BIG")
+    same(job, 2, said="balances whole, transactions whole,")
+    result = run(job)
+    scored = result.scores.filter(pl.col("customer_id") == "BIG")
     assert str(scored["card_spending_amount"].item()) == big
+    assert result.summary["unmapped_codes"]["balances"] == {"ODD": 1}
