@@ -463,7 +463,7 @@ def balance_rows(
         until = pl.when(same).then(next_day).otherwise(stop)
         if has_bad:  # a one pass (``_one_pass``), which checks the order it assumes
             pairs = [(account, next_account), (day, next_day)]
-            marked = marked.with_columns(_broken(pairs, [same]))
+            marked = marked.with_columns(_broken(pairs, [same], within=same))
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
     component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
     index = code_index(plan, "balances", pl.col("product"), seen)
@@ -630,15 +630,22 @@ def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 BROKEN = "_broken"  # good rows out of key order (``_broken``), summed by the fold
+IN_RUN = 1 << 32  # in ``BROKEN``: a row out of order within one account's rows
 FIRST_ROWS = 100_000  # rows looked at first, to tell an input that needs the long way
 
 
-def _broken(pairs: list[tuple[pl.Expr, pl.Expr]], equal: list[pl.Expr] | None = None) -> pl.Expr:
-    """``BROKEN``: 1 for a good row whose key, compared column by column with the next
+def _broken(
+    pairs: list[tuple[pl.Expr, pl.Expr]],
+    equal: list[pl.Expr] | None = None,
+    within: pl.Expr | None = None,
+) -> pl.Expr:
+    """``BROKEN``: for a good row whose key, compared column by column with the next
     good row's (``pairs`` of this row's and the next's), does not sort strictly before
-    it, else 0. Summed to 0, the good rows come in key order with no key twice: no row
-    repeats another, and an account's next row is its next good row. ``equal``: the
-    pairs' equality where the caller has it already (text compared once)."""
+    it, 1, plus ``IN_RUN`` where ``within`` holds too (the next good row is of the same
+    account: see ``_in_order``), else 0. Summed to 0, the good rows come in key order
+    with no key twice: no row repeats another, and an account's next row is its next
+    good row. ``equal``: the pairs' equality where the caller has it already (text
+    compared once)."""
     known = equal or []
     after: pl.Expr | None = None
     for index in reversed(range(len(pairs))):
@@ -649,8 +656,11 @@ def _broken(pairs: list[tuple[pl.Expr, pl.Expr]], equal: list[pl.Expr] | None = 
         same = known[index] if index < len(known) else then == this
         after = (then > this) | (same & after)
     assert after is not None
-    good = pl.col(DETAIL).is_null()
-    return (good & ~after.fill_null(True)).cast(pl.UInt32).alias(BROKEN)
+    broken = pl.col(DETAIL).is_null() & ~after.fill_null(True)
+    if within is None:
+        return broken.cast(pl.UInt64).alias(BROKEN)
+    inside = (broken & within.fill_null(False)).cast(pl.UInt64) * IN_RUN
+    return (broken.cast(pl.UInt64) + inside).alias(BROKEN)
 
 
 def _one_pass(
@@ -666,7 +676,7 @@ def _one_pass(
     """An input's folds and bad rows from one streaming pass that validates and
     measures every row as it is read, as if no row repeated another (so the next
     row of an account is its next good one); None when that does not hold, as
-    ``_broken`` tells (``check=False``: the caller knows no transaction id repeats),
+    ``_in_order`` tells (``check=False``: the caller knows no transaction id repeats),
     or when the rows would have to be held and ``hold`` is False.
 
     ``reread`` (typed files, cheap to read again): the pass folds the rows, holding
@@ -679,14 +689,14 @@ def _one_pass(
     rows = _measured_rows(plan, source, checked, check, seen)  # seen: a code index only
     if reread:
         frame = fold_of(source)(plan, rows, wide, True, seen).collect(engine="streaming")
-        if _out_of_order(frame):
+        if not _in_order(source, checked, frame, again=True):
             return None
         apart = _counted_apart(plan, source, checked, frame, seen)
         if apart is not None or not hold:
             return apart
     kept = [*folded_from(source), DETAIL, *([BROKEN] if check else [])]
     frame = rows.select(kept).collect(engine="streaming", optimizations=NO_CSE)
-    if _out_of_order(frame):
+    if not _in_order(source, checked, frame):
         return None
     held, bad = _split(frame.lazy().drop(BROKEN, strict=False).collect())
     del frame
@@ -712,8 +722,32 @@ def _measured_rows(
     return rows.with_columns(_broken([(txn_id, _next_good(txn_id))]))
 
 
-def _out_of_order(frame: pl.DataFrame) -> bool:
-    return BROKEN in frame.columns and bool(frame[BROKEN].cast(pl.Int64).sum())
+def _in_order(source: str, checked: pl.LazyFrame, frame: pl.DataFrame, again: bool = False) -> bool:
+    """Whether the rows are as the one pass took them: an account's good rows together
+    and in date order, no transaction id twice. Rows in key order show it (``BROKEN``
+    sums to 0). ``again`` (typed files, cheap to read again): rows out of key order
+    only where one account's rows end, or ids out of order, as files each sorted on
+    their own come (a cluster writes an export part by part), are read again for what
+    the pass needs, instead of taking the long way: an account with two runs of rows
+    (``_runs_repeat``), an id twice (``repeated_hashes``)."""
+    total = int(frame[BROKEN].cast(pl.UInt64).sum()) if BROKEN in frame.columns else 0
+    if not total:
+        return True
+    if not again or total >= IN_RUN:
+        return False
+    if source == "balances":
+        return not _runs_repeat(checked)
+    hashes = good_rows(checked).select(id_hash().alias(HASH))
+    return repeated_hashes(hashes).collect(engine="streaming").height == 0
+
+
+def _runs_repeat(checked: pl.LazyFrame) -> bool:
+    """Whether some account's good rows come in more than one run: the account of each
+    run's first row, read again (one column), found twice."""
+    account = pl.col("account_id")
+    good = good_rows(checked).select(account)
+    firsts = good.filter(account.ne_missing(account.shift(1))).collect(engine="streaming")
+    return bool(firsts.select(account.is_duplicated().any()).item())
 
 
 def _first_look(
@@ -726,7 +760,7 @@ def _first_look(
     unmapped = pl.when(pl.col(STATUS) == UNMAPPED).then(pl.col(code)).unique().drop_nulls()
     found = [unmapped.implode().alias(CODE), *([pl.col(BROKEN).sum()] if check else [])]
     frame = rows.select(found).collect(engine="streaming")
-    if _out_of_order(frame):
+    if not _in_order(source, checked, frame):
         return None
     return tuple(sorted(frame[CODE][0].to_list()))
 

@@ -338,3 +338,93 @@ def test_parquet_in_one_group_by_equals_csv_and_reference(
     assert typed.rejects.drop("file").equals(text.rejects.drop("file").with_columns(lines))
     got = {row["customer_id"]: row["points"] for row in typed.scores.iter_rows(named=True)}
     assert got == {c: round_half_up(p) for c, p in expected.items()}
+
+
+def _in_files(folder: Path, columns: list[str], files: dict[int, list], key) -> str:
+    """Rows written as CSV files, each sorted by ``key`` on its own, and as Parquet
+    beside them; a glob of the CSV files (``.parquet`` for the others)."""
+    folder.mkdir()
+    for number, rows in sorted(files.items()):
+        as_parquet(write_csv(folder / f"part-{number}.csv", columns, sorted(rows, key=key)))
+    return str(folder / "*.csv")
+
+
+def _runs_apart(rows: list) -> bool:
+    """Whether, in this order, an account's rows are not together in date order."""
+    seen, last = set(), None
+    for _, account, _, day, _ in rows:
+        if last is not None and account == last[0] and day <= last[1]:
+            return True
+        if account != (last or (None,))[0]:
+            if account in seen:
+                return True
+            seen.add(account)
+        last = (account, day)
+    return False
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    balances=balance_rows,
+    transactions=txn_rows,
+    account_file=st.lists(st.integers(0, 2), min_size=4, max_size=4),
+    row_file=st.lists(st.integers(0, 2), min_size=14, max_size=14),
+    split=st.booleans(),
+    txn_file=st.lists(st.integers(0, 2), min_size=11, max_size=11),
+    repeat=st.booleans(),
+)
+def test_parquet_files_each_in_key_order(
+    balances: list,
+    transactions: list,
+    account_file: list,
+    row_file: list,
+    split: bool,
+    txn_file: list,
+    repeat: bool,
+) -> None:
+    """Files each sorted on their own, keys interleaved across them (as a cluster
+    writes an export part by part): the one pass finds the rows out of key order where
+    a file ends, and reads back only what tells whether that matters (an account in
+    two runs, an id twice). The results are the CSV run's and the reference's, and
+    only an account whose rows are apart or an id twice takes the long way."""
+    from unittest import mock
+
+    from tierscore.scoring import measures
+
+    accounts = ["A1", "A2", "A3", "A4"]
+    bal_files: dict[int, list] = {0: []}
+    for i, row in enumerate(balances):
+        number = row_file[i] if split else account_file[accounts.index(row[1])]
+        bal_files.setdefault(number, []).append(row)
+    txns = [(c, f"T{i:02d}", d, k, a, f, r) for i, (c, d, k, a, f, r) in enumerate(transactions)]
+    txn_files: dict[int, list] = {0: []}
+    for i, row in enumerate(txns):
+        txn_files.setdefault(txn_file[i], []).append(row)
+    if repeat and txns:  # the same transaction again, in another file
+        txn_files.setdefault(txn_file[10] + 1, []).append(txns[0])
+    in_order = [r for _, rows in sorted(bal_files.items()) for r in sorted(rows, key=_key)]
+    window = parse_window(None, None, START, END)
+    calls = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        bal = _in_files(Path(tmp) / "b", BAL_COLUMNS, bal_files, _key)
+        txn = _in_files(Path(tmp) / "t", TXN_COLUMNS, txn_files, lambda r: r[1])
+        text = run(Job(bal, txn, window))
+        with mock.patch.object(measures, "FIRST_ROWS", 1):
+            long_ways = {
+                name: mock.patch.object(measures, name, wraps=getattr(measures, name))
+                for name in ("_balances_ordered", "_ids_searched")
+            }
+            with long_ways["_balances_ordered"] as b, long_ways["_ids_searched"] as t:
+                typed = run(Job(bal[:-3] + "parquet", txn[:-3] + "parquet", window))
+            calls = {"balances": b.called, "transactions": t.called}
+    assert typed.scores.equals(text.scores)
+    for key in ("rows", "unmapped_codes", "tiers"):
+        assert typed.summary[key] == text.summary[key], key
+    assert calls == {"balances": _runs_apart(in_order), "transactions": repeat and bool(txns)}
+    expected = reference_points(balances, txns, START, END)
+    got = {row["customer_id"]: row["points"] for row in typed.scores.iter_rows(named=True)}
+    assert got == {c: round_half_up(p) for c, p in expected.items()}
+
+
+def _key(row: tuple) -> tuple:
+    return (row[1], row[3])
