@@ -323,12 +323,13 @@ def _fold(
             pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
         )
     )
-    codes = (
-        rows.filter(status == UNMAPPED)
-        .group_by(pl.col(code_col).alias(CODE))
-        .agg(pl.len().cast(pl.Int64).alias(CODE_ROWS))
-    )
-    return pl.concat([special, common, codes], how="diagonal")
+    return pl.concat([special, common, _per_code(rows, code_col)], how="diagonal")
+
+
+def _per_code(rows: pl.LazyFrame, code: str) -> pl.LazyFrame:
+    """Unmapped rows per code, as a fold's code groups (``CODE``, ``CODE_ROWS``)."""
+    unmapped = rows.filter(pl.col(STATUS) == UNMAPPED)
+    return unmapped.group_by(pl.col(code).alias(CODE)).agg(pl.len().cast(pl.Int64).alias(CODE_ROWS))
 
 
 def _without_rows(rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -463,7 +464,7 @@ def balance_rows(
         until = pl.when(same).then(next_day).otherwise(stop)
         if has_bad:  # a one pass (``_one_pass``), which checks the order it assumes
             pairs = [(account, next_account), (day, next_day)]
-            marked = marked.with_columns(_broken(pairs, [same], within=same))
+            marked = marked.with_columns(_broken(pairs, same))
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
     component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
     index = code_index(plan, "balances", pl.col("product"), seen)
@@ -634,32 +635,28 @@ IN_RUN = 1 << 32  # in ``BROKEN``: a row out of order within one account's rows
 FIRST_ROWS = 100_000  # rows looked at first, to tell an input that needs the long way
 
 
-def _broken(
-    pairs: list[tuple[pl.Expr, pl.Expr]],
-    equal: list[pl.Expr] | None = None,
-    within: pl.Expr | None = None,
-) -> pl.Expr:
+def _broken(pairs: list[tuple[pl.Expr, pl.Expr]], same: pl.Expr | None = None) -> pl.Expr:
     """``BROKEN``: for a good row whose key, compared column by column with the next
     good row's (``pairs`` of this row's and the next's), does not sort strictly before
-    it, 1, plus ``IN_RUN`` where ``within`` holds too (the next good row is of the same
-    account: see ``_in_order``), else 0. Summed to 0, the good rows come in key order
-    with no key twice: no row repeats another, and an account's next row is its next
-    good row. ``equal``: the pairs' equality where the caller has it already (text
-    compared once)."""
-    known = equal or []
+    it, 1, else 0. Summed to 0, the good rows come in key order with no key twice: no
+    row repeats another, and an account's next row is its next good row.
+
+    ``same``: the first columns are equal, where the caller has compared them already
+    (the account's text, compared once); a row out of order where they are is out of
+    order within one account's rows, and counts ``IN_RUN`` too (see ``_in_order``)."""
     after: pl.Expr | None = None
     for index in reversed(range(len(pairs))):
         this, then = pairs[index]
         if after is None:
             after = then > this
             continue
-        same = known[index] if index < len(known) else then == this
-        after = (then > this) | (same & after)
+        equal = same if index == 0 and same is not None else then == this
+        after = (then > this) | (equal & after)
     assert after is not None
     broken = pl.col(DETAIL).is_null() & ~after.fill_null(True)
-    if within is None:
+    if same is None:
         return broken.cast(pl.UInt64).alias(BROKEN)
-    inside = (broken & within.fill_null(False)).cast(pl.UInt64) * IN_RUN
+    inside = (broken & same.fill_null(False)).cast(pl.UInt64) * IN_RUN
     return (broken.cast(pl.UInt64) + inside).alias(BROKEN)
 
 
@@ -822,11 +819,8 @@ def _unmapped_codes(plan: Plan, checked: pl.LazyFrame) -> pl.DataFrame:
     depends on no other row's."""
     named = sorted(set(plan.codes["transactions"]) | set(plan.excluded))
     some = checked.filter(~pl.col("txn_type").is_in(named))
-    rows = transaction_rows(plan, good_rows(some), []).filter(pl.col(STATUS) == UNMAPPED)
-    codes = rows.group_by(pl.col("txn_type").alias(CODE)).agg(
-        pl.len().cast(pl.Int64).alias(CODE_ROWS)
-    )
-    return codes.collect(engine="streaming")
+    rows = transaction_rows(plan, good_rows(some), [])
+    return _per_code(rows, "txn_type").collect(engine="streaming")
 
 
 def _unmapped_products(plan: Plan, checked: pl.LazyFrame, counted: tuple[str, ...]) -> pl.DataFrame:
@@ -842,11 +836,8 @@ def _unmapped_products(plan: Plan, checked: pl.LazyFrame, counted: tuple[str, ..
     accounts = odd.select(pl.col("account_id").unique()).collect(engine="streaming")
     rows = checked.filter(pl.col("account_id").is_in(accounts["account_id"].implode()))
     measured = balance_rows(plan, rows, presorted=True, repeats=False)
-    unmapped = measured.filter((pl.col(STATUS) == UNMAPPED) & ~pl.col("product").is_in(named))
-    codes = unmapped.group_by(pl.col("product").alias(CODE)).agg(
-        pl.len().cast(pl.Int64).alias(CODE_ROWS)
-    )
-    return codes.collect(engine="streaming")
+    unseen = measured.filter(~pl.col("product").is_in(named))
+    return _per_code(unseen, "product").collect(engine="streaming")
 
 
 def measure_in_steps(
