@@ -25,6 +25,10 @@ EXIT_CODES: dict[type[TierscoreError], int] = {
     RejectLimitError: REJECTS,
 }
 
+# Called on Ctrl-C before the process ends at once (os._exit runs no finally block):
+# each removes what the run was writing.
+ON_INTERRUPT: list[Callable[[], None]] = []
+
 # Logs (stderr not a terminal) get wide lines rather than tables wrapped at 80 columns.
 # Messages are never wrapped (soft_wrap), so a log line stays one line.
 err = Console(
@@ -57,11 +61,19 @@ def _outcome(app: Callable[[], object], verbose: bool) -> int:
     except Exception as exc:  # the last resort: one line, traceback on request
         if verbose:
             traceback.print_exc()
-        err.print(f"unexpected error ({type(exc).__name__}): {exc}", markup=False)
+        err.print(f"unexpected error ({type(exc).__name__}): {_short(exc)}", markup=False)
         if not verbose:
             err.print("run again with --verbose for the traceback")
         return UNEXPECTED
     return OK
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    """An unexpected error's first line, cut: a polars error can quote whole input rows
+    (customer data, which a cron log would keep); --verbose shows it all."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def run_cli(app: Callable[[], object], verbose: bool = False) -> int:
@@ -79,6 +91,8 @@ def run_cli(app: Callable[[], object], verbose: bool = False) -> int:
         while worker.is_alive():
             worker.join(0.1)
     except KeyboardInterrupt:
+        for hook in ON_INTERRUPT:
+            hook()
         err.print("interrupted: nothing was published")
         sys.stderr.flush()
         os._exit(INTERRUPTED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -10,13 +11,14 @@ import typer
 
 from tierscore.scoring import __version__
 from tierscore.scoring.errors import ConfigError, RejectLimitError
+from tierscore.scoring.outdir import abandon, claim
 from tierscore.scoring.pipeline import Job, Result, Stages, inspect
 from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.sources import is_uri, parse_mapping
 
 from .display import show_inspection, show_run
-from .errors import err, is_broken_pipe, run_cli, stdout_closed
+from .errors import ON_INTERRUPT, err, is_broken_pipe, run_cli, stdout_closed
 from .explain_cmd import explain
 from .options import (
     Balances,
@@ -61,6 +63,7 @@ app = typer.Typer(
 app.add_typer(rules_app, name="rules")
 app.command(name="sample")(sample)
 app.command(name="explain")(explain)
+ON_INTERRUPT.append(abandon)  # Ctrl-C: no staging folder is left behind
 
 
 @app.command(epilog=EXIT_HELP)
@@ -124,8 +127,8 @@ def score(
         raise ConfigError("--out - writes only the scores CSV; give a folder", key="--split/--xlsx")
     if is_uri(out) and engine != "spark":
         raise ConfigError("an --out URI is written by --engine spark", key="--out")
-    if out != "-" and not is_uri(out) and Path(out).exists() and not Path(out).is_dir():
-        raise ConfigError(f"{out} is a file, not a folder", key="--out")
+    if not out.strip():
+        raise ConfigError("is empty: give a folder, or - for stdout", key="--out")
     check_rate(max_reject_rate)
     extras = extras_of(split, xlsx, report, customers)
     window = window_of(period, months, from_, to)
@@ -136,20 +139,29 @@ def score(
     job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping, customers)
     job.tables = {name: table for name, table in tables.items() if table}
     job.previous, job.near = previous, percent_of(near)
-    result = run_on(engine, spark_conf or [], job, stages, collect=not is_uri(out))
-    breaches = over_reject_limit(result.summary, max_reject_rate)
-    if out == "-":
-        _to_stdout(result, breaches, quiet)
-        return
-    with Stages(stages).stage("write", str(out)):
-        if is_uri(out):
-            files = publish_to_uri(result, out, not breaches, extras, spark_conf or [])
-        else:
-            files = publish(result, Path(out), format_, scores=not breaches, extras=extras)
+    with _folder_of(out):  # locked before computing: a second run stops at once
+        result = run_on(engine, spark_conf or [], job, stages, collect=not is_uri(out))
+        breaches = over_reject_limit(result.summary, max_reject_rate)
+        if out == "-":
+            _to_stdout(result, breaches, quiet)
+            return
+        with Stages(stages).stage("write", str(out)):
+            if is_uri(out):
+                files = publish_to_uri(result, out, not breaches, extras, spark_conf or [])
+            else:
+                files = publish(result, Path(out), format_, scores=not breaches, extras=extras)
     if breaches:
         _reject_limit(breaches, files)
     if not quiet:
         show_run(result.summary, files, result.rejects.height)
+
+
+def _folder_of(out: str) -> AbstractContextManager[object]:
+    """A local --out folder is checked and locked for the whole run (exit 2 if it is
+    another run's, not tierscore's, or a link to nowhere); stdout and URIs are not."""
+    if out == "-" or is_uri(out):
+        return nullcontext()
+    return claim(Path(out))
 
 
 def _to_stdout(result: Result, breaches: list[str], quiet: bool) -> None:

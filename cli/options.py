@@ -25,7 +25,11 @@ OptionalTransactions = Annotated[
     str | None, typer.Option("--transactions", help="Transactions: a file, glob, folder or URI.")
 ]
 Encoding = Annotated[
-    str | None, typer.Option(help="CSV encoding (default: detect UTF-8 / GB18030).")
+    str | None,
+    typer.Option(
+        help="CSV encoding (default: detect UTF-8 / GB18030); bytes it does not decode "
+        "stop the run."
+    ),
 ]
 Columns = Annotated[str | None, typer.Option(help="TOML file mapping export headers to columns.")]
 MaxRejectRate = Annotated[

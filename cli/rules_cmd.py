@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from tierscore.scoring.plan import compile_plan, longest_window
 from tierscore.scoring.rules import RuleSet, load_rules, shipped_rule_files
 
 from .errors import err
+
+
+def _row(table: Table, *cells: str) -> None:
+    """A table row of text from the rule file, shown as written: a rich table reads
+    its cells as markup, and a label like ``[/b]`` would stop the command."""
+    table.add_row(*(escape(cell) for cell in cells))
+
 
 rules_app = typer.Typer(help="List, show and check rule sets.", no_args_is_help=True)
 
@@ -22,7 +31,8 @@ def _describe(rules: RuleSet) -> None:
     for c in rules.components:
         caps = ", ".join(f"{k}={v}" for k, v in c.caps.items())
         cap = " ".join(x for x in (str(c.cap) if c.cap is not None else "", caps) if x)
-        comps.add_row(
+        _row(
+            comps,
             c.id,
             c.label,
             c.source,
@@ -46,8 +56,8 @@ def _describe(rules: RuleSet) -> None:
             bound = "the rest" if i == last else f"top {t.bound:.2%}"
         else:
             bound = f"> {t.bound}" if t.exclusive else f">= {t.bound}"
-        tiers.add_row(t.label, bound, "yes" if quality is not None and i <= quality else "",
-                      t.follow_up or "", t.service or "")  # fmt: skip
+        _row(tiers, t.label, bound, "yes" if quality is not None and i <= quality else "",
+             t.follow_up or "", t.service or "")  # fmt: skip
     err.print(tiers)
     if rules.gates:
         gates = Table(title="quality gates (with --customers)")
@@ -55,7 +65,7 @@ def _describe(rules: RuleSet) -> None:
             gates.add_column(col)
         for g in rules.gates:
             when = "true" if g.at_least is None else f">= {g.at_least}"
-            gates.add_row(g.id, g.label, g.column, when)
+            _row(gates, g.id, g.label, g.column, when)
         err.print(gates)
 
 
@@ -67,7 +77,7 @@ def _describe_weighting(rules: RuleSet) -> None:
         table.add_column(col)
     for ind in rules.indicators:
         bands = ", ".join(f"{low}: {score}" for low, score in ind.bands)
-        table.add_row(ind.id, " + ".join(ind.components), str(ind.weight), bands)
+        _row(table, ind.id, " + ".join(ind.components), str(ind.weight), bands)
     err.print(table)
     if rules.bonus is not None:
         b = rules.bonus
@@ -78,8 +88,12 @@ def _describe_weighting(rules: RuleSet) -> None:
 def check(
     file: Annotated[str, typer.Argument(help="A rule set TOML file or shipped name.")],
 ) -> None:
-    """Validate a rule file and print what it declares (exit 2 if it is malformed)."""
+    """Validate a rule file and print what it declares (exit 2 if it is malformed).
+
+    The check is the one ``score`` makes: the file is loaded, then compiled into the
+    integer plan, whose checks do not depend on the window (see ``plan``)."""
     rules = load_rules(file)
+    compile_plan(rules, longest_window())
     _describe(rules)
     err.print(f"ok: {rules.source}", markup=False)
 
@@ -98,5 +112,5 @@ def list_() -> None:
         table.add_column(col)
     for name, path in sorted(shipped_rule_files().items()):
         rules = load_rules(str(path))
-        table.add_row(name, rules.title, rules.version, " > ".join(t.label for t in rules.tiers))
+        _row(table, name, rules.title, rules.version, " > ".join(t.label for t in rules.tiers))
     err.print(table)

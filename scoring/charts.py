@@ -73,7 +73,8 @@ def _number(value: Any) -> float:
     return 0.0 if number is None else number
 
 
-def _count(value: Any) -> int:
+def count(value: Any) -> int:
+    """A count from the data, or 0: a page must render whatever the file held."""
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError):
@@ -254,7 +255,7 @@ def tier_chart(tiers: Sequence[Mapping[str, Any]]) -> str:
     names = [str(t.get("tier", "")) for t in tiers]
     labels = [_fit(name, TICK) for name in names]
     series = (
-        ("customers per tier", [float(_count(t.get("customers"))) for t in tiers], BAR, True),
+        ("customers per tier", [float(count(t.get("customers"))) for t in tiers], BAR, True),
         ("points per tier", [_number(t.get("points")) for t in tiers], POINTS, False),
     )
     axes = [_ticks(min(v, default=0.0), max(v, default=0.0), i) for _, v, _, i in series]
@@ -390,7 +391,7 @@ def migration_counts(migration: Mapping[str, Any]) -> list[list[int]]:
     lines += [[]] * (len(rows) - len(lines))
     counts = []
     for line in lines:
-        values = [_count(v) for v in list(line or [])[: len(columns)]]
+        values = [count(v) for v in list(line or [])[: len(columns)]]
         counts.append(values + [0] * (len(columns) - len(values)))
     return counts
 

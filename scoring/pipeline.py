@@ -55,13 +55,14 @@ from .measures import (
 )
 from .migration import read_previous
 from .plan import Plan, compile_plan
-from .points import NUMERATOR, bounds, with_numerator
+from .points import NUMERATOR, UNUSABLE, bounds, with_numerator
 from .ranked import Ranked, ranked_of
 from .rules import load_rules
 from .sources import (
     ATTRIBUTES,
     BALANCES,
     TRANSACTIONS,
+    Batch,
     InputFile,
     Reader,
     TableSpec,
@@ -71,6 +72,7 @@ from .sources import (
 from .summary import Scoring, no_customers, score_part, summary_of, summary_parts
 from .validate import (
     BALANCE_PARSERS,
+    DETAIL,
     TRANSACTION_PARSERS,
     Parser,
     bad_rows,
@@ -116,17 +118,19 @@ class Result:
     rejects: pl.DataFrame
     summary: dict[str, object]
     inputs: dict[str, list[InputFile]]
+    unmapped: dict[str, dict[str, int]]  # every unmapped code's rows (summary names the top)
     timings: dict[str, float] = field(default_factory=dict)
     cluster_scores: Any = None  # scores left on a Spark cluster (``scores`` is then empty)
 
 
 @dataclass
 class _Input:
-    files: list[InputFile]
+    files: list[InputFile]  # in the order given (sorted)
     checked: pl.LazyFrame  # every row typed, with its problems (``validate.check``)
-    sizes: list[pl.LazyFrame]  # one row count per file
+    sizes: list[pl.LazyFrame]  # rows read, one query per batch (``Batch.sizes``)
     raw: pl.LazyFrame  # the files as read, before validation
     hashes: pl.LazyFrame | None = None  # ``HASH`` of every row's transaction id
+    batches: list[Batch] = field(default_factory=list)  # the files as scanned
 
     @cached_property
     def repeated(self) -> list[int]:
@@ -150,9 +154,19 @@ class _Input:
         return bad_rows(self.checked)
 
     def take_sizes(self, sizes: list[pl.DataFrame]) -> None:
-        """Record each file's row count, collected from ``self.sizes``."""
-        for info, size in zip(self.files, sizes, strict=True):
-            info.rows = int(size.item())
+        """Record each file's row count, collected from ``self.sizes``; for a CSV file
+        whose records were counted in its bytes, polars must have read as many (else
+        the lines and field counts found there are not those of polars' rows, and in
+        a scan of many files, the rows would be given other files' ids and lines)."""
+        for batch, size in zip(self.batches, sizes, strict=True):
+            batch.take_rows(size)
+        for info in self.files:
+            if info.records is not None and info.rows != info.records:
+                raise InputError(
+                    f"{info.records:,} records in the file but {info.rows:,} rows read: "
+                    "its quoting is not read the same way by all",
+                    file=info.path,
+                )
 
     def mark(self, name: str) -> pl.LazyFrame:
         if name == "balances":
@@ -208,21 +222,23 @@ class Stages:
 
 
 def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
-    """Open and validate every file of one input; typed rows are concatenated."""
-    files, checks, sizes, raws, hashes = [], [], [], [], []
-    for path in resolve_paths(given, f"--{spec.name}"):
-        lf, info = reader.open(spec, path, str(path))
+    """Open and validate every file of one input, a batch of files read by one scan at
+    a time (``Reader.open_all``: each file, or many that share a header); typed rows
+    are concatenated."""
+    files, batches = reader.open_all(spec, resolve_paths(given, f"--{spec.name}"))
+    checks, raws, hashes = [], [], []
+    for batch in batches:
+        lf = batch.frame
         carried = [c for c in lf.collect_schema().names() if c not in parsers and c[0] != "_"]
-        typed = info.format == "parquet"
-        files.append(info)
-        checks.append(check(lf, parsers | {c: parse_text for c in carried}, typed))
-        sizes.append(lf.select(pl.len()))
+        checks.append(check(lf, parsers | {c: parse_text for c in carried}, batch.typed))
         raws.append(lf)
         if spec is TRANSACTIONS:  # CSV ids are trimmed by validation: hash them trimmed
-            hashes.append(lf.select(id_hash(trim=not typed).alias(HASH)))
+            hashes.append(lf.select(id_hash(trim=not batch.typed).alias(HASH)))
     how = "diagonal_relaxed" if spec.carry_rest else "vertical"  # files may differ in columns
     hashed = pl.concat(hashes) if hashes else None
-    return _Input(files, pl.concat(checks, how=how), sizes, pl.concat(raws, how=how), hashed)
+    sizes = [batch.sizes for batch in batches]
+    checked, raw = pl.concat(checks, how=how), pl.concat(raws, how=how)
+    return _Input(files, checked, sizes, raw, hashed, batches)
 
 
 def read_inputs(reader: Reader, job_balances: str, job_transactions: str) -> dict[str, _Input]:
@@ -288,11 +304,14 @@ def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
 def parts_for(inputs: dict[str, _Input], rows_per_part: int) -> int:
     """How many parts to measure in so that one part's rows fit in memory: the measure
     of an input holds its rows, about 100 bytes a row at the peak. Parquet files say
-    how many rows they hold; a CSV file is taken at 48 bytes a row."""
+    how many rows they hold (read with many others, they said it already); a CSV file
+    is taken at 48 bytes a row."""
     rows = 0
     for read in inputs.values():
         for info in read.files:
-            if info.format == "parquet":
+            if info.format == "parquet" and info.records is not None:
+                rows += info.records
+            elif info.format == "parquet":
                 rows += int(pl.scan_parquet(info.path).select(pl.len()).collect().item())
             else:
                 rows += os.path.getsize(info.path) // 48
@@ -375,7 +394,8 @@ def _without_checks(folded: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass
 class _Attributes:
-    """Per-customer attributes (one usable row per customer), with their accounting."""
+    """Per-customer attributes (one usable row per customer, or an ``UNUSABLE`` row with
+    no values for a customer whose rows could not be used), with their accounting."""
 
     files: list[InputFile]
     frame: pl.DataFrame
@@ -385,15 +405,21 @@ class _Attributes:
     @property
     def columns(self) -> tuple[str, ...]:
         """The attribute columns carried into scores: branch and manager first (what a
-        manager filters on), then the others in the file's order."""
-        rest = [c for c in self.frame.columns if c != "customer_id"]
-        return tuple(sorted(rest, key=lambda c: ATTRIBUTES.index(c) if c in ATTRIBUTES else 2))
+        manager filters on), then the others in the file's order; last ``UNUSABLE``,
+        which the gates read and the scores do not show."""
+        rest = [c for c in self.frame.columns if c not in ("customer_id", UNUSABLE)]
+        ordered = sorted(rest, key=lambda c: ATTRIBUTES.index(c) if c in ATTRIBUTES else 2)
+        return (*ordered, UNUSABLE)
 
 
 def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
-    """The customers file: validated like the other inputs; a customer id given twice with
-    different values is rejected (which row is right is unknowable). Besides the gates'
-    columns it carries branch, manager and any other column, as text, into scores."""
+    """The customers file: validated like the other inputs. Besides the gates' columns
+    it carries branch, manager and any other column, as text, into scores.
+
+    A customer with a rejected row (a bad cell such as a flag typed ``ture``, or the id
+    given twice with different values: which row is right is unknowable) is kept as
+    ``UNUSABLE``, its values unknown, whatever other rows it has: its gates fail closed.
+    A customer the file does not name has no known blemish."""
     gates = plan.ruleset.gates
     counted = {g.column for g in gates if g.at_least is not None}
     columns = tuple(dict.fromkeys(g.column for g in gates))
@@ -402,21 +428,58 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     read = _read(reader, customers_spec(columns), given, parsers)
     names = read.raw.collect_schema().names()  # the file's order
     columns = tuple(c for c in names if c != "customer_id" and not c.startswith("_"))
+    _check_not_components(plan, columns, given)
     marked = mark_duplicates(read.good, ("customer_id",), columns)
-    rows, conflicts, bad, *sizes = pl.collect_all(
-        [marked, conflict_rejects(marked, ("customer_id",)), read.bad, *read.sizes]
-    )
+    rows, conflicts, bad, unusable, *sizes = pl.collect_all(
+        [marked, conflict_rejects(marked, ("customer_id",)), read.bad,
+         _unusable_ids(read.checked, marked), *read.sizes]
+    )  # fmt: skip
     read.take_sizes(sizes)
     counts = {status: 0 for status in STATUSES}
     counts["used"] = rows.filter(pl.col(STATUS).is_null()).height
     counts["duplicate"] = rows.filter(pl.col(STATUS) == DUPLICATE).height
     counts["rejected"] = conflicts.height + bad.height
+    used = rows.filter(pl.col(STATUS).is_null()).select("customer_id", *columns)
     return _Attributes(
         read.files,
-        rows.filter(pl.col(STATUS).is_null()).select("customer_id", *columns),
+        _with_unusable(used, unusable),
         pl.concat([rejects_table(bad), conflicts]),
         {"read": sum(counts.values()), **counts},
     )
+
+
+def _with_unusable(used: pl.DataFrame, unusable: pl.DataFrame) -> pl.DataFrame:
+    """The used rows of customers with no rejected row, then one row per customer with
+    one, marked ``UNUSABLE`` and with every attribute empty."""
+    known = used.join(unusable, on="customer_id", how="anti")
+    marked = [
+        known.with_columns(pl.lit(False).alias(UNUSABLE)),
+        unusable.with_columns(pl.lit(True).alias(UNUSABLE)),
+    ]
+    return pl.concat(marked, how="diagonal")
+
+
+def _unusable_ids(checked: pl.LazyFrame, marked: pl.LazyFrame) -> pl.LazyFrame:
+    """Customers with a rejected row: a bad row whose id passes the id's own check (its
+    other cells are what is wrong), and rows that conflict."""
+    id_ok = parse_id("customer_id", pl.String, typed=True).reason.is_null()
+    bad = checked.filter(pl.col(DETAIL).is_not_null() & id_ok).select("customer_id")
+    conflicting = marked.filter(pl.col(STATUS) == REJECTED).select("customer_id")
+    return pl.concat([bad, conflicting]).unique()
+
+
+def _check_not_components(plan: Plan, columns: tuple[str, ...], given: str) -> None:
+    """Attributes are joined to each customer's component values: a customers column
+    named like a component would be shown in its place (Spark ignores case)."""
+    ids = {c.id.casefold() for c in plan.components}
+    for column in columns:
+        if column.casefold() in ids:
+            raise InputError(
+                "a customers column has the name of a rule set component; rename it in a "
+                "[customers] table of --columns",
+                file=given,
+                key=column,
+            )
 
 
 @dataclass
@@ -467,7 +530,7 @@ def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None
     parts = summary_parts(plan, how, part)
     counts = counts_with(counts, context)
     summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
-    return Result(plan, part.scores, rejects, summary, files_with(files, context))
+    return Result(plan, part.scores, rejects, summary, files_with(files, context), unmapped)
 
 
 KEYS = {"balances": BALANCE_KEY, "transactions": TXN_KEY}  # what marks a repeated row

@@ -9,12 +9,21 @@ numbers (Spark: DecimalType(38, 0)).
 
 Units: balances and amounts in cents; balance-days (积数) in cent-days;
 fee ratios in millionths (``RATIO_SCALE``).
+
+Range: polars' 128-bit integers wrap silently, so every integer is kept below
+``NUMERATOR_LIMIT``, a thousandth of the range (rounding to cents multiplies by 200,
+the 80% concentration by 5; Spark's DECIMAL(38, 0) holds it too). A rule file's
+bounds (``rules``) and the checks here, made for the longest window
+(``MAX_WINDOW_DAYS``) whatever the run's window, guarantee it for any run whose
+measures add up to at most ``CAPACITY_YUAN``; a larger run is checked as it is
+scored (``points.with_numerator``) and stops rather than wrap.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from fractions import Fraction
 
 from .errors import ConfigError
@@ -25,6 +34,9 @@ CENTS = 100
 RATIO_DIGITS = 6
 RATIO_SCALE = 10**RATIO_DIGITS
 _MAX_WEIGHT_DENOMINATOR = 10**12
+NUMERATOR_LIMIT = 2**127 // 1000
+MAX_WINDOW_DAYS = 3660  # ten years and then some: every check below is made for it
+CAPACITY_YUAN = 10**17  # measures of a run, all customers and components, always scored
 
 
 @dataclass(frozen=True)
@@ -94,8 +106,25 @@ class Plan:
         return self.window.days
 
 
+def longest_window() -> Window:
+    """A window of ``MAX_WINDOW_DAYS`` days: what ``rules check`` compiles for (the
+    checks are the same for any window; this one also makes the largest integers)."""
+    start = date(2000, 1, 1)
+    end = start + timedelta(days=MAX_WINDOW_DAYS - 1)
+    return Window(start, end, f"{start.isoformat()}..{end.isoformat()}")
+
+
 def compile_plan(rules: RuleSet, window: Window) -> Plan:
-    """Scale every rate to a common integer denominator for this window."""
+    """Scale every rate to a common integer denominator for this window.
+
+    What the rule file alone decides is checked for the longest window, not this
+    one, so that a file ``rules check`` accepts scores in any window, and one it
+    rejects is rejected by every run, with the same message."""
+    if window.days > MAX_WINDOW_DAYS:
+        raise ConfigError(
+            f"the window has {window.days:,} days; at most {MAX_WINDOW_DAYS:,} are scored",
+            key="window",
+        )
     weights = {c.id: Fraction(c.rate) / Fraction(rules.unit) for c in rules.components}
     denominator = math.lcm(*(w.denominator for w in weights.values()))
     if denominator > _MAX_WEIGHT_DENOMINATOR:
@@ -104,6 +133,8 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
             file=rules.source,
             key="components.rate",
         )
+    if not rules.weighted:
+        _check_capacity(rules, weights, denominator)
     days = window.days
     # points = cent_days/(100*D) * w  for balances;  ratio_cents/(100*S) * w  for transactions
     q = CENTS * days * RATIO_SCALE * denominator
@@ -131,12 +162,6 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
     if rules.weighted:
         q, indicators, bonus = _weighted(rules, days)
     by_rank = rules.tier_by == "rank"
-    tiers = tuple(
-        TierPlan(t.label, 0, 0, Fraction(t.bound), t.follow_up, t.service)
-        if by_rank
-        else _tier_plan(t, q, rules.source, i)
-        for i, t in enumerate(rules.tiers)
-    )
     return Plan(
         rules,
         window,
@@ -145,12 +170,28 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
         codes,
         caps,
         rules.excluded,
-        tiers,
+        _tier_plans(rules, q, days),
         rules.quality_index,
         by_rank,
         indicators,
         bonus,
     )
+
+
+def _tier_plans(rules: RuleSet, q: int, days: int) -> tuple[TierPlan, ...]:
+    """Rank tiers keep their shares; points tiers become integer thresholds. A points
+    Q is ``days`` times one that does not depend on the window (a weighted Q does not
+    at all): a bound whole on that one is whole at any window, and one that fits at
+    the longest window's Q fits at all."""
+    if rules.tier_by == "rank":
+        return tuple(
+            TierPlan(t.label, 0, 0, Fraction(t.bound), t.follow_up, t.service) for t in rules.tiers
+        )
+    per_day = q if rules.weighted else q // days
+    longest = q if rules.weighted else per_day * MAX_WINDOW_DAYS
+    for i, tier in enumerate(rules.tiers):
+        _check_bound(tier, per_day, longest, rules.source, i)
+    return tuple(_tier_plan(t, q) for t in rules.tiers)
 
 
 def _weighted(rules: RuleSet, days: int) -> tuple[int, tuple[IndicatorPlan, ...], BonusPlan | None]:
@@ -195,11 +236,43 @@ def _exact(value: object, file: str, key: str) -> int:
     return int(number)
 
 
-def _tier_plan(tier: Tier, q: int, file: str, index: int) -> TierPlan:
+def _check_capacity(rules: RuleSet, weights: dict[str, Fraction], denominator: int) -> None:
+    """Each yuan of a component's measure adds ``weight x 10**8 x D`` to the numerator
+    (``w x Q``); ``CAPACITY_YUAN`` of it must stay within ``NUMERATOR_LIMIT`` in the
+    longest window. The weight is the rate over the unit on the common denominator of
+    all rates, so many decimal places in one rate raise every other's too."""
+    per_yuan = CENTS * RATIO_SCALE * MAX_WINDOW_DAYS * CAPACITY_YUAN
+    most = NUMERATOR_LIMIT // per_yuan
+    for i, comp in enumerate(rules.components):
+        weight = int(weights[comp.id] * denominator)  # whole: the denominator is common
+        if weight > most:
+            raise ConfigError(
+                f"on the common denominator of all rates and the unit ({denominator:,}), "
+                f"this rate is {weight:,} parts; at most {most:,} can be scored exactly "
+                "(give the rates fewer decimal places, or a larger unit)",
+                file=rules.source,
+                key=f"components[{i}].rate",
+            )
+
+
+def _check_bound(tier: Tier, per_day: int, longest: int, file: str, index: int) -> None:
+    """A tier bound is whole on ``per_day`` (Q is a multiple of it at any window) and
+    fits at the longest window's Q."""
+    key = f"tiers[{index}].{'above' if tier.exclusive else 'min'}"
+    if (Fraction(tier.bound) * per_day).denominator != 1:
+        raise ConfigError("bound has too many decimal places", file=file, key=key)
+    if Fraction(tier.bound) * longest >= NUMERATOR_LIMIT:
+        most = NUMERATOR_LIMIT // longest
+        raise ConfigError(
+            f"bound is more than can be scored exactly with these rates (at most {most:,})",
+            file=file,
+            key=key,
+        )
+
+
+def _tier_plan(tier: Tier, q: int) -> TierPlan:
     """The smallest integer N with N / Q >= bound (or > bound when exclusive)."""
     bound_q = Fraction(tier.bound) * q
-    if bound_q.denominator != 1:
-        raise ConfigError("bound has too many decimal places", file=file, key=f"tiers[{index}]")
     threshold = int(bound_q) + 1 if tier.exclusive else int(bound_q)
     return TierPlan(tier.label, threshold, int(bound_q), None, tier.follow_up, tier.service)
 

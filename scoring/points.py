@@ -11,17 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 
 import polars as pl
 
-from .plan import CENTS, RATIO_SCALE, Plan
+from .errors import InputError
+from .plan import CENTS, NUMERATOR_LIMIT, RATIO_SCALE, Plan
 from .ranked import Ranked, rank_cutoff, ranked_of
+from .rules import UNKNOWN_GATE
 
 NUMERATOR = "_n"
 TIER_INDEX = "_tier"
 GAP = "_gap"  # numerator still missing to the next tier
 PREVIOUS = "_previous"  # tier index in an earlier run (see migration)
 UP, DOWN, SAME, NEW, GONE = "up", "down", "same", "new", "gone"  # the movements
+# In the attributes: true for a customer whose customers row could not be used (a bad
+# cell, or rows that conflict); their gates are unknown, so they block (``UNKNOWN_GATE``).
+UNUSABLE = "_unusable"
 
 
 def to_money(numerator: pl.Expr, denominator: int) -> pl.Expr:
@@ -141,7 +147,43 @@ def bounds(plan: Plan, ranked: Ranked) -> Bounds:
 
 
 def with_numerator(plan: Plan, values: pl.LazyFrame) -> pl.LazyFrame:
-    return values.with_columns(numerator(plan))
+    """The numerator beside the values, once ``within_range`` has seen all of them (a
+    128-bit product or sum past the range wraps without a word)."""
+    checked = values.map_batches(partial(within_range, plan), streamable=False)
+    return checked.with_columns(numerator(plan))
+
+
+def within_range(plan: Plan, values: pl.DataFrame) -> pl.DataFrame:
+    """``values`` as they are, or InputError when their totals would take a figure past
+    ``plan.NUMERATOR_LIMIT``: the numerators (each, and summed over customers), a
+    measure times its indicator factor, or a measure in money. Every value is >= 0, so
+    the totals over all customers bound every figure of one customer and every partial
+    sum. Totals are taken in floats (exact sums could wrap too); the limit's margin
+    is far wider than their rounding."""
+    if values.height == 0:
+        return values
+    ids = [c.id for c in plan.components]
+    totals = dict(zip(ids, values.select(pl.col(ids).cast(pl.Float64).sum()).row(0), strict=True))
+    factor = {"balances": RATIO_SCALE, "transactions": plan.day_count}
+    over = [c.id for c in plan.components if totals[c.id] * factor[c.source] > NUMERATOR_LIMIT]
+    if plan.indicators:
+        numerators = float(values.height * _most_weighted(plan))
+    else:
+        numerators = sum(totals[c.id] * c.weight for c in plan.components)
+    if over or numerators > NUMERATOR_LIMIT:
+        what = f"the measures of {', '.join(over)}" if over else "the points of all customers"
+        raise InputError(
+            f"{what} add up to more than 128-bit integers score exactly; nothing was "
+            "scored (score the customers in smaller runs)"
+        )
+    return values
+
+
+def _most_weighted(plan: Plan) -> int:
+    """The largest numerator one customer can have under a weighted rule set."""
+    top = sum(ind.weight * max(ind.scores) for ind in plan.indicators)
+    bonus = plan.bonus
+    return top * (max(bonus.multiplier, bonus.scale) if bonus else 1)
 
 
 def with_tier(plan: Plan, valued: pl.LazyFrame, where: Bounds) -> pl.LazyFrame:
@@ -162,7 +204,7 @@ def score(plan: Plan, values: pl.LazyFrame, where: Bounds) -> pl.LazyFrame:
 
 def bounds_within(plan: Plan, values: pl.DataFrame) -> Bounds:
     """The bounds when ``values`` is the whole population (rank tiers rank within it)."""
-    numerators = values.lazy().select(numerator(plan)).collect().to_series()
+    numerators = with_numerator(plan, values.lazy()).select(NUMERATOR).collect().to_series()
     return bounds(plan, ranked_of(plan, numerators))
 
 
@@ -172,16 +214,25 @@ def _amount(plan: Plan, component_id: str, source: str) -> pl.Expr:
     return to_money(pl.col(component_id), CENTS * scale)
 
 
+def gate_ids(plan: Plan) -> list[str]:
+    """What ``quality_blocked_by`` may list: the rule set's gates, then ``UNKNOWN_GATE``."""
+    return [*(g.id for g in plan.ruleset.gates), UNKNOWN_GATE]
+
+
 def _gate_columns(plan: Plan) -> tuple[pl.Expr, pl.Expr]:
     """Which gates block each customer ("a;b", null when none), and whether any does.
 
-    A customer missing from the attributes file has no known blemish.
+    A customer missing from the attributes file has no known blemish; a customer whose
+    row is in it but could not be used (``UNUSABLE``) has unknown ones, and is blocked
+    by ``UNKNOWN_GATE``: a gate fails closed.
     """
     triggered = []
     for gate in plan.ruleset.gates:
         column = pl.col(gate.column)
         hit = column.fill_null(False) if gate.at_least is None else column >= gate.at_least
         triggered.append(pl.when(hit.fill_null(False)).then(pl.lit(gate.id)))
+    unknown = pl.col(UNUSABLE).fill_null(False)
+    triggered.append(pl.when(unknown).then(pl.lit(UNKNOWN_GATE)))
     names = pl.concat_str(triggered, separator=";", ignore_nulls=True)
     blocked_by = pl.when(names != "").then(names)
     return blocked_by, blocked_by.is_not_null()
@@ -209,11 +260,13 @@ def with_gap(plan: Plan, scored: pl.LazyFrame, where: Bounds) -> pl.LazyFrame:
 
 def near_flag(near: Fraction) -> pl.Expr:
     """Within ``near`` percent of the next tier's lower bound: N >= (1 - near/100) x bound,
-    decided on integers (bound = N + gap)."""
+    that is gap <= bound x p / s (p / s = near / 100, bound = N + gap), decided on
+    integers. ``s`` may be 10**8 (--near 7.123456): the product is taken as
+    (bound // s) x p + (bound % s) x p // s, nothing larger than the bound."""
     bound = pl.col(NUMERATOR) + pl.col(GAP)
-    scale = 100 * near.denominator
-    reached = pl.col(NUMERATOR) * _big(scale) >= bound * _big(scale - near.numerator)
-    return (pl.col(GAP).is_not_null() & reached).fill_null(False)
+    scale, share = _big(100 * near.denominator), _big(near.numerator)
+    allowed = (bound // scale) * share + (bound % scale) * share // scale
+    return (pl.col(GAP).is_not_null() & (pl.col(GAP) <= allowed)).fill_null(False)
 
 
 def report_columns(
@@ -234,7 +287,8 @@ def report_columns(
     labels = [t.label for t in plan.tiers]
     index = pl.col(TIER_INDEX)
     label_of = pl.Series(labels, dtype=pl.String)
-    columns: list[pl.Expr] = [pl.col("customer_id"), *(pl.col(c) for c in carried)]
+    shown = [pl.col(c) for c in carried if c != UNUSABLE]
+    columns: list[pl.Expr] = [pl.col("customer_id"), *shown]
     for c in plan.components:
         columns.append(_amount(plan, c.id, c.source).alias(f"{c.id}_amount"))
         if not plan.indicators:

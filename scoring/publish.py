@@ -1,17 +1,16 @@
 """Writing a run's files so that a reader never sees a half-published run.
 
-Everything is written into a temporary folder beside ``--out`` and renamed
-into place only after every file is complete; a run that fails leaves the
-previous files in ``--out`` untouched. Scores are written sorted and with fixed
+Everything is written into a staging folder on ``--out``'s own filesystem and
+becomes the current version in one atomic step (``outdir``): killed at any
+instant, ``--out`` shows the previous run or this one, never a mix; a run that
+fails leaves the previous files untouched. ``out/scores.csv`` and the other
+names are links into ``out/current/``. Scores are written sorted and with fixed
 formatting, so the same inputs give byte-identical files.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,9 +20,11 @@ from typing import Any
 import polars as pl
 
 from . import __version__
+from .outdir import claim
 from .pipeline import Result
 from .sources import sha256_of
-from .split import SPLIT_FOLDERS, write_scores, write_split
+from .split import write_scores, write_split
+from .unmapped import write_unmapped
 
 SCORES_FORMATS = ("csv", "parquet")
 
@@ -55,16 +56,6 @@ def manifest(
     }
 
 
-# What a run may write: an earlier run's copy of any of these is not left behind.
-OUTPUT_NAMES = (
-    *(f"scores.{fmt}" for fmt in SCORES_FORMATS),
-    "summary.json",
-    "scores.xlsx",
-    "report.html",
-    *SPLIT_FOLDERS.values(),
-)
-
-
 @dataclass(frozen=True)
 class Extras:
     """Optional outputs beside the scores: split lists, a workbook, the HTML report."""
@@ -85,31 +76,45 @@ def publish(
     """Write scores, summary, rejects and manifest (and the extras) into ``out`` at once.
 
     With ``scores=False`` (too many rejects) only rejects and manifest are
-    published, so the operator can see why without trusting the scores.
+    written; ``out`` then shows them beside the previous run's scores and summary
+    (carried into this run's version), and the manifest lists exactly the files
+    this run wrote. ``out`` is locked for the run (``outdir.claim``; a caller that
+    holds it already, as the CLI does from before computing, keeps holding it).
+    Returns each written file's path under ``out``.
     """
     extras = extras or Extras()
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tierscore-", dir=out.parent))
-    try:
-        written: dict[str, Path] = {}
-        if scores:
-            written |= _score_files(result, staging, fmt, extras)
-        result.rejects.write_csv(staging / "rejects.csv")
-        written["rejects.csv"] = staging / "rejects.csv"
-        timings = {**result.timings, "write": time.perf_counter() - clock}
-        facts = manifest(result, {}, timings, started)
-        if scores and extras.report:
-            from .report import render_html  # loaded only when a report is drawn
+    with claim(out) as folder, folder.staging() as staging:
+        written = _write(result, staging, fmt, scores, extras, started, clock)
+        folder.commit(staging, carry=not scores)
+    return {name: out / name for name in written}
 
-            (staging / "report.html").write_text(render_html(result.summary, facts), "utf-8")
-            written["report.html"] = staging / "report.html"
-        _json(staging / "manifest.json", manifest(result, written, timings, started))
-        written["manifest.json"] = staging / "manifest.json"
-        return _move_into(out, staging, written, replace=scores)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+def _write(
+    result: Result,
+    staging: Path,
+    fmt: str,
+    scores: bool,
+    extras: Extras,
+    started: datetime,
+    clock: float,
+) -> dict[str, Path]:
+    written: dict[str, Path] = {}
+    if scores:
+        written |= _score_files(result, staging, fmt, extras)
+    result.rejects.write_csv(staging / "rejects.csv")
+    written["rejects.csv"] = staging / "rejects.csv"
+    timings = {**result.timings, "write": time.perf_counter() - clock}
+    facts = manifest(result, {}, timings, started)
+    if scores and extras.report:
+        from .report import render_html  # loaded only when a report is drawn
+
+        (staging / "report.html").write_text(render_html(result.summary, facts), "utf-8")
+        written["report.html"] = staging / "report.html"
+    _json(staging / "manifest.json", manifest(result, written, timings, started))
+    written["manifest.json"] = staging / "manifest.json"
+    return written
 
 
 def _score_files(result: Result, staging: Path, fmt: str, extras: Extras) -> dict[str, Path]:
@@ -118,6 +123,7 @@ def _score_files(result: Result, staging: Path, fmt: str, extras: Extras) -> dic
     written = {name: staging / name}
     _json(staging / "summary.json", result.summary)
     written["summary.json"] = staging / "summary.json"
+    written |= write_unmapped(result, staging)
     if extras.split:
         written |= write_split(result.scores, staging, extras.split, fmt)
     if extras.xlsx:
@@ -126,26 +132,3 @@ def _score_files(result: Result, staging: Path, fmt: str, extras: Extras) -> dic
         write_workbook(result, staging / "scores.xlsx")
         written["scores.xlsx"] = staging / "scores.xlsx"
     return written
-
-
-def _move_into(
-    out: Path, staging: Path, written: dict[str, Path], replace: bool
-) -> dict[str, Path]:
-    """Rename every file into ``out``. A run that publishes scores also takes away the
-    earlier run's outputs it did not write (a split folder, a workbook, the other
-    scores format), so the folder never mixes two runs; split folders are replaced
-    whole, so no list of a tier that is now empty lingers."""
-    final = {name: out / name for name in written}
-    if replace:
-        for name in OUTPUT_NAMES:
-            if (out / name).exists() and name not in written:
-                os.replace(out / name, staging / f"old-{name}")
-    for folder in SPLIT_FOLDERS.values():
-        if (staging / folder).is_dir():
-            if (out / folder).exists():
-                os.replace(out / folder, staging / f"old-{folder}")
-            os.replace(staging / folder, out / folder)
-    for name, path in written.items():
-        if path.exists():
-            os.replace(path, final[name])
-    return final

@@ -5,17 +5,24 @@ that pull in scripts, so the page carries everything inside itself: CSS in a
 ``<style>`` block and the charts (``charts``) as inline SVG. The same inputs
 give byte-identical HTML, so two reports can be compared with ``diff`` or a
 checksum.
+
+The page stays small whatever the data: a table shows at most ``TABLE_ROWS`` rows
+(the largest groups, the closest customers) and says how many more there are and
+where they all are, and a cell at most ``CELL_CHARS`` characters. Every value from
+the data is escaped (``charts.escape``), in tables, chart text and tooltips alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .charts import (
     BAR,
     FONT_STACK,
     concentration_chart,
+    count,
     escape,
     figure,
     migration_chart,
@@ -24,6 +31,9 @@ from .charts import (
 )
 
 __all__ = ["render_html"]
+
+TABLE_ROWS = 1_000  # per table; summary.json and the CSVs have them all
+CELL_CHARS = 200  # a longer value is cut in the middle ("…"); the CSVs have it whole
 
 STYLE = f"""
 body {{ font-family: {FONT_STACK}; margin: 2em auto; max-width: 70em; padding: 0 1em;
@@ -54,6 +64,22 @@ def _pct(value: Any) -> str:
         return "—"
 
 
+def _clip(value: Any) -> Any:
+    """A long value cut in the middle, where a path or id is least telling."""
+    text = value if isinstance(value, str) else None
+    if text is None or len(text) <= CELL_CHARS:
+        return value
+    half = CELL_CHARS // 2
+    return f"{text[:half]}…{text[-(CELL_CHARS - half - 1) :]}"
+
+
+def _more(shown: int, total: int, what: str, where: str) -> str:
+    """The note under a table that shows only some of its rows."""
+    if total <= shown:
+        return ""
+    return f'<p class="note">{shown:,} of {total:,} {escape(what)} shown; all are in {where}.</p>'
+
+
 def _table(
     headers: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -66,7 +92,7 @@ def _table(
     body = []
     for row in rows:
         cells = "".join(
-            f'<td class="num">{escape(v)}</td>' if num else f"<td>{escape(v)}</td>"
+            f'<td class="num">{escape(_clip(v))}</td>' if num else f"<td>{escape(_clip(v))}</td>"
             for v, num in zip(row, numeric, strict=False)
         )
         body.append(f"<tr>{cells}</tr>")
@@ -75,7 +101,7 @@ def _table(
 
 
 def _facts_table(pairs: Sequence[tuple[str, Any]]) -> str:
-    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in pairs)
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(_clip(v))}</td></tr>" for k, v in pairs)
     return f'<table class="facts"><tbody>{rows}</tbody></table>'
 
 
@@ -132,7 +158,9 @@ def _inputs_table(facts: Mapping[str, Any]) -> str:
     if not rows:
         return ""
     headers = ("input", "file", "format", "encoding", "rows", "sha256 (first 12)")
-    return _table(headers, rows, [False, False, False, False, True, False], "Input files")
+    numeric = [False, False, False, False, True, False]
+    more = _more(TABLE_ROWS, len(rows), "input files", "manifest.json")
+    return _table(headers, rows[:TABLE_ROWS], numeric, "Input files") + more
 
 
 def _timings_table(facts: Mapping[str, Any]) -> str:
@@ -181,7 +209,7 @@ def _concentration_section(concentration: Mapping[str, Any]) -> str:
 def _migration_section(migration: Mapping[str, Any]) -> str:
     """Where last period's customers went; the matrix is also a table for copy/paste."""
     movement = migration.get("movement") or {}
-    intro = f"<p>Compared with <code>{escape(migration.get('previous'))}</code>.</p>"
+    intro = f"<p>Compared with <code>{escape(_clip(migration.get('previous')))}</code>.</p>"
     moves = _table(list(movement), [list(movement.values())], [True] * len(movement), "Movement")
     columns = [str(c) for c in migration.get("columns") or []]
     counts = migration_counts(migration)
@@ -192,6 +220,18 @@ def _migration_section(migration: Mapping[str, Any]) -> str:
         chart = figure(migration_chart(migration), "Rows: previous tier. Columns: current tier.")
     body = intro + chart + moves + f"<details><summary>matrix as table</summary>{detail}</details>"
     return _section("Tier migration", body, "migration")
+
+
+def _largest(entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[Mapping[str, Any]]:
+    """The ``TABLE_ROWS`` groups with the most customers (ties by name), in list order."""
+    if len(entries) <= TABLE_ROWS:
+        return list(entries)
+    size = {
+        i: (-count(e.get("customers")), [str(e.get(k)) for k in keys])
+        for i, e in enumerate(entries)
+    }
+    kept = sorted(sorted(size, key=size.__getitem__)[:TABLE_ROWS])
+    return [entries[i] for i in kept]
 
 
 def _group_table(
@@ -206,10 +246,19 @@ def _group_table(
             e.get("points"),
             *((e.get("tiers") or {}).get(label, 0) for label in labels),
         ]
-        for e in entries
+        for e in _largest(entries, keys)
     ]
     numeric = [False] * len(keys) + [True] * (3 + len(labels))
     return _table(headers, rows, numeric)
+
+
+def _group_note(summary: Mapping[str, Any], view: str, what: str) -> str:
+    """How many groups there are in all: those summary.json lists and its ``_rest``."""
+    listed = len(summary.get(view) or [])
+    rest = count((summary.get(f"{view}_rest") or {}).get("groups"))
+    shown = min(listed, TABLE_ROWS)
+    where = "scores.csv" if rest else "summary.json"
+    return _more(shown, listed + rest, f"{what} (those with the most customers)", where)
 
 
 def _tier_labels(summary: Mapping[str, Any]) -> list[str]:
@@ -226,19 +275,24 @@ def _branch_section(summary: Mapping[str, Any]) -> str:
     if "by_branch" in summary:
         parts.append("<h3>Per branch</h3>")
         parts.append(_group_table(summary["by_branch"] or [], ["branch"], labels))
+        parts.append(_group_note(summary, "by_branch", "branches"))
     if "by_manager" in summary:
         parts.append("<h3>Per manager</h3>")
         parts.append(_group_table(summary["by_manager"] or [], ["branch", "manager"], labels))
+        parts.append(_group_note(summary, "by_manager", "managers"))
     return _section("Branches and managers", "".join(parts), "branches")
 
 
-def _upgrade_section(upgrade: Mapping[str, Any]) -> str:
+def _upgrade_section(upgrade: Mapping[str, Any], rest: Mapping[str, Any]) -> str:
     """Customers close to the next tier, with the cheapest lever to get them there."""
-    top = upgrade.get("top") or []
+    top = _closest(upgrade.get("top") or [])
     intro = (
         f"<p>{escape(upgrade.get('customers'))} customers are within {escape(upgrade.get('pct'))}% "
-        f"of the next tier's points; {len(top)} listed.</p>"
+        f"of the next tier's points; {len(top):,} listed.</p>"
     )
+    listed = len(upgrade.get("top") or []) + count(rest.get("customers"))
+    what = "customers closest to the next tier (at most 10 per branch)"
+    more = _more(len(top), listed, what, "scores.csv (near_next, points_to_next)")
     keys = (
         "branch",
         "manager",
@@ -254,7 +308,25 @@ def _upgrade_section(upgrade: Mapping[str, Any]) -> str:
     headers += ("lever", "lever (yuan)")
     rows = [[entry.get(k) for k in keys] for entry in top]
     numeric = [False] * 5 + [True, True, False, True]
-    return _section("Upgrade potential", intro + _table(headers, rows, numeric), "upgrade")
+    return _section("Upgrade potential", intro + _table(headers, rows, numeric) + more, "upgrade")
+
+
+def _closest(top: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The ``TABLE_ROWS`` entries closest to the next tier (ties in list order), in list
+    order; an entry whose distance is not a number counts as farthest."""
+    if len(top) <= TABLE_ROWS:
+        return list(top)
+    gaps = {i: _distance(e.get("points_to_next")) for i, e in enumerate(top)}
+    kept = sorted(sorted(gaps, key=gaps.__getitem__)[:TABLE_ROWS])
+    return [top[i] for i in kept]
+
+
+def _distance(value: Any) -> Decimal:
+    try:
+        found = Decimal(str(value))
+    except InvalidOperation:
+        return Decimal("Infinity")
+    return found if found.is_finite() else Decimal("Infinity")
 
 
 ROW_COUNTS = ("read", "used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
@@ -266,14 +338,30 @@ def _rows_section(summary: Mapping[str, Any]) -> str:
     rows = [[name, *(counts.get(k, 0) for k in ROW_COUNTS)] for name, counts in accounting.items()]
     headers = ["input", *(k.replace("_", " ") for k in ROW_COUNTS)]
     body = _table(headers, rows, [False] + [True] * len(ROW_COUNTS))
+    return _section("Row accounting", body + _unmapped_table(summary), "rows")
+
+
+def _unmapped_table(summary: Mapping[str, Any]) -> str:
+    """The codes summary.json names (the most rows first), and a line for the rest."""
+    rest = summary.get("unmapped_codes_rest") or {}
     unmapped = [
-        (name, code, count)
+        (name, code, rows)
         for name, codes in (summary.get("unmapped_codes") or {}).items()
-        for code, count in (codes or {}).items()
+        for code, rows in list((codes or {}).items())[:TABLE_ROWS]
     ]
-    if unmapped:
-        body += _table(("input", "code", "rows"), unmapped, [False, False, True], "Unmapped codes")
-    return _section("Row accounting", body, "rows")
+    notes = [
+        f"{escape(name)}: {count(more.get('codes')):,} more codes "
+        f"({count(more.get('rows')):,} rows)"
+        for name, more in rest.items()
+        if isinstance(more, Mapping) and count(more.get("codes"))
+    ]
+    if not unmapped and not notes:
+        return ""
+    body = _table(("input", "code", "rows"), unmapped, [False, False, True], "Unmapped codes")
+    if notes:
+        listed = "; ".join(notes)
+        body += f'<p class="note">{listed}; every code is in unmapped_codes.csv.</p>'
+    return body
 
 
 def _quality_section(gates: Mapping[str, Any]) -> str:
@@ -297,7 +385,7 @@ def _body_sections(summary: Mapping[str, Any]) -> Iterator[str]:
     if "by_branch" in summary or "by_manager" in summary:
         yield _branch_section(summary)
     if "upgrade" in summary:
-        yield _upgrade_section(summary["upgrade"] or {})
+        yield _upgrade_section(summary["upgrade"] or {}, summary.get("upgrade_rest") or {})
     if "quality_gates" in summary:
         yield _quality_section(summary["quality_gates"] or {})
     if "rows" in summary:

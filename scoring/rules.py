@@ -9,9 +9,12 @@ silently change customers' tiers.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,77 @@ _INDICATOR_KEYS = {"id", "label", "components", "weight", "bands", "description"
 _BAND_KEYS = {"min", "score"}
 _BONUS_KEYS = {"multiplier", "component", "above", "description"}
 _GATE_KEYS = {"id", "label", "column", "is_true", "at_least", "description"}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What a number of the rule file may be: ``low`` (excluded when ``exclusive``) to
+    ``high``, with at most ``decimals`` decimal places.
+
+    The plan scores in exact integers inside 128 bits (see ``plan``); these bounds
+    keep every integer it makes, for any window of up to ``plan.MAX_WINDOW_DAYS``
+    days, well inside (``plan`` checks what depends on several keys together).
+    """
+
+    low: Decimal
+    high: Decimal
+    decimals: int
+    exclusive: bool = False
+
+    def __str__(self) -> str:
+        low = f"> {self.low}" if self.exclusive else f">= {self.low}"
+        places = "whole" if self.decimals == 0 else f"at most {self.decimals} decimal places"
+        return f"{low} and <= {self.high:,}, {places}"
+
+
+def _bound(low: str, high: int, decimals: int, exclusive: bool = False) -> Bound:
+    return Bound(Decimal(low), Decimal(high), decimals, exclusive)
+
+
+UNIT = _bound("0.01", 10**6, 2)  # yuan: the rates' common denominator stays <= 10**12
+RATE = _bound("0", 10**6, 6)  # points per unit
+CAP = _bound("0.01", 10**15, 2)  # yuan per transaction, as amounts (15 integer digits)
+POINTS = _bound("0", 10**18, 8)  # tier bounds, points (x Q: 10**8 x D x L, see plan)
+SHARE = _bound("0", 1, 6, exclusive=True)  # top_share: a share of customers
+WEIGHT = _bound("0", 1, 6, exclusive=True)  # indicator weights, adding up to 1
+YUAN = _bound("0", 10**18, 8)  # band and bonus bounds on measures (x 10**8 x D)
+SCORE = _bound("0", 10**6, 2)  # band sub-scores, kept in hundredths
+MULTIPLIER = _bound("0", 10**6, 6, exclusive=True)  # the bonus
+COUNT = _bound("1", 10**18, 0)  # at_least: counts are read as 64-bit integers
+
+# How many of each a rule file may declare: every one becomes a branch of an expression
+# evaluated per customer or per row (or an Int16 component index), so a runaway list
+# (a generated file, a paste gone wrong) would stall a run rather than score it.
+MAX_COMPONENTS = 1_000
+MAX_CODES = 100_000  # all code lists together, excluded codes included
+MAX_TIERS = 100
+MAX_INDICATORS = 100
+MAX_BANDS = 100
+MAX_GATES = 100
+
+# An id becomes a column name (components) or a value in a list (gates): ASCII letters,
+# digits and _, starting with a letter, so it never names an internal column (those
+# start with _) and reads the same in polars, Spark (which ignores case) and a CSV.
+_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+UNKNOWN_GATE = "unknown"  # blocks a customer whose customers row is unusable (see points)
+# Columns that sit beside component columns in the frames a run builds (input rows,
+# per-customer values, scores, summary parts): a component so named would overwrite one.
+_RESERVED = frozenset({
+    "customer_id", "account_id", "product", "date", "balance", "txn_id", "txn_type",
+    "amount", "fee", "fee_ratio", "branch", "manager", "points", "tier", "quality",
+    "next_tier", "points_to_next", "near_next", "quality_blocked_by", "previous_tier",
+    "movement", "follow_up", "service", "bonus", "customers", "quality_customers", "gate",
+})  # fmt: skip
+# Published scores columns whatever the rule set (see points.report_columns).
+_SCORES_COLUMNS = frozenset({
+    "customer_id", "points", "tier", "previous_tier", "movement", "quality", "next_tier",
+    "points_to_next", "near_next", "quality_blocked_by", "follow_up", "service", "bonus",
+})  # fmt: skip
+_MIGRATION = ("new", "gone")  # the migration matrix's extra row and column
+# As scoring.split names a tier's list file: a tier label that maps to another's file
+# name would put two tiers in one list.
+_UNSAFE_IN_NAMES = r'[\\/:*?"<>|\x00-\x1f]'
+_UNASSIGNED = "未分配"  # split's name for a label with nothing left (breakdown.UNASSIGNED)
 
 
 @dataclass(frozen=True)
@@ -178,8 +252,10 @@ def load_rules(name_or_path: str) -> RuleSet:
     raw = path.read_bytes()
     try:
         data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError, an integer of 4,301+ digits
         raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from None
+    except RecursionError:  # the parser recurses into nested arrays and tables
+        raise ConfigError("not valid TOML: nested too deeply", file=str(path)) from None
     return _Parser(str(path)).ruleset(data, hashlib.sha256(raw).hexdigest())
 
 
@@ -199,27 +275,75 @@ class _Parser:
             raise self.fail(f"{key}.{extra}" if key else extra, "unknown key")
         return value
 
+    def items(self, value: Any, key: str, most: int, what: str) -> list[Any]:
+        """A list of tables, at most ``most`` of them."""
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list of {what} tables")
+        if len(value) > most:
+            raise self.fail(key, f"at most {most:,} {what} tables")
+        return value
+
     def text(self, table: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+        """One line of text someone reads: a control or format character (a newline, a
+        zero-width space) would make two different values look the same, or break a line."""
         value = table.get(key, default)
         if value is None:
             raise self.fail(f"{where}.{key}", "missing")
         if not isinstance(value, str) or not value.strip():
             raise self.fail(f"{where}.{key}", "must be a non-empty string")
+        if _hidden(value):
+            raise self.fail(f"{where}.{key}", "must not hold control or invisible characters")
         return value
 
-    def number(self, value: Any, key: str, *, positive: bool = False) -> Decimal:
+    def name(self, table: dict[str, Any], key: str, where: str) -> str:
+        """A label others match or file by (tier labels, customers columns): also no
+        spaces around it, which a CSV reader trims and a person cannot see."""
+        value = self.text(table, key, where)
+        if value != value.strip():
+            raise self.fail(f"{where}.{key}", "must not begin or end with spaces")
+        return value
+
+    def ident(self, table: dict[str, Any], key: str, where: str) -> str:
+        value = self.text(table, key, where)
+        if not _ID.fullmatch(value):
+            raise self.fail(
+                f"{where}.{key}",
+                "must be a plain identifier (ASCII letters, digits, _; a letter first)",
+            )
+        return value
+
+    def number(self, value: Any, key: str, bound: Bound) -> Decimal:
+        """A number within ``bound``. TOML's true is not 1, nor nan or inf a number."""
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             raise self.fail(key, "must be a number")
         number = Decimal(value)
-        if not number.is_finite() or number < 0 or (positive and number == 0):
-            raise self.fail(key, "must be a finite number " + ("> 0" if positive else ">= 0"))
+        if not number.is_finite():
+            raise self.fail(key, "must be a finite number")
+        too_low = number <= bound.low if bound.exclusive else number < bound.low
+        if too_low or number > bound.high or not _places_within(number, bound.decimals):
+            raise self.fail(key, f"must be {bound}")
         return number
 
-    def codes(self, value: Any, key: str) -> tuple[str, ...]:
+    def codes(self, value: Any, key: str, *, required: bool = False) -> tuple[str, ...]:
+        """Codes as the inputs hold them: a CSV reader trims spaces, so a code with a space
+        at either end, or a hidden character, would never match and score nothing."""
+        if not isinstance(value, list) or not all(isinstance(c, str) and c for c in value):
+            raise self.fail(key, "must be a list of non-empty strings")
+        if required and not value:
+            raise self.fail(key, "must list at least one code")
+        for code in value:
+            if code != code.strip() or _hidden(code):
+                raise self.fail(key, f"code {code!r} has spaces around it or a hidden character")
+        if len(set(value)) != len(value):
+            raise self.fail(key, "lists a code twice")
+        return tuple(value)
+
+    def ids(self, value: Any, key: str) -> tuple[str, ...]:
+        """A list of other entries' ids (an indicator's components, summary assets)."""
         if not isinstance(value, list) or not all(isinstance(c, str) and c for c in value):
             raise self.fail(key, "must be a list of non-empty strings")
         if len(set(value)) != len(value):
-            raise self.fail(key, "lists a code twice")
+            raise self.fail(key, "lists an id twice")
         return tuple(value)
 
     def ruleset(self, data: dict[str, Any], sha256: str) -> RuleSet:
@@ -238,34 +362,42 @@ class _Parser:
         quality = head.get("quality_tier")
         if quality is not None and quality not in [t.label for t in tiers]:
             raise self.fail("ruleset.quality_tier", f"{quality!r} is not a declared tier")
+        indicators = self.indicators(data.get("indicators", []), components)
         return RuleSet(
             name=self.text(head, "name", "ruleset"),
             title=self.text(head, "title", "ruleset", default=head.get("name")),
-            version=str(head.get("version", "0")),
-            unit=self.number(head.get("unit", 1), "ruleset.unit", positive=True),
+            version=self.version(head.get("version", "0")),
+            unit=self.number(head.get("unit", 1), "ruleset.unit", UNIT),
             components=components,
             excluded=excluded,
             tiers=tiers,
             quality_tier=quality,
             assets=self.assets(data.get("summary", {}), components),
             tier_by=tier_by,
-            gates=self.gates(data.get("quality_gates", [])),
-            indicators=self.indicators(data.get("indicators", []), components),
+            gates=self.gates(data.get("quality_gates", []), components, indicators),
+            indicators=indicators,
             bonus=self.bonus(data.get("bonus"), components, "indicators" in data),
             source=self.file,
             sha256=sha256,
         )
 
+    def version(self, value: Any) -> str:
+        """A label for the manifest: text or a number as written (2026.1), not a table."""
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise self.fail("ruleset.version", "must be a string or a number")
+        return self.text({"version": str(value)}, "version", "ruleset")
+
     def components(self, value: Any) -> tuple[Component, ...]:
         if not isinstance(value, list) or not value:
             raise self.fail("components", "at least one [[components]] table is required")
+        self.items(value, "components", MAX_COMPONENTS, "[[components]]")
         parsed = [self.component(item, f"components[{i}]") for i, item in enumerate(value)]
         seen_ids: set[str] = set()
         owner: dict[tuple[str, str], str] = {}
         for i, comp in enumerate(parsed):
-            if comp.id in seen_ids:
+            if comp.id.casefold() in seen_ids:
                 raise self.fail(f"components[{i}].id", f"duplicate component id {comp.id!r}")
-            seen_ids.add(comp.id)
+            seen_ids.add(comp.id.casefold())
             for code in comp.codes:
                 other = owner.setdefault((comp.source, code), comp.id)
                 if other != comp.id:
@@ -273,13 +405,15 @@ class _Parser:
                         f"components[{i}].codes",
                         f"code {code!r} is in two components: {other} and {comp.id}",
                     )
+        if len(owner) > MAX_CODES:
+            raise self.fail("components", f"at most {MAX_CODES:,} codes in all")
         return tuple(parsed)
 
     def component(self, value: Any, key: str) -> Component:
         table = self.table(value, key, _COMPONENT_KEYS)
-        cid = self.text(table, "id", key)
-        if not cid.isidentifier():
-            raise self.fail(f"{key}.id", "must be a plain identifier (letters, digits, _)")
+        cid = self.ident(table, "id", key)
+        if cid.casefold() in _RESERVED:
+            raise self.fail(f"{key}.id", f"{cid!r} is the name of a column scoring uses")
         source = self.text(table, "source", key)
         if source not in SOURCES:
             raise self.fail(f"{key}.source", "must be 'balances' or 'transactions'")
@@ -290,7 +424,7 @@ class _Parser:
             )
         if "rate" not in table:
             raise self.fail(f"{key}.rate", "missing")
-        codes = self.codes(table.get("codes"), f"{key}.codes")
+        codes = self.codes(table.get("codes"), f"{key}.codes", required=True)
         caps_raw = self.table(table.get("caps", {}), f"{key}.caps", set(codes))
         requires_fee = table.get("requires_fee", False)
         if not isinstance(requires_fee, bool):
@@ -303,10 +437,10 @@ class _Parser:
             label=self.text(table, "label", key, default=cid),
             source=source,
             measure=measure,
-            rate=self.number(table["rate"], f"{key}.rate"),
+            rate=self.number(table["rate"], f"{key}.rate", RATE),
             codes=codes,
-            cap=None if cap is None else self.number(cap, f"{key}.cap", positive=True),
-            caps={c: self.number(v, f"{key}.caps.{c}", positive=True) for c, v in caps_raw.items()},
+            cap=None if cap is None else self.number(cap, f"{key}.cap", CAP),
+            caps={c: self.number(v, f"{key}.caps.{c}", CAP) for c, v in caps_raw.items()},
             requires_fee=requires_fee,
         )
 
@@ -317,11 +451,14 @@ class _Parser:
         for code in codes:
             if code in mapped:
                 raise self.fail("excluded.codes", f"code {code!r} is also in a component")
+        if len(mapped) + len(codes) > MAX_CODES:
+            raise self.fail("excluded.codes", f"at most {MAX_CODES:,} codes in all")
         return frozenset(codes)
 
     def tiers(self, value: Any) -> tuple[Tier, ...]:
         if not isinstance(value, list) or not value:
             raise self.fail("tiers", "at least one [[tiers]] table is required, highest first")
+        self.items(value, "tiers", MAX_TIERS, "[[tiers]]")
         tiers: list[Tier] = []
         for i, item in enumerate(value):
             key = f"tiers[{i}]"
@@ -333,7 +470,7 @@ class _Parser:
                 raise self.fail(f"{key}.top_share", "only for tier_by = 'rank'")
             exclusive = "above" in table
             which = "above" if exclusive else "min"
-            bound = self.number(table[which], f"{key}.{which}")
+            bound = self.number(table[which], f"{key}.{which}", POINTS)
             tier = Tier(label, bound, exclusive, *self.service(table, key))
             if tiers and not _strictly_below(tier, tiers[-1]):
                 raise self.fail(f"{key}.min", "tiers must be listed highest first, bounds falling")
@@ -353,15 +490,26 @@ class _Parser:
         )
 
     def tier_label(self, table: dict[str, Any], key: str, tiers: list[Tier]) -> str:
-        label = self.text(table, "label", key)
-        if any(t.label == label for t in tiers):
-            raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
+        """A tier label names the tier in scores, in the migration matrix (beside its
+        "new" row and "gone" column) and a list file (``--split``): each must be one
+        tier's alone, also where file names ignore case or replace characters."""
+        label = self.name(table, "label", key)
+        if label.casefold() in _MIGRATION:
+            raise self.fail(f"{key}.label", f"{label!r} is a name the migration matrix uses")
+        for tier in tiers:
+            if tier.label == label:
+                raise self.fail(f"{key}.label", f"duplicate tier {label!r}")
+            if _file_name(tier.label) == _file_name(label):
+                raise self.fail(
+                    f"{key}.label", f"{label!r} and {tier.label!r} would share a list file"
+                )
         return label
 
     def rank_tiers(self, value: Any) -> tuple[Tier, ...]:
         """Tiers by rank: each takes customers up to a cumulative share; the last the rest."""
         if not isinstance(value, list) or len(value) < 2:
             raise self.fail("tiers", "tier_by = 'rank' needs at least two [[tiers]], top first")
+        self.items(value, "tiers", MAX_TIERS, "[[tiers]]")
         tiers: list[Tier] = []
         for i, item in enumerate(value):
             key = f"tiers[{i}]"
@@ -372,30 +520,32 @@ class _Parser:
             last = i == len(value) - 1
             if last != ("top_share" not in table):
                 raise self.fail(f"{key}.top_share", "every tier but the last needs a top_share")
-            share = Decimal(1) if last else self.number(table["top_share"], f"{key}.top_share")
+            share = (
+                Decimal(1) if last else self.number(table["top_share"], f"{key}.top_share", SHARE)
+            )
             if not 0 < share <= 1 or (tiers and share <= tiers[-1].bound):
                 raise self.fail(f"{key}.top_share", "shares must rise within (0, 1]")
             tiers.append(Tier(label, share, False, *self.service(table, key)))
         return tuple(tiers)
 
     def indicators(self, value: Any, components: tuple[Component, ...]) -> tuple[Indicator, ...]:
-        if not isinstance(value, list):
-            raise self.fail("indicators", "must be a list of [[indicators]] tables")
+        self.items(value, "indicators", MAX_INDICATORS, "[[indicators]]")
         ids = {c.id for c in components}
         out: list[Indicator] = []
         for i, item in enumerate(value):
             key = f"indicators[{i}]"
             table = self.table(item, key, _INDICATOR_KEYS)
-            iid = self.text(table, "id", key)
-            if not iid.isidentifier() or iid in ids or any(x.id == iid for x in out):
+            iid = self.ident(table, "id", key)
+            taken = {x.casefold() for x in ids} | {x.id.casefold() for x in out}
+            if iid.casefold() in taken:
                 raise self.fail(f"{key}.id", "must be a unique identifier, not a component id")
-            parts = self.codes(table.get("components"), f"{key}.components")
+            parts = self.ids(table.get("components"), f"{key}.components")
             for part in parts:
                 if part not in ids:
                     raise self.fail(f"{key}.components", f"{part!r} is not a component")
             if "weight" not in table:
                 raise self.fail(f"{key}.weight", "missing")
-            weight = self.number(table["weight"], f"{key}.weight", positive=True)
+            weight = self.number(table["weight"], f"{key}.weight", WEIGHT)
             out.append(Indicator(iid, self.text(table, "label", key, default=iid), parts, weight,
                                  self.bands(table.get("bands"), f"{key}.bands")))  # fmt: skip
         if out and sum(x.weight for x in out) != 1:
@@ -405,16 +555,17 @@ class _Parser:
     def bands(self, value: Any, key: str) -> tuple[tuple[Decimal, Decimal], ...]:
         if not isinstance(value, list) or not value:
             raise self.fail(key, "a list of {min, score} bands, lowest first, is required")
+        self.items(value, key, MAX_BANDS, "{min, score}")
         bands = []
         for j, band in enumerate(value):
             table = self.table(band, f"{key}[{j}]", _BAND_KEYS)
             for name in ("min", "score"):
                 if name not in table:
                     raise self.fail(f"{key}[{j}].{name}", "missing")
-            low = self.number(table["min"], f"{key}[{j}].min")
+            low = self.number(table["min"], f"{key}[{j}].min", YUAN)
             if bands and low <= bands[-1][0]:
                 raise self.fail(f"{key}[{j}].min", "bands must be listed lowest first, rising")
-            bands.append((low, self.number(table["score"], f"{key}[{j}].score")))
+            bands.append((low, self.number(table["score"], f"{key}[{j}].score", SCORE)))
         if bands[0][0] != 0:
             raise self.fail(f"{key}[0].min", "the first band must start at 0")
         return tuple(bands)
@@ -431,37 +582,60 @@ class _Parser:
         if "multiplier" not in table:
             raise self.fail("bonus.multiplier", "missing")
         return Bonus(
-            self.number(table["multiplier"], "bonus.multiplier", positive=True),
+            self.number(table["multiplier"], "bonus.multiplier", MULTIPLIER),
             component,
-            self.number(table.get("above", 0), "bonus.above"),
+            self.number(table.get("above", 0), "bonus.above", YUAN),
         )
 
-    def gates(self, value: Any) -> tuple[Gate, ...]:
-        if not isinstance(value, list):
-            raise self.fail("quality_gates", "must be a list of [[quality_gates]] tables")
+    def gates(
+        self, value: Any, components: tuple[Component, ...], indicators: tuple[Indicator, ...]
+    ) -> tuple[Gate, ...]:
+        self.items(value, "quality_gates", MAX_GATES, "[[quality_gates]]")
+        taken = _taken_columns(components, indicators)
         gates: list[Gate] = []
         for i, item in enumerate(value):
             key = f"quality_gates[{i}]"
             table = self.table(item, key, _GATE_KEYS)
-            gid = self.text(table, "id", key)
-            if not gid.isidentifier() or any(g.id == gid for g in gates):
-                raise self.fail(f"{key}.id", "must be a unique plain identifier")
+            gid = self.ident(table, "id", key)
+            if gid.casefold() == UNKNOWN_GATE:
+                raise self.fail(f"{key}.id", f"{gid!r} names customers whose row is unusable")
+            if any(g.id.casefold() == gid.casefold() for g in gates):
+                raise self.fail(f"{key}.id", f"duplicate gate id {gid!r}")
             if ("is_true" in table) == ("at_least" in table):
                 raise self.fail(key, "give exactly one of is_true = true or at_least = N")
             if "is_true" in table and table["is_true"] is not True:
                 raise self.fail(f"{key}.is_true", "must be true")
             at_least = table.get("at_least")
-            if at_least is not None and (
-                isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1
-            ):
-                raise self.fail(f"{key}.at_least", "must be a whole number >= 1")
-            column = self.text(table, "column", key)
+            if at_least is not None:
+                at_least = int(self.number(at_least, f"{key}.at_least", COUNT))
+            column = self.gate_column(table, key, taken, gates, at_least is None)
             gates.append(Gate(gid, self.text(table, "label", key, default=gid), column, at_least))
         return tuple(gates)
 
+    def gate_column(
+        self,
+        table: dict[str, Any],
+        key: str,
+        taken: frozenset[str],
+        gates: list[Gate],
+        flag: bool,
+    ) -> str:
+        """A customers column: not one the scores or their frames already have (two
+        columns of one name; Spark ignores case), and read one way only (a flag or a
+        count: a column cannot be parsed as both)."""
+        column = self.name(table, "column", key)
+        if column.startswith("_") or column.casefold() in taken:
+            raise self.fail(f"{key}.column", f"{column!r} is the name of a column scoring uses")
+        for gate in gates:
+            if gate.column == column and (gate.at_least is None) != flag:
+                raise self.fail(
+                    f"{key}.column", f"{column!r} is read as a flag and as a count ({gate.id})"
+                )
+        return column
+
     def assets(self, value: Any, components: tuple[Component, ...]) -> tuple[str, ...]:
         table = self.table(value, "summary", {"assets"})
-        ids = self.codes(table.get("assets", []), "summary.assets")
+        ids = self.ids(table.get("assets", []), "summary.assets")
         balance_ids = {c.id for c in components if c.source == "balances"}
         for cid in ids:
             if cid not in balance_ids:
@@ -474,3 +648,39 @@ def _strictly_below(lower: Tier, upper: Tier) -> bool:
     if lower.bound != upper.bound:
         return lower.bound < upper.bound
     return upper.exclusive and not lower.exclusive
+
+
+def _places_within(number: Decimal, decimals: int) -> bool:
+    """``number`` has at most ``decimals`` decimal places, decided exactly (a Decimal's
+    own rounding works to 28 digits). A non-zero value under 10**-decimals has more,
+    and is answered before any large power of ten is built from its exponent."""
+    if number == 0:
+        return True
+    if abs(number) < Decimal(1).scaleb(-decimals):
+        return False
+    return (Fraction(number) * 10**decimals).denominator == 1
+
+
+def _hidden(text: str) -> bool:
+    """A control, format (zero-width, direction marks) or line-separator character."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
+
+
+def _file_name(label: str) -> str:
+    """The name ``scoring.split.safe_name`` gives a tier's list file, case folded (a
+    Windows or macOS disk does not tell Gold.csv from gold.csv)."""
+    name = re.sub(_UNSAFE_IN_NAMES, "_", label).strip()
+    return (name if name.strip(".") else _UNASSIGNED).casefold()
+
+
+def _taken_columns(
+    components: tuple[Component, ...], indicators: tuple[Indicator, ...]
+) -> frozenset[str]:
+    """Names (case folded) a customers column may not have: the scores columns this
+    rule set can publish, the columns beside which attributes are joined (component
+    values) and the named text attributes (a gate reads a flag or a count)."""
+    names = set(_SCORES_COLUMNS) | {"branch", "manager"}
+    for comp in components:
+        names |= {comp.id, f"{comp.id}_amount", f"{comp.id}_points"}
+    names |= {f"{ind.id}_score" for ind in indicators}
+    return frozenset(n.casefold() for n in names)

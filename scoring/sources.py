@@ -2,7 +2,9 @@
 
 Every file is opened as a LazyFrame with its canonical column names, the file
 name and each row's physical line (CSV: header = line 1; Parquet: row index),
-so that a rejected row can be traced back to where it came from.
+so that a rejected row can be traced back to where it came from. Many files of
+one input that share a header (CSV) or schema (Parquet) are read by one scan
+that still gives every row its own file and line (``Reader.open_all``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import hashlib
 import re
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from . import csv_bytes
 from .errors import ConfigError, InputError
 
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -25,7 +28,15 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 FILE_COL = "_file"
 LINE_COL = "_line"
 EXTRA_COL = "_extra"  # CSV: a field beyond the header's (see _scan_csv)
+SHORT_COL = "_short"  # CSV: "5 of 7" for a row with fewer fields than the header
 _SNIFF_BYTES = 1 << 24
+# An input of this many files or more reads those that share a header or schema by one
+# scan (``Reader.open_all``); fewer are read one scan a file, as they always were.
+MANY_FILES = 32
+MAX_FILES = 1 << 16  # file ids are UInt16 (``FILE_COL``: a number, not a string per row)
+_ROW = "_tierscore_row"  # a scan of many files: the row's index in the scan
+_PATH = "_tierscore_path"  # ... and the file it comes from, as the scan names it
+_AT = "_tierscore_at"  # ... and its place in the files' breakpoints (``_Breaks``)
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class TableSpec:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     carry_rest: bool = False  # keep every other column under its own header
+    strict: bool = False  # a CSV row with another field count stops the run
 
 
 ATTRIBUTES = ("branch", "manager")  # named customer attributes the reports group by
@@ -53,7 +65,7 @@ def customers_spec(columns: tuple[str, ...]) -> TableSpec:
 
 def previous_spec() -> TableSpec:
     """An earlier run's scores file: only who was in which tier is needed."""
-    return TableSpec("previous", ("customer_id", "tier"))
+    return TableSpec("previous", ("customer_id", "tier"), strict=True)
 
 
 TRANSACTIONS = TableSpec(
@@ -70,6 +82,7 @@ class InputFile:
     encoding: str | None = None
     sha256: str = ""
     rows: int = 0
+    records: int | None = None  # CSV: data records counted in its bytes, when they were
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -124,7 +137,8 @@ def sha256_of(path: Path) -> str:
 
 
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else GB18030.
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else GB18030
+    (the Spark engine's look; the polars engine's is ``csv_bytes.scan``).
 
     Chinese core-banking exports are often GBK; GB18030 is its superset. The
     whole file is checked (a GBK name can first appear deep into an export);
@@ -134,6 +148,10 @@ def detect_encoding(path: Path) -> str:
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(_SNIFF_BYTES):
+                if chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in chunk:
+                    raise InputError(
+                        f"NUL bytes or a UTF-16 mark: {csv_bytes.UTF16}", file=str(path)
+                    )
                 decoder.decode(chunk, final=False)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -141,15 +159,65 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
-    """Copy a non-UTF-8 CSV to UTF-8 so polars' native reader can take it."""
-    target = workdir / f"{len(list(workdir.iterdir()))}-{path.name}"
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
-        while chunk := src.read(1 << 22):
-            dst.write(decoder.decode(chunk))
-        dst.write(decoder.decode(b"", final=True))
-    return target
+Stamp = tuple[int, int, int, int]
+
+
+def _stamp(path: Path) -> Stamp | None:
+    """Size, modification time (ns), inode and device: what changes when a file is
+    written or replaced. None: the file is gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+@dataclass
+class _Opened:
+    """A file the run reads: to tell whether it changed, and to read it again when a
+    query fails (``Reader.blame``)."""
+
+    path: Path
+    shown: str
+    stamp: Stamp | None
+    source: Path  # what polars reads: the file, or its UTF-8 copy
+    shape: csv_bytes.Shape | None = None  # CSV only
+
+
+@dataclass
+class _Found:
+    """A file opened and checked (hashed, shaped) but not yet scanned."""
+
+    opened: _Opened
+    info: InputFile
+    key: tuple[object, ...] | None  # files of one key can be read by one scan; None: not
+    parquet: pl.LazyFrame | None = None  # Parquet: the file's own scan (its footer read)
+
+
+@dataclass
+class Batch:
+    """Files of one input as one LazyFrame of canonical columns, ``FILE_COL`` and
+    ``LINE_COL`` (and the CSV marks): one file, or many read by one scan."""
+
+    frame: pl.LazyFrame
+    files: list[InputFile]
+    sizes: pl.LazyFrame  # rows read: one file's ``pl.len()``, or rows by ``_PATH`` (many)
+    paths: list[str] = field(default_factory=list)  # many: each file as the scan names it
+
+    @property
+    def typed(self) -> bool:
+        """Parquet (a batch holds one format)."""
+        return self.files[0].format == "parquet"
+
+    def take_rows(self, sizes: pl.DataFrame) -> None:
+        """Each file's rows read, from ``sizes`` collected (a file with none is not in a
+        group-by's rows)."""
+        if not self.paths:
+            self.files[0].rows = int(sizes.item())
+            return
+        read = dict(sizes.iter_rows())
+        for info, path in zip(self.files, self.paths, strict=True):
+            info.rows = int(read.get(path, 0))
 
 
 class Reader:
@@ -158,36 +226,87 @@ class Reader:
 
     Parquet files' checksums are taken on a thread while the run reads and measures
     (hashlib lets go of the GIL while it hashes): hashing first cost a quarter of a
-    second a gigabyte before any row was read.
+    second a gigabyte before any row was read. A CSV file is hashed as its bytes are
+    checked (``csv_bytes.scan``).
+
+    Used as a context manager, it is also where a failure of the run meets its inputs:
+    on leaving, every file must be as it was when opened (size, modification time),
+    or the checksums and row counts would describe other files than the ones scored;
+    and a polars error that one input file causes on its own becomes an
+    ``InputError`` naming it (``blame``).
     """
 
     def __init__(
         self, encoding: str | None = None, mapping: dict[str, dict[str, str]] | None = None
     ):
+        self.codec = csv_bytes.codec_of(encoding) if encoding else None
         self.encoding = encoding
         self.mapping = mapping or {}
         self.names: list[str] = []  # file names by FILE_COL id
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._hashing: list[tuple[InputFile, Future[str]]] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._opened: list[_Opened] = []
 
     def close(self) -> None:
         """Fill in the checksums (waiting for them) and remove transcoded copies."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-            hashing, self._hashing = self._hashing, []
-            for info, digest in hashing:
+        try:
+            self._hashed()
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+
+    def _hashed(self) -> None:
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=True)
+        self._pool = None
+        hashing, self._hashing = self._hashing, []
+        for info, digest in hashing:
+            try:
                 info.sha256 = digest.result()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+            except OSError:
+                raise InputError(csv_bytes.CHANGED, file=info.path) from None
+
+    def verify(self) -> None:
+        """Every file opened is as it was then (see the class)."""
+        self._hashed()
+        for opened in self._opened:
+            if _stamp(opened.path) != opened.stamp:
+                raise InputError(csv_bytes.CHANGED, file=opened.shown)
 
     def __enter__(self) -> Reader:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            if exc is None:
+                self.verify()
+                return
+            blamed = self.blame(exc)
+        finally:
+            self.close()
+        if blamed is not None:
+            raise blamed from None
+
+    def blame(self, exc: BaseException) -> InputError | None:
+        """The input a failure comes from, as an ``InputError``, or None (a failure of
+        tierscore itself, exit 1). An input that changed is to blame for anything;
+        else a polars error is blamed on the first input that fails when read again on
+        its own (error path only: each input is read whole once more)."""
+        if not isinstance(exc, (pl.exceptions.PolarsError, OSError)) and not _panic(exc):
+            return None
+        for opened in self._opened:
+            if _stamp(opened.path) != opened.stamp:
+                return InputError(csv_bytes.CHANGED, file=opened.shown)
+        if isinstance(exc, OSError):
+            return None
+        for opened in self._opened:
+            problem = _unreadable(opened)
+            if problem is not None:
+                return InputError(f"cannot be read: {problem}", file=opened.shown)
+        return None
 
     def _workdir(self) -> Path:
         if self._tmp is None:
@@ -197,26 +316,113 @@ class Reader:
     def open(self, spec: TableSpec, path: Path, shown: str) -> tuple[pl.LazyFrame, InputFile]:
         """One file as a LazyFrame of canonical columns plus ``_file`` (an id; see
         ``file_names``) and ``_line``."""
+        found = self._find(spec, path, shown)
+        lf = self._frame_of(spec, found)
+        file_id = pl.lit(self._number([shown]), pl.UInt16)  # a number, not a string per row
+        return lf.with_columns(file_id.alias(FILE_COL)), found.info
+
+    def open_all(self, spec: TableSpec, paths: list[Path]) -> tuple[list[InputFile], list[Batch]]:
+        """Every file of one input (in order), and the batches that read them.
+
+        Fewer than ``MANY_FILES`` files are opened one by one (``open``). Of more, the
+        files that share a header as written and an encoding (CSV, whose header is one
+        line) or a schema (Parquet) are read by one scan (``_together``), in the order
+        of their first file: a plan of thousands of scans, each with its own checks,
+        cost polars far more than their rows (5,000 one-row files a minute each).
+        Every file is still hashed, shaped and checked on its own, and its rows keep
+        its own file id and line."""
+        if len(paths) < MANY_FILES:
+            batches = []
+            for path in paths:
+                lf, info = self.open(spec, path, str(path))
+                batches.append(Batch(lf, [info], lf.select(pl.len())))
+            return [b.files[0] for b in batches], batches
+        found = [self._find(spec, path, str(path), count=True) for path in paths]
+        first = self._number([f.opened.shown for f in found])
+        groups: dict[object, list[int]] = {}
+        for index, one in enumerate(found):
+            groups.setdefault(one.key if one.key is not None else index, []).append(index)
+        batches = []
+        for members in groups.values():
+            part, ids = [found[i] for i in members], [first + i for i in members]
+            if len(part) == 1:
+                lf = self._frame_of(spec, part[0])
+                lf = lf.with_columns(pl.lit(ids[0], pl.UInt16).alias(FILE_COL))
+                batches.append(Batch(lf, [part[0].info], lf.select(pl.len())))
+            else:
+                batches.append(self._together(spec, part, ids))
+        return [f.info for f in found], batches
+
+    def _number(self, shown: list[str]) -> int:
+        """Give files the next ids (``names``); the first one's."""
+        first = len(self.names)
+        if first + len(shown) > MAX_FILES:
+            raise InputError(f"more than {MAX_FILES:,} input files in one run", file=shown[0])
+        self.names += shown
+        return first
+
+    def _find(self, spec: TableSpec, path: Path, shown: str, count: bool = False) -> _Found:
+        """Open a file: a CSV file's bytes are hashed, checked and shaped (``count``: its
+        records counted too), a Parquet file's footer read and its hash begun."""
         fmt = _format_of(path) or "csv"
         info = InputFile(path=shown, format=fmt)
+        opened = _Opened(path, shown, _stamp(path), path)
+        self._opened.append(opened)
         if fmt == "parquet":
             self._hash_later(info, path)
-            lf = pl.scan_parquet(path).with_row_index(LINE_COL)
+            lf = _parquet_file(path, shown)
+            return _Found(opened, info, ("parquet", *lf.collect_schema().items()), lf)
+        scanned = self._checked_csv(spec, opened, info, count)
+        shape = scanned.shape
+        together = shape.header_lines == 1 and shape.records is not None
+        return _Found(opened, info, ("csv", scanned.encoding, shape.header) if together else None)
+
+    def _frame_of(self, spec: TableSpec, found: _Found) -> pl.LazyFrame:
+        """One file found, as canonical columns with its lines (no file id yet)."""
+        opened = found.opened
+        if found.parquet is not None:
+            lf = found.parquet.with_row_index(LINE_COL)
         else:
-            # here, not on the thread: checking the encoding decodes the file in Python,
-            # and the two threads would take turns at the GIL (the read stage of 1M
-            # customers' CSV went from 3.6 s to 20 s)
-            info.sha256 = sha256_of(path)
-            encoding = self.encoding or detect_encoding(path)
-            info.encoding = encoding
-            source = path
-            if codecs.lookup(encoding).name != "utf-8":
-                source = _transcode(path, encoding, self._workdir())
-            lf = _scan_csv(source)
-        lf = self._canonical(spec, lf, shown)
-        self.names.append(shown)
-        file_id = pl.lit(len(self.names) - 1, pl.UInt16)  # a number, not a string per row
-        return lf.with_columns(file_id.alias(FILE_COL)), info
+            assert opened.shape is not None
+            lf = _scan_csv(opened.source, opened.shape, opened.shown)
+        return self._canonical_of(spec, lf, opened.shown)
+
+    def _together(self, spec: TableSpec, part: list[_Found], ids: list[int]) -> Batch:
+        """Files of one key (``open_all``) as one scan."""
+        if part[0].parquet is not None:
+            lf, sizes, paths = _parquet_together(part, ids)
+        else:
+            lf, sizes, paths = _csv_together(part, ids)
+        lf = self._canonical_of(spec, lf, part[0].opened.shown)
+        return Batch(lf, [f.info for f in part], sizes, paths)
+
+    def _canonical_of(self, spec: TableSpec, lf: pl.LazyFrame, shown: str) -> pl.LazyFrame:
+        try:
+            return self._canonical(spec, lf, shown)
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(f"cannot be read: {cut(exc)}", file=shown) from None
+
+    def _checked_csv(
+        self, spec: TableSpec, opened: _Opened, info: InputFile, count: bool
+    ) -> csv_bytes.Scanned:
+        """Hash, check and shape the bytes (``csv_bytes.scan``), and decode them to a
+        UTF-8 copy if they are not UTF-8, for polars to scan with what the shape says."""
+        scanned = csv_bytes.scan(opened.path, opened.shown, self.codec, count)
+        info.sha256, info.records = scanned.sha256, scanned.shape.records
+        info.encoding = self.encoding or scanned.encoding
+        if scanned.encoding != "utf-8":
+            target = self._workdir() / f"{len(self._opened)}-{opened.path.name}"
+            forced = self.codec is not None
+            csv_bytes.transcode(opened.path, opened.shown, scanned, target, forced)
+            opened.source = target
+        opened.shape = scanned.shape
+        if spec.strict and scanned.shape.first_odd is not None:
+            line, fields = scanned.shape.first_odd
+            wanted = scanned.shape.fields
+            raise InputError(
+                f"line {line} has {fields} fields, the header {wanted}", file=opened.shown
+            )
+        return scanned
 
     def _hash_later(self, info: InputFile, path: Path) -> None:
         if self._pool is None:
@@ -229,31 +435,225 @@ class Reader:
         return frame.with_columns(pl.col(column).replace_strict(names, return_dtype=pl.String))
 
     def _canonical(self, spec: TableSpec, lf: pl.LazyFrame, shown: str) -> pl.LazyFrame:
+        """The canonical columns, after the marks; a scan of many files keeps its file
+        ids, last (where one file's are added)."""
         names = lf.collect_schema().names()
-        found = [c for c in names if c not in (LINE_COL, EXTRA_COL)]
-        select = [pl.col(LINE_COL), *([pl.col(EXTRA_COL)] if EXTRA_COL in names else [])]
+        marks = [c for c in (LINE_COL, EXTRA_COL, SHORT_COL) if c in names]
+        ids = [pl.col(FILE_COL)] if FILE_COL in names else []
+        found = [c for c in names if c not in marks and c != FILE_COL]
+        select = [pl.col(c) for c in marks]
         for header, canon in canonical_columns(spec, found, self.mapping, shown):
             column = pl.col(header) if header is not None else pl.lit(None, dtype=pl.String)
             select.append(column.alias(canon))
-        return lf.select(select)
+        return lf.select(*select, *ids)
 
 
-def _scan_csv(source: Path) -> pl.LazyFrame:
-    """All columns as text, by position under the file's own header, plus ``EXTRA_COL``:
-    the first field beyond the header's, so that a row with too many fields (an
-    unquoted "1,000.00") is rejected rather than read shifted or stopping the run."""
-    header = pl.read_csv(source, n_rows=0, infer_schema=False, encoding="utf8").columns
-    return pl.scan_csv(
+def cut(exc: BaseException | str, limit: int = 200) -> str:
+    """A message's first line, at most ``limit`` characters: a polars parse error quotes
+    the rest of the file, which holds customer data that logs must not keep."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _panic(exc: BaseException) -> bool:
+    """polars' Rust panics arrive as pyo3's PanicException, not an Exception."""
+    return type(exc).__name__ == "PanicException"
+
+
+def _parquet_file(path: Path, shown: str) -> pl.LazyFrame:
+    try:
+        lf = pl.scan_parquet(path)
+        lf.collect_schema()  # the footer: a file cut short or not Parquet fails here
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"not a readable Parquet file: {cut(exc)}", file=shown) from None
+    return lf
+
+
+def _unreadable(opened: _Opened) -> str | None:
+    """Why the file fails when read whole on its own (every value decoded), or None."""
+    if opened.shape is not None:
+        lf = _scan_csv(opened.source, opened.shape, opened.shown)
+    else:
+        lf = pl.scan_parquet(opened.source)
+    try:
+        lf.select(pl.all().cast(pl.String, strict=False).max()).collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        return cut(exc)
+    except BaseException as exc:  # a Rust panic reading the file: the file is to blame
+        if not _panic(exc):
+            raise
+        return cut(exc)
+    return None
+
+
+def _scan_csv(source: Path, shape: csv_bytes.Shape, shown: str) -> pl.LazyFrame:
+    """All columns as text, by position under the file's own header.
+
+    ``shape`` (``csv_bytes.Shape``) says which rows have more or fewer fields than
+    the header and where a row's line is not its index + 2 (after a newline inside
+    quotes); in a plain file neither, and polars reads nothing more. Otherwise, by
+    the row index: ``LINE_COL`` is the physical line, ``SHORT_COL`` says "5 of 7" for a
+    row with fewer fields (which cell is missing is unknowable: an unquoted "1,000.00"
+    in a row that leaves out its optional last fields fills them) and ``EXTRA_COL``
+    holds the first field beyond the header's for a row with more, so that such rows
+    are rejected rather than read shifted."""
+    schema = dict.fromkeys(_header_of(source, shape, shown), pl.String)
+    if shape.odd:
+        schema[EXTRA_COL] = pl.String
+    skip = {"skip_rows": 1} if shape.header_lines == 1 else {"skip_lines": shape.header_lines}
+    lf = pl.scan_csv(
         source,
         has_header=False,
-        skip_rows=1,
-        schema={**dict.fromkeys(header, pl.String), EXTRA_COL: pl.String},
-        missing_columns="insert",
+        schema=schema,
+        missing_columns="insert",  # (as polars takes the first row for the file's width)
+        extra_columns="ignore",
         truncate_ragged_lines=True,
         row_index_name=LINE_COL,
-        row_index_offset=2,
+        row_index_offset=2 if shape.plain else 0,
         encoding="utf8",
+        **skip,  # type: ignore[arg-type]
     )
+    if shape.plain:
+        return lf
+    return lf.with_columns(_marks(shape))
+
+
+def _header_of(source: Path, shape: csv_bytes.Shape, shown: str) -> list[str]:
+    """The header as polars reads it, which must have the fields the bytes have."""
+    try:
+        header = pl.read_csv(source, n_rows=0, infer_schema=False, encoding="utf8").columns
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot read the header: {cut(exc)}", file=shown) from None
+    if len(header) != shape.header_fields:
+        raise InputError(
+            f"the header has {shape.header_fields} fields but polars reads {len(header)}",
+            file=shown,
+        )
+    return header
+
+
+def _marks(shape: csv_bytes.Shape) -> list[pl.Expr]:
+    """``LINE_COL`` and, if some rows have other field counts, ``SHORT_COL`` and
+    ``EXTRA_COL``, looked up by row index in the shape's few breakpoints."""
+    index = pl.col(LINE_COL)
+    at = pl.lit(pl.Series(shape.starts, dtype=pl.UInt32)).search_sorted(index, side="right") - 1
+    shift = pl.lit(pl.Series(shape.shifts, dtype=pl.Int64)).gather(at)
+    marks = [(index.cast(pl.Int64) + 2 + shift).alias(LINE_COL)]
+    if shape.odd:
+        fields = pl.lit(pl.Series(shape.counts, dtype=pl.Int64)).gather(at)
+        marks += _field_marks(fields, shape.fields)
+    return marks
+
+
+def _field_marks(fields: pl.Expr, wanted: int) -> list[pl.Expr]:
+    """``SHORT_COL`` and ``EXTRA_COL`` of a row with ``fields`` fields (0: the header's)."""
+    short = pl.format("{} of {}", fields, pl.lit(wanted))
+    return [
+        pl.when((fields > 0) & (fields < wanted)).then(short).alias(SHORT_COL),
+        pl.when(fields > wanted).then(pl.col(EXTRA_COL).fill_null("")).alias(EXTRA_COL),
+    ]
+
+
+@dataclass
+class _Breaks:
+    """A scan of many files, by the scan's row index: where each file's rows start, and
+    within a CSV file where its shape's breakpoints are (``csv_bytes.Shape``), each
+    with its file id, what to add to the row index for the row's line, and its field
+    count: one lookup in a table of a few entries a file gives any row what ``_marks``
+    gives the rows of one file."""
+
+    starts: list[int] = field(default_factory=list)
+    files: list[int] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    rows: int = 0  # rows of the files so far
+
+    def add(self, file_id: int, rows: int, shape: csv_bytes.Shape | None = None) -> None:
+        """The next file: ``rows`` rows, and a CSV file's shape (line = its row index + 2
+        + shift) or none (Parquet: line = its row index)."""
+        points = [(0, 0, -2)]
+        if shape is not None:
+            points = list(zip(shape.starts, shape.counts, shape.shifts, strict=True))
+        for start, count, shift in points:
+            self.starts.append(self.rows + start)
+            self.files.append(file_id)
+            self.lines.append(2 + shift - self.rows)
+            self.counts.append(count)
+        self.rows += rows
+
+    def marked(self, scan: pl.LazyFrame, wanted: int | None = None) -> pl.LazyFrame:
+        """The scan with ``FILE_COL`` and ``LINE_COL`` (``wanted``: and, for rows with
+        another field count than the header's ``wanted``, the CSV marks)."""
+        index = pl.col(_ROW).cast(pl.Int64)
+        at = pl.lit(pl.Series(self.starts, dtype=pl.Int64)).search_sorted(index, side="right")
+        found = scan.with_columns((at - 1).alias(_AT))
+
+        def each(values: list[int], dtype: pl.DataType) -> pl.Expr:
+            return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col(_AT))
+
+        marks = [
+            each(self.files, pl.UInt16()).alias(FILE_COL),
+            (index + each(self.lines, pl.Int64())).alias(LINE_COL),
+        ]
+        if wanted is not None:
+            marks += _field_marks(each(self.counts, pl.Int64()), wanted)
+        return found.with_columns(marks).drop(_ROW, _AT)
+
+
+def _csv_together(
+    part: list[_Found], ids: list[int]
+) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str]]:
+    """CSV files of one header (``Reader.open_all``) as one scan, read as ``_scan_csv``
+    reads one (by position under the header, which every file skips), every row
+    with its file and line from the files' shapes (``_Breaks``), and the rows read
+    per file (by the path polars names each row's file with): each file's must be
+    its records as counted in its bytes, or the lines would be another file's."""
+    first = part[0].opened
+    assert first.shape is not None
+    shapes = [f.opened.shape for f in part if f.opened.shape is not None]
+    odd = any(shape.odd for shape in shapes)
+    schema = dict.fromkeys(_header_of(first.source, first.shape, first.shown), pl.String)
+    if odd:
+        schema[EXTRA_COL] = pl.String
+    paths = [str(f.opened.source) for f in part]
+    scan = pl.scan_csv(
+        paths,
+        has_header=False,
+        schema=schema,
+        missing_columns="insert",
+        extra_columns="ignore",
+        truncate_ragged_lines=True,
+        row_index_name=_ROW,
+        encoding="utf8",
+        skip_rows=1,  # in each file
+        include_file_paths=_PATH,
+        glob=False,
+    )
+    breaks = _Breaks()
+    for shape, file_id in zip(shapes, ids, strict=True):
+        assert shape.records is not None  # (``_find`` counts them)
+        breaks.add(file_id, shape.records, shape)
+    lf = breaks.marked(scan.drop(_PATH), first.shape.fields if odd else None)
+    return lf, scan.select(_PATH).group_by(_PATH).len(), paths
+
+
+def _parquet_together(
+    part: list[_Found], ids: list[int]
+) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str]]:
+    """Parquet files of one schema as one scan, every row with its file and its index
+    in it (``_Breaks``), from each file's rows (a query that reads the footers)."""
+    paths = [str(f.opened.path) for f in part]
+    options: dict[str, object] = {"hive_partitioning": False, "glob": False}
+    counted = pl.scan_parquet(paths, include_file_paths=_PATH, **options)  # type: ignore[arg-type]
+    read = dict(counted.select(_PATH).group_by(_PATH).len().collect().iter_rows())
+    breaks = _Breaks()
+    for one, path, file_id in zip(part, paths, ids, strict=True):
+        one.info.records = int(read.get(path, 0))
+        breaks.add(file_id, one.info.records)
+    rows = [f.info.records for f in part]
+    sizes = pl.LazyFrame({_PATH: paths, "len": rows}, schema={_PATH: pl.String, "len": pl.Int64})
+    scan = pl.scan_parquet(paths, **options).with_row_index(_ROW)  # type: ignore[arg-type]
+    return breaks.marked(scan), sizes, paths
 
 
 def canonical_columns(
@@ -271,7 +671,7 @@ def canonical_columns(
     if missing:
         named = ", ".join(f"{c} (as {header_of[c]!r})" if header_of[c] != c else c for c in missing)
         raise InputError(
-            f"missing required column(s): {named}; found: {', '.join(found)}",
+            f"missing required column(s): {named}; found: {cut(', '.join(found))}",
             file=shown,
             key=spec.name,
         )

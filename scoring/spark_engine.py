@@ -10,6 +10,16 @@ that drift apart. Spark adds the per-customer partial sums up exactly
 (DECIMAL(38,0)), and the driver finishes with ``result_of``, the step both
 engines end with. Only reading, line numbering, partitioning and this hand-over
 are Spark's own.
+
+A local CSV file is read on the driver first by what the polars engine reads it
+with (``csv_bytes.scan``, and ``transcode`` for a file that is not UTF-8): it is
+hashed, and checked and shaped as the polars engine does, so that the same files
+stop the run with the same message. What that finds and Spark's CSV reader does
+not say (which rows have fewer or more fields than the header, the lines after a
+newline inside quotes, the blank lines Spark skips) travels to the tasks
+(``_Facts``), which mark the rows as the polars engine marks them. A URI or a
+catalog table is Spark's alone to read: none of this is done for it (see
+``_open_uri``).
 """
 
 from __future__ import annotations
@@ -17,8 +27,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -26,7 +37,9 @@ from urllib.parse import unquote
 import polars as pl
 import pyarrow as pa
 
-from .errors import ConfigError
+from . import csv_bytes
+from .csv_bytes import Shape
+from .errors import ConfigError, InputError
 from .measures import (
     CODE,
     CODE_ROWS,
@@ -58,12 +71,13 @@ from .sources import (
     EXTRA_COL,
     FILE_COL,
     LINE_COL,
+    SHORT_COL,
     TRANSACTIONS,
     InputFile,
     Reader,
     TableSpec,
+    _marks,
     canonical_columns,
-    detect_encoding,
     is_uri,
     resolve_paths,
     sha256_of,
@@ -91,6 +105,7 @@ _PATH, _BLOCK, _MONO = "_path", "_block", "_mono"
 PARTITION_KEY = {"balances": "account_id", "transactions": "txn_id"}
 # Spark 4 reads only these without its legacy switch to every Java charset
 _SPARK_CHARSETS = {"utf-8", "utf-8-sig", "us-ascii", "iso-8859-1", "utf-16", "utf-32"}
+Stamp = tuple[int, int, int, int]
 
 
 def session(conf: dict[str, str] | None = None) -> SparkSession:
@@ -143,6 +158,7 @@ def run(
             context = context_of(reader, plan, job)
         with stages.stage("compute", "validate, measure and score on Spark") as done:
             result = _compute(plan, opened, context, collect)
+            _unchanged(opened)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.summary['customers']:,} customers")
     result.timings = stages.timings
@@ -175,7 +191,7 @@ def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: 
         scores = collected(rows, scores)
         scored.unpersist()
         held.unpersist()
-    result = Result(plan, scores, rejects, summary, files)
+    result = Result(plan, scores, rejects, summary, files, unmapped)
     result.cluster_scores = None if collect else rows
     return result
 
@@ -189,40 +205,203 @@ class _Opened:
     ids: list[int]  # each file's id in the run's list of file names
     typed: bool
     size: int = 0  # bytes of local files (0: unknown, e.g. a URI or a table)
+    facts: dict[int, _Facts] = field(default_factory=dict)  # local CSV files', by id
+    stamps: dict[Path, Stamp | None] = field(default_factory=dict)  # local files as opened
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the driver found in a local CSV file's bytes that Spark's reader does not say,
+    for the tasks to mark its rows as the polars engine marks them (``placed``).
+
+    ``shape`` is ``csv_bytes.Shape``: by record, the field count and the newlines inside
+    quotes before it. ``blank`` are the records Spark skips and polars reads (a blank
+    line: a row of one field, rejected as "1 of N"), as (record, line, text); the driver
+    makes their rows (``_with_blank_rows``), and a row Spark read is the record after as
+    many of them as come before it.
+    """
+
+    shape: Shape
+    blank: tuple[tuple[int, int, str], ...] = ()
+
+    @property
+    def multiline(self) -> bool:
+        """Some record holds a newline inside quotes: Spark must read the file whole."""
+        return any(self.shape.shifts)
+
+    @property
+    def simple(self) -> bool:
+        """Every row Spark reads is the record of its place, with the header's fields."""
+        return self.shape.plain and not self.blank
+
+    def placed(self, part: pl.DataFrame) -> pl.DataFrame:
+        """The file's rows in a task, with polars' line and marks: ``LINE_COL`` holds
+        Spark's place + 2 (``_csv_lines``), except in the rows made for blank lines."""
+        made = pl.col(SHORT_COL).is_not_null()
+        index = pl.col(LINE_COL) - 2
+        if self.blank:
+            before = [record - i for i, (record, _, _) in enumerate(self.blank)]
+            index = index + pl.lit(pl.Series(before, dtype=pl.Int64)).search_sorted(
+                index, side="right"
+            )
+        read = part.filter(~made).with_columns(index.alias(LINE_COL))
+        if not self.shape.odd:  # then polars has no such column: nothing is beyond
+            read = read.with_columns(pl.lit(None, pl.String).alias(EXTRA_COL))
+        return pl.concat([read.with_columns(_marks(self.shape)), part.filter(made)])
 
 
 def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job: Job) -> _Opened:
     """One input: a catalog table, a URI Spark reads (``hdfs://``, ``s3a://``, …), or
-    local files, folders and globs resolved as the polars engine resolves them."""
+    local files, folders and globs resolved as the polars engine resolves them (each
+    CSV file checked on the driver first, ``_scan_csv``), numbered in that order."""
     table = (job.tables or {}).get(spec.name)
     if table:
         return _open_table(spark, reader, spec, table)
     if is_uri(given):
         return _open_uri(spark, reader, spec, given, job)
-    groups: dict[tuple[str, str, str], list[Path]] = {}
+    groups: dict[tuple[str, str, str, bool], list[tuple[Path, int]]] = {}
+    opened = _Opened(None, [], [], typed=False)  # type: ignore[arg-type]
     for path in resolve_paths(given, f"--{spec.name}"):
-        fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
-        encoding = "" if fmt == "parquet" else (job.encoding or detect_encoding(path))
-        header = "" if fmt == "parquet" else _first_line(path, encoding)
-        groups.setdefault((fmt, encoding, header), []).append(path)
-    frames, files, numbers = [], [], []
-    typed = {fmt for fmt, _, _ in groups} == {"parquet"}
-    for (fmt, encoding, _), paths in groups.items():
-        names = [str(p.resolve()) for p in paths]
-        frame = _read(spark, spec, names, fmt, encoding, reader.mapping, typed)
-        spark_name = {unquote(_normal(f)): _normal(f) for f in frame.inputFiles()}
-        ids = {}
-        for path in paths:
-            ids[spark_name.get(str(path.resolve()), str(path.resolve()))] = len(reader.names)
-            numbers.append(len(reader.names))
-            reader.names.append(str(path))
-            files.append(InputFile(str(path), fmt, encoding or None, sha256_of(path)))
-        frames.append(_with_file_ids(frame, ids))
-    union = frames[0]
+        number = len(reader.names)
+        opened.stamps[path] = _stamp(path)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            info = InputFile(str(path), "parquet", None, sha256_of(path))
+            key = ("parquet", "", "", False)
+        else:
+            info, facts = _scan_csv(path, reader)
+            opened.facts[number] = facts
+            encoding = info.encoding or "utf-8"
+            key = ("csv", encoding, _first_line(path, encoding), facts.multiline)
+        reader.names.append(str(path))
+        opened.files.append(info)
+        opened.ids.append(number)
+        groups.setdefault(key, []).append((path, number))
+    opened.typed = {key[0] for key in groups} == {"parquet"}
+    frames = [_read_local(spark, spec, key, group, reader, opened) for key, group in groups.items()]
+    opened.frame = frames[0]
     for frame in frames[1:]:
-        union = union.unionByName(frame)
-    size = sum(p.stat().st_size for paths in groups.values() for p in paths)
-    return _Opened(union, files, numbers, typed, size)
+        opened.frame = opened.frame.unionByName(frame)
+    opened.size = sum(path.stat().st_size for path in opened.stamps)
+    return opened
+
+
+def _scan_csv(path: Path, reader: Reader) -> tuple[InputFile, _Facts]:
+    """Hash, check and shape a local CSV file by the polars engine's own code, so that
+    the same files stop the run with the same messages (NUL bytes, UTF-16, broken
+    quoting, …); a file that is not UTF-8 is decoded whole as there (a byte the encoding
+    lacks, or UTF-8 lines in a GB file, stop the run), into nothing: Spark reads the
+    file itself."""
+    shown = str(path)
+    scanned = csv_bytes.scan(path, shown, reader.codec)
+    if scanned.encoding != "utf-8":
+        forced = reader.codec is not None
+        csv_bytes.transcode(path, shown, scanned, Path(os.devnull), forced)
+    encoding = reader.encoding or scanned.encoding
+    shape = scanned.shape
+    info = InputFile(shown, "csv", encoding, scanned.sha256, records=shape.records)
+    return info, _Facts(shape, _blank_records(path, shape, any(shape.shifts)))
+
+
+# The lines Spark's CSV reader skips: cut at "\n", a line with no character above " "
+# (Java's trim); read whole (multiLine), only an empty line.
+_SKIPPED_LINE = re.compile(rb"(?m)^[\x00-\x09\x0b-\x20]*\n")
+_SKIPPED_WHOLE = re.compile(rb"(?m)^\n")
+
+
+def _blank_records(path: Path, shape: Shape, multiline: bool) -> tuple[tuple[int, int, str], ...]:
+    """(record, line, text) of the records Spark skips (see ``_Facts``). A blank line is
+    a record of one field: only a file with such records is read again, and only its
+    blank lines (found at C speed) are looked at in Python."""
+    ranges = _one_field_lines(shape)
+    if not ranges:
+        return ()
+    pattern = _SKIPPED_WHOLE if multiline else _SKIPPED_LINE
+    firsts = [first for first, _, _ in ranges]
+    found, newlines, carry = [], 0, b""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(csv_bytes.CHUNK)
+            buf = carry + chunk
+            if not chunk and buf and not buf.endswith(b"\n"):
+                buf += b"\n"  # an unterminated last line is a record too
+            end = len(buf) if not chunk else buf.rfind(b"\n") + 1
+            at = 0
+            for match in pattern.finditer(buf, 0, end):
+                newlines += buf.count(b"\n", at, match.start())
+                at, line = match.start(), newlines + 1
+                place = bisect_right(firsts, line) - 1
+                if place >= 0 and line < ranges[place][1]:
+                    text = match.group()[:-1].removesuffix(b"\r").decode("ascii")
+                    found.append((line - 2 - ranges[place][2], line, text))
+            newlines += buf.count(b"\n", at, end)
+            carry = buf[end:]
+            if not chunk:
+                return tuple(found)
+
+
+def _one_field_lines(shape: Shape) -> list[tuple[int, int, int]]:
+    """(first line, line after, shift) of each run of records with one field: a record
+    is one line there, at its index + 2 + shift (``csv_bytes.Shape``)."""
+    if shape.records is None:
+        return []
+    ends = [*shape.starts[1:], shape.records]
+    runs = zip(shape.starts, ends, shape.counts, shape.shifts, strict=True)
+    return [(s + 2 + h, e + 2 + h, h) for s, e, count, h in runs if count == 1 and e > s]
+
+
+def _read_local(
+    spark: SparkSession,
+    spec: TableSpec,
+    key: tuple[str, str, str, bool],
+    group: list[tuple[Path, int]],
+    reader: Reader,
+    opened: _Opened,
+) -> DataFrame:
+    """Local files of one format, encoding, first line and mode, read by Spark in one go."""
+    fmt, encoding, _, multiline = key
+    names = [str(path.resolve()) for path, _ in group]
+    header = None
+    options = _csv_options(spark, encoding, True, multiline) if fmt == "csv" else {}
+    if fmt == "csv":
+        header = _csv_header(spark, names, options)
+        for path, number in group:
+            fields = opened.facts[number].shape.header_fields
+            if fields != len(header):
+                raise InputError(
+                    f"the header has {fields} fields but Spark reads {len(header)}", file=str(path)
+                )
+    frame = _read(spark, spec, names, fmt, options, reader.mapping, opened.typed, header)
+    spark_name = {unquote(_normal(f)): _normal(f) for f in frame.inputFiles()}
+    ids = {spark_name.get(str(p.resolve()), str(p.resolve())): number for p, number in group}
+    frame = _with_file_ids(frame, ids)
+    if header is None:
+        return frame
+    blank = {number: opened.facts[number] for _, number in group}
+    return _with_blank_rows(spark, frame, _first_column(spec, header, reader.mapping), blank)
+
+
+def _first_column(spec: TableSpec, header: list[str], mapping: dict[str, dict[str, str]]) -> str:
+    """The canonical name the file's first column is read as ("" if it is not read)."""
+    read = canonical_columns(spec, header, mapping, "")
+    return next((canon for found, canon in read if found == header[0]), "")
+
+
+def _with_blank_rows(
+    spark: SparkSession, frame: DataFrame, first: str, facts: dict[int, _Facts]
+) -> DataFrame:
+    """The rows polars reads from blank lines Spark skips: the line (less a "\\r") as the
+    first field, no other field, "1 of N" fields, at the line's number."""
+    rows = []
+    for number, fact in facts.items():
+        for _, line, text in fact.blank:
+            row: dict[str, Any] = dict.fromkeys(frame.columns)
+            row |= {SHORT_COL: f"1 of {fact.shape.fields}", FILE_COL: number, LINE_COL: line}
+            if first:
+                row[first] = text or None
+            rows.append(tuple(row.values()))
+    if not rows:
+        return frame
+    return frame.unionByName(spark.createDataFrame(rows, frame.schema))
 
 
 def _open_uri(
@@ -230,10 +409,17 @@ def _open_uri(
 ) -> _Opened:
     """A file or folder on any filesystem Spark reads. Its files are listed by Spark, so
     there is no encoding detection (``--encoding``, default UTF-8) and no checksum; a
-    URI ending in .csv or .txt is CSV, anything else Parquet."""
+    URI ending in .csv or .txt is CSV, anything else Parquet.
+
+    Its bytes are Spark's alone: none of the checks of a local file (``_scan_csv``) is
+    made. A row with more fields than the header is still rejected (Spark's reader
+    gives the field beyond), but one with fewer reads as empty cells, a newline inside
+    quotes splits a row, and a file of other bytes reads as Spark decodes them.
+    """
     fmt = "csv" if given.lower().endswith((".csv", ".txt")) else "parquet"
     encoding = (job.encoding or "utf-8") if fmt == "csv" else ""
-    frame = _read(spark, spec, [given], fmt, encoding, reader.mapping, fmt == "parquet")
+    options = _csv_options(spark, encoding, False, False) if fmt == "csv" else {}
+    frame = _read(spark, spec, [given], fmt, options, reader.mapping, fmt == "parquet")
     ids, files, numbers = {}, [], []
     for found in sorted(frame.inputFiles()):
         ids[_normal(found)] = len(reader.names)
@@ -271,37 +457,92 @@ def _first_line(path: Path, encoding: str) -> str:
         return fh.readline()
 
 
+def _stamp(path: Path) -> Stamp | None:
+    """Size, modification time (ns), inode and device, as ``sources`` takes them: a file
+    Spark reads after the driver checked it must be the file checked."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def _unchanged(opened: dict[str, _Opened]) -> None:
+    """Every local file is as it was when opened, or the checks, the checksums and the
+    lines and marks found on the driver may not be of the rows Spark read."""
+    for one in opened.values():
+        for path, stamp in one.stamps.items():
+            if _stamp(path) != stamp:
+                raise InputError(csv_bytes.CHANGED, file=str(path))
+
+
+def _csv_options(spark: SparkSession, encoding: str, local: bool, whole: bool) -> dict[str, Any]:
+    """Spark's CSV reader set to read as polars does: a doubled quote inside quotes is one
+    quote (Spark's own escape is a backslash). A local file, checked on the driver, is
+    cut only at "\\n" as there (Spark would also cut at a lone "\\r"; the "\\r" of
+    "\\r\\n" is then taken off the last field, ``_without_cr``), and read whole (one task
+    a file) only when a newline inside quotes needs it (``whole``)."""
+    if encoding.lower().replace("_", "-") not in _SPARK_CHARSETS:  # GB18030, GBK
+        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+    options: dict[str, Any] = {
+        "header": True,
+        "inferSchema": False,
+        "encoding": encoding,
+        "escape": '"',
+    }
+    if local:
+        options |= {"lineSep": "\n", "multiLine": whole}
+    return options
+
+
+def _csv_header(spark: SparkSession, names: list[str], options: dict[str, Any]) -> list[str]:
+    header = spark.read.options(**options).csv(names).columns
+    return [name.removesuffix("\r") for name in header]
+
+
+def _without_cr(column: Any) -> Any:
+    """A field less a "\\r" it ends with: the line's last one, read cut at "\\n"."""
+    from pyspark.sql import functions as F
+
+    return F.regexp_replace(column, "\\r\\z", "")
+
+
 def _read(
     spark: SparkSession,
     spec: TableSpec,
     names: list[str],
     fmt: str,
-    encoding: str,
+    options: dict[str, Any],
     mapping: dict[str, dict[str, str]],
     typed: bool,
+    header: list[str] | None = None,
 ) -> DataFrame:
     from pyspark.sql import functions as F
 
+    cut_at_newline = options.get("lineSep") == "\n"
     if fmt == "parquet":
         raw = spark.read.parquet(*names)
         line = F.col("_metadata.row_index")
     else:
-        if encoding.lower().replace("_", "-") not in _SPARK_CHARSETS:  # GB18030, GBK
-            spark.conf.set("spark.sql.legacy.javaCharsets", "true")
-        options = {"header": True, "inferSchema": False, "encoding": encoding}
-        header = spark.read.options(**options).csv(names).columns
+        header = header or _csv_header(spark, names, options)
         # by position, as the polars engine reads CSV: one column more than the header
         # catches a row with too many fields (see sources._scan_csv)
         schema = ", ".join(f"`{c}` string" for c in [*header, EXTRA_COL])
         raw = spark.read.schema(schema).options(**options, enforceSchema=True).csv(names)
-    select = [raw[EXTRA_COL]] if fmt == "csv" else []
+    select = []
+    if fmt == "csv":
+        extra = raw[EXTRA_COL]
+        select.append((_without_cr(extra) if cut_at_newline else extra).alias(EXTRA_COL))
     found = [c for c in raw.columns if c != EXTRA_COL]
-    for header, canon in canonical_columns(spec, found, mapping, names[0]):
-        column = raw[header] if header is not None else F.lit(None).cast("string")
+    for header_name, canon in canonical_columns(spec, found, mapping, names[0]):
+        column = raw[header_name] if header_name is not None else F.lit(None).cast("string")
+        if cut_at_newline and header_name is not None:
+            column = _without_cr(column)
         select.append(column.cast("string").alias(canon) if not typed else column.alias(canon))
     path = F.col("_metadata.file_path").alias(_PATH)
     if fmt == "parquet":
         return raw.select(*select, path, line.alias(LINE_COL))
+    select.append(F.lit(None).cast("string").alias(SHORT_COL))
     block = F.col("_metadata.file_block_start").alias(_BLOCK)
     numbered = raw.select(*select, path, block, F.monotonically_increasing_id().alias(_MONO))
     return _csv_lines(spark, numbered)
@@ -360,7 +601,7 @@ def _measure(plan: Plan, name: str, opened: _Opened) -> _Handed:
     key = F.col(PARTITION_KEY[name])
     key = key if opened.typed else F.trim(key)
     handed = opened.frame.repartition(_partitions(opened), key).mapInArrow(
-        _partition_measure(plan, name, opened.typed), _handover_schema(ids)
+        _partition_measure(plan, name, opened.typed, opened.facts), _handover_schema(ids)
     )
     handed = handed.persist(StorageLevel.MEMORY_AND_DISK)
     bad = handed.where(F.col(KIND) == BAD).select(FILE_COL, LINE_COL, DETAIL)
@@ -369,9 +610,21 @@ def _measure(plan: Plan, name: str, opened: _Opened) -> _Handed:
     rows = dict(counted.iter_rows())
     for number, info in zip(opened.ids, opened.files, strict=True):
         info.rows = int(rows.get(number, 0) or 0)
+        _same_records(info)
     folds = handed.where(F.col(KIND) == FOLD).drop(KIND, FILE_COL, LINE_COL, DETAIL, ROWS)
     bad_rows = rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16))
     return _Handed(folds, bad_rows, opened.files, handed)
+
+
+def _same_records(info: InputFile) -> None:
+    """A local CSV file whose records the driver counted must have as many rows on
+    Spark (as in ``pipeline``), else its lines and marks are not those of Spark's rows."""
+    if info.records is not None and info.rows != info.records:
+        raise InputError(
+            f"{info.records:,} records in the file but {info.rows:,} rows read: "
+            "its quoting is not read the same way by all",
+            file=info.path,
+        )
 
 
 def _partitions(opened: _Opened) -> int:
@@ -431,19 +684,27 @@ def _handover_schema(ids: list[str]) -> str:
 
 
 def _partition_measure(
-    plan: Plan, name: str, typed: bool
+    plan: Plan, name: str, typed: bool, facts: dict[int, _Facts]
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The function each Spark task runs: the polars engine's validate and measure."""
-    return arrow_task(lambda frame: measure_partition(plan, name, typed, frame))
+    return arrow_task(lambda frame: measure_partition(plan, name, typed, frame, facts))
 
 
-def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -> pa.Table:
+def measure_partition(
+    plan: Plan,
+    name: str,
+    typed: bool,
+    frame: pl.DataFrame,
+    facts: dict[int, _Facts] | None = None,
+) -> pa.Table:
     """One partition's folds, bad rows and per-file row counts, in the hand-over schema.
 
     Every row of an account (or transaction id) is in this partition, so marking
     duplicates and following an account's balances works here as on one machine,
     by the very function the polars engine measures with (``measure_in_steps``).
+    Rows of local CSV files first get polars' lines and marks (``_placed``).
     """
+    frame = _placed(frame, facts or {})
     lf = frame.lazy().with_columns(
         pl.col(FILE_COL).cast(pl.UInt16), pl.col(LINE_COL).cast(pl.Int64)
     )
@@ -454,6 +715,24 @@ def measure_partition(plan: Plan, name: str, typed: bool, frame: pl.DataFrame) -
     sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS)).collect()
     ids = [c.id for c in plan.of_source(name)]
     return _handover([folded, bad, sizes], ids)
+
+
+def _placed(frame: pl.DataFrame, facts: dict[int, _Facts]) -> pl.DataFrame:
+    """Rows of local CSV files with the line and marks polars gives them (``_Facts``):
+    where a file is plain, only nothing beyond the header (a row ending in a comma, or
+    in "\r" once that is taken off, left an empty field there); else by file."""
+    if not facts or EXTRA_COL not in frame.columns or frame.is_empty():
+        return frame
+    plain = [number for number, fact in facts.items() if fact.simple]
+    beyond = pl.when(~pl.col(FILE_COL).is_in(plain)).then(pl.col(EXTRA_COL))
+    frame = frame.with_columns(beyond.alias(EXTRA_COL))
+    odd = {number: fact for number, fact in facts.items() if not fact.simple}
+    if not odd:
+        return frame
+    parts = []
+    for (number,), part in frame.partition_by(FILE_COL, as_dict=True).items():
+        parts.append(odd[number].placed(part) if number in odd else part)
+    return pl.concat(parts)
 
 
 def _handover(parts: list[pl.DataFrame], ids: list[str]) -> pa.Table:

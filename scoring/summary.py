@@ -7,12 +7,18 @@ or movement; its customers nearest the next tier); concatenated, the parts of al
 partitions finish into summary.json here. So every figure is computed in one place,
 whichever engine ran, and no machine needs every customer at once to summarise.
 Figures that need the customers in points order come from ``ranked``.
+
+summary.json stays small whatever the input: the number of distinct codes, branches
+or managers is the data's to choose, so the unmapped codes, the groups and the
+upgrade list name the first so many and add up the rest (``*_rest``); the full data
+is in unmapped_codes.csv and the scores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import polars as pl
 
@@ -23,6 +29,7 @@ from .points import (
     NUMERATOR,
     TIER_INDEX,
     Bounds,
+    gate_ids,
     quality_flag,
     report_columns,
     to_money,
@@ -30,8 +37,11 @@ from .points import (
     with_tier,
 )
 from .ranked import Ranked
+from .unmapped import bounded
 
 GATE = "gate"  # in the gates part; its null row counts customers blocked by any gate
+GROUPS_LISTED = 20_000  # per view: more than the outlets of China's largest bank
+UPGRADE_LISTED = 10_000  # customers near the next tier that summary.json names
 
 
 @dataclass(frozen=True)
@@ -137,8 +147,10 @@ def summary_of(
         summary["quality_gates"] = _gate_summary(plan, parts.get("gates"))
     summary["concentration"] = ranked.concentration()
     for view, keys in _group_views(list(parts)).items():
-        summary[view] = group_tiers(plan, parts[view], keys)
-    summary["upgrade"] = upgrade(plan, parts["near"], parts["near_top"], how.near)
+        listed, rest = _bounded_groups(plan, parts[view], keys)
+        summary[view], summary[f"{view}_rest"] = group_tiers(plan, listed, keys), rest
+    found = upgrade(plan, parts["near"], parts["near_top"], how.near)
+    summary["upgrade"], summary["upgrade_rest"] = _bounded_upgrade(found)
     if "migration" in parts:
         summary["migration"] = migration_summary(plan, parts["migration"], previous_file)
     return summary
@@ -156,6 +168,40 @@ def _group_views(columns: list[str]) -> dict[str, list[str]]:
     return views
 
 
+def _bounded_groups(
+    plan: Plan, parts: pl.DataFrame, keys: list[str]
+) -> tuple[pl.DataFrame, dict[str, object]]:
+    """The parts of the ``GROUPS_LISTED`` groups with the most customers (ties by
+    name), and what the other groups add up to (zeros when none is left out)."""
+    sizes = parts.group_by(keys).agg(pl.col("customers").sum())
+    order = sizes.sort(["customers", *keys], descending=[True] + [False] * len(keys))
+    kept = order.head(GROUPS_LISTED).select(keys)
+    others = parts.join(kept, on=keys, how="anti")
+    points = others.select(to_money(pl.col(NUMERATOR).sum(), plan.q)).item()
+    rest = {
+        "groups": sizes.height - kept.height,
+        "customers": int(others["customers"].sum()),
+        "quality_customers": int(others["quality_customers"].sum()),
+        "points": str(points if points is not None else "0.00"),
+    }
+    return parts.join(kept, on=keys, how="semi"), rest
+
+
+def _bounded_upgrade(found: dict[str, Any]) -> tuple[dict[str, object], dict[str, int]]:
+    """The ``UPGRADE_LISTED`` customers closest to the next tier (ties by branch and
+    id), in the list's own order (branch, distance, id), and how many of the list are
+    left out. The list is already at most 10 per branch, so this binds only with
+    thousands of branches."""
+    top = found["top"]
+    if len(top) <= UPGRADE_LISTED:
+        return found, {"customers": 0}
+    frame = pl.DataFrame(top, schema=dict.fromkeys(top[0], pl.String))
+    gap = pl.col("points_to_next").cast(pl.Decimal(38, 2))
+    closest = frame.sort(gap, "branch", "customer_id", nulls_last=True).head(UPGRADE_LISTED)
+    listed = closest.sort("branch", gap, "customer_id", nulls_last=True)
+    return {**found, "top": listed.to_dicts()}, {"customers": len(top) - UPGRADE_LISTED}
+
+
 def _tier_part(plan: Plan, current: pl.DataFrame) -> pl.DataFrame:
     assets = pl.sum_horizontal(pl.col(cid) for cid in plan.ruleset.assets) if plan.ruleset.assets \
         else pl.lit(0, pl.Int128)  # fmt: skip
@@ -171,7 +217,7 @@ def _gate_part(plan: Plan, scored: pl.DataFrame) -> pl.DataFrame:
     """Customers blocked by each gate, and (null gate) by any."""
     blocked = scored["quality_blocked_by"]
     found = blocked.drop_nulls().str.split(";").explode()
-    ids = [g.id for g in plan.ruleset.gates]
+    ids = gate_ids(plan)  # the rule set's gates and "unknown" (an unusable customers row)
     counts = [int((found == gate).sum()) for gate in ids]
     return pl.DataFrame(
         {GATE: [*ids, None], "customers": [*counts, int(blocked.is_not_null().sum())]},
@@ -187,7 +233,7 @@ def _gate_summary(plan: Plan, parts: pl.DataFrame | None) -> dict[str, object]:
     return {
         "evaluated": True,
         "blocked_customers": int(by_gate.get(None, 0)),
-        "by_gate": {g.id: int(by_gate.get(g.id, 0)) for g in plan.ruleset.gates},
+        "by_gate": {gate: int(by_gate.get(gate, 0)) for gate in gate_ids(plan)},
     }
 
 
@@ -210,6 +256,7 @@ def _summary(
             "points": str(row["points"] if row["points"] is not None else "0.00"),
             "assets_daily_average": str(row["assets"] if row["assets"] is not None else "0.00"),
         })  # fmt: skip
+    listed, rest = bounded(unmapped)
     return {
         "ruleset": plan.ruleset.as_dict(),
         "window": plan.window.as_dict(),
@@ -217,5 +264,6 @@ def _summary(
         "quality_customers": quality,
         "tiers": tiers,
         "rows": counts,
-        "unmapped_codes": unmapped,
+        "unmapped_codes": listed,
+        "unmapped_codes_rest": rest,
     }

@@ -9,16 +9,30 @@ bad row is reported with its column and value instead of stopping the run.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
 from .plan import RATIO_DIGITS
-from .sources import EXTRA_COL, FILE_COL, LINE_COL
+from .sources import EXTRA_COL, FILE_COL, LINE_COL, SHORT_COL
 
-_NUMBER = r"^([+-]?)(\d+)(?:\.(\d*))?$"
-_MAX_INT_DIGITS = 15
+# Every pattern names ASCII digits ([0-9]): the regex engine's \d is any Unicode digit
+# (full-width, Arabic-Indic), which the casts after it then misread or leave empty.
+_NUMBER = r"^[+-]?[0-9]+(?:\.[0-9]*)?$"
+_MAX_INT_DIGITS = 15  # the documented limit; any value with more integer digits is "too large"
+# The documented date forms, ASCII only: year of 4 digits, the other fields of 1 or 2
+# (Excel writes 2026/3/5), or exactly 8 digits; no sign, no inner spaces.
+_DATE = (
+    r"^[0-9]{4}(?:-[0-9]{1,2}-[0-9]{1,2}(?:[ T][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2})?"
+    r"|/[0-9]{1,2}/[0-9]{1,2}|[0-9]{4})$"
+)
+# Nothing a person can see: white space, control and format characters (zero-width
+# space, byte order mark): such an id looks empty wherever it is shown.
+_INVISIBLE = r"^[\s\p{Z}\p{Cc}\p{Cf}]*$"
+# Integer types whose every value has fewer digits than any bound below (10**12).
+_SMALL_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
 
 
 @dataclass(frozen=True)
@@ -56,13 +70,15 @@ def _blank(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
 
 def parse_id(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     """Ids and codes. From CSV (all text) they are trimmed of spaces; from a typed
-    file (Parquet) they are used as they are, and only null or "" is empty."""
-    if typed:
-        value = pl.col(name).cast(pl.String)
-        blank = value.is_null() | (value.str.len_bytes() == 0)
-    else:
-        value = _text(name)
-        blank = _blank(name, dtype)
+    file (Parquet) they are used as they are. An id with nothing visible in it (only
+    spaces, zero-width or control characters) is empty in either: it would show as
+    a blank customer in every report."""
+    value = pl.col(name).cast(pl.String) if typed else _text(name)
+    # An id that starts with a visible ASCII character (nearly all) is visible; the
+    # regex is asked of the others only (a comparison costs a tenth of a regex).
+    shown = (value >= "!") & (value < "\x7f")
+    invisible = pl.when(~shown).then(value).str.contains(_INVISIBLE).fill_null(False)
+    blank = value.is_null() | invisible
     return Parsed(value, pl.when(blank).then(pl.lit(f"empty {name}")))
 
 
@@ -81,25 +97,32 @@ def parse_code(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
 
 
 def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
-    """ISO dates, timestamps (date part), ``YYYYMMDD`` and ``YYYY/MM/DD``."""
+    """ISO dates, timestamps (date part), ``YYYYMMDD`` and ``YYYY/MM/DD``; as text, only
+    these forms in ASCII digits (the parsers alone also take a sign, inner spaces
+    and a 7-digit ``YYYYMDD``)."""
     pre: tuple[pl.Expr, ...] = ()
     if dtype == pl.Date:
         value = pl.col(name)
     elif isinstance(dtype, pl.Datetime):
         value = pl.col(name).dt.date()
     else:
-        iso = pl.col(f"_iso_{name}")
+        iso, form = pl.col(f"_iso_{name}"), pl.col(f"_form_{name}")
         # The other forms are tried on the rest only (null text parses for free):
         # every form tried on every row would cost five times one.
         rest = pl.when(iso.is_null()).then(_text(name, dtype))
-        value = pl.coalesce(
+        parsed = pl.coalesce(
             iso,
             rest.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.date(),
             rest.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False).dt.date(),
             rest.str.to_date("%Y%m%d", strict=False),
             rest.str.to_date("%Y/%m/%d", strict=False),
         )
-        pre = (_text(name).str.to_date("%Y-%m-%d", strict=False).alias(f"_iso_{name}"),)
+        value = pl.when(form).then(parsed)
+        text = _text(name)
+        pre = (
+            text.str.to_date("%Y-%m-%d", strict=False).alias(f"_iso_{name}"),
+            text.str.contains(_DATE).alias(f"_form_{name}"),
+        )
     reason = (
         pl.when(_blank(name, dtype))
         .then(pl.lit(f"empty {name}"))
@@ -109,64 +132,131 @@ def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     return Parsed(value, reason, pre)
 
 
-def _fits_int64(dtype: pl.Decimal, digits: int) -> bool:
-    """Whether every value of the decimal type, in 10**-digits units, is below 10**18."""
-    return (dtype.precision or 38) - dtype.scale + digits <= 18
+def _int_digits(digits: int) -> int:
+    """Integer digits allowed for a value kept in 10**-digits units: the documented 15,
+    fewer where 15 would not fit 64 bits (a fee ratio in millionths: 12)."""
+    return min(_MAX_INT_DIGITS, 18 - digits)
+
+
+def _within(value: pl.Expr, limit: int, dtype: pl.DataType) -> pl.Expr:
+    """|value| < limit, in the column's own type (no cast that could wrap first)."""
+    if dtype.is_unsigned_integer():
+        return value < limit
+    return (value < limit) & (value > -limit)
 
 
 def _scaled(name: str, dtype: pl.DataType, digits: int) -> Parsed:
-    """A decimal as an integer count of 10**-digits units, or why it is not one."""
-    scale = 10**digits
+    """A decimal as an integer count of 10**-digits units, or why it is not one. Every
+    input type is held to the same bound as text (``_int_digits``), so that a value
+    is never wrapped or truncated on its way to 64 bits."""
     if dtype.is_integer():
-        value = pl.col(name).cast(pl.Int64) * scale
-        return Parsed(value, pl.lit(None, dtype=pl.String))
-    if isinstance(dtype, pl.Decimal) and dtype.scale <= digits and _fits_int64(dtype, digits):
-        # nothing below the unit and no overflow possible: a rescale, no checks (the
-        # wrapping cast skips a range check per value that cannot fail; a third faster)
-        value = pl.col(name).to_physical().cast(pl.Int64, wrap_numerical=True)
-        factor = 10 ** (digits - dtype.scale)
-        return Parsed(value * factor if factor > 1 else value, pl.lit(None, dtype=pl.String))
+        return _scaled_integer(name, dtype, digits)
     if isinstance(dtype, pl.Decimal):
-        physical = pl.col(name).cast(pl.Decimal(38, max(dtype.scale, digits))).to_physical()
-        step = 10 ** max(dtype.scale - digits, 0)
-        value = (physical // step).cast(pl.Int64)
-        reason = pl.when((physical % step) != 0).then(pl.lit(f"more than {digits} decimal places"))
-        return Parsed(value, reason)
+        return _scaled_decimal(name, dtype, digits)
     if dtype.is_float():
-        raw = pl.col(name).cast(pl.Float64) * scale
-        rounded = raw.round(0)
-        reason = (
-            pl.when(~raw.is_finite())
-            .then(pl.lit("not a finite number"))
-            .when(rounded.abs() >= 10.0 ** (_MAX_INT_DIGITS + digits))
-            .then(pl.lit("too large"))
-            .when((raw - rounded).abs() > 1e-6 * pl.max_horizontal(rounded.abs(), 1.0))
-            .then(pl.lit(f"more than {digits} decimal places"))
-        )
-        return Parsed(pl.when(raw.is_finite()).then(rounded).cast(pl.Int64, strict=False), reason)
-    text = _text(name)
-    # One regex both checks the form and the decimals (extra decimals must be zeros),
-    # so that the cast below, which would truncate, only ever sees exact values.
-    form = rf"^[+-]?\d{{1,{_MAX_INT_DIGITS}}}(\.\d{{0,{digits}}}0*)?$"
-    exact = pl.col(f"_exact_{name}")
-    value = (
-        pl.when(exact)
-        .then(text)
-        .cast(pl.Decimal(38, digits), strict=False)
-        .to_physical()
-        .cast(pl.Int64)
-    )
-    odd = pl.when(~exact).then(text)  # why is only asked of the few inexact cells
+        return _scaled_float(name, dtype, digits)
+    return _scaled_text(name, digits)
+
+
+def _scaled_integer(name: str, dtype: pl.DataType, digits: int) -> Parsed:
+    """Whole yuan (or whole ratios): a 64-bit value times 100 can wrap around, and a
+    UInt64 may not fit 64 signed bits at all, so the bound is checked first."""
+    scale = 10**digits
+    if dtype in _SMALL_INTS:
+        return Parsed(pl.col(name).cast(pl.Int64) * scale, pl.lit(None, dtype=pl.String))
+    ok = _within(pl.col(name), 10 ** _int_digits(digits), dtype)
+    value = pl.when(ok).then(pl.col(name)).cast(pl.Int64) * scale
+    return Parsed(value, pl.when(~ok).then(pl.lit("too large")))
+
+
+def _scaled_decimal(name: str, dtype: pl.Decimal, digits: int) -> Parsed:
+    """Decimals by their integer representation (10**-scale units), checked for size
+    and for decimals below the unit only where the type allows either."""
+    precision, scale = dtype.precision or 38, dtype.scale
+    physical = pl.col(name).to_physical()
+    if precision <= 18:  # the representation fits 64 bits: the wrapping cast is exact,
+        # and skips a range check per value that cannot fail (a third faster)
+        physical = physical.cast(pl.Int64, wrap_numerical=True)
+    checks = []  # (the values it passes, why the others are rejected)
+    if precision - scale > _int_digits(digits):
+        size = 10 ** (_int_digits(digits) + scale)
+        checks.append((_within(physical, size, pl.Int64), "too large"))
+    if scale > digits:
+        exact = (physical % 10 ** (scale - digits)) == 0
+        checks.append((exact, f"more than {digits} decimal places"))
+    reason = pl.lit(None, dtype=pl.String)
+    if checks:  # checked before scaling: a value too large is never multiplied
+        physical = pl.when(pl.all_horizontal(passes for passes, _ in checks)).then(physical)
+        reason = pl.when(~checks[0][0]).then(pl.lit(checks[0][1]))
+        for passes, why in checks[1:]:
+            reason = reason.when(~passes).then(pl.lit(why))
+    if scale > digits:
+        physical = physical // 10 ** (scale - digits)
+    elif scale < digits:
+        physical = physical * 10 ** (digits - scale)
+    return Parsed(physical.cast(pl.Int64), reason)
+
+
+def _float_limit(dtype: pl.DataType, digits: int) -> float:
+    """The magnitude below which a float is exact to the 10**-digits unit: adjacent
+    units are then different floats, and the value times 10**digits lands within half
+    a unit of its count, so rounding finds it (a Float64 product that large is itself
+    rounded: half as far)."""
+    bits = 23 if dtype == pl.Float32 else 52  # explicit mantissa bits
+    exponent = math.ceil(bits - math.log2(10**digits)) - (0 if dtype == pl.Float32 else 1)
+    return min(10.0 ** _int_digits(digits), 2.0**exponent)
+
+
+def _scaled_float(name: str, dtype: pl.DataType, digits: int) -> Parsed:
+    """A float is taken as the decimal it was written from: the count of units whose
+    nearest float it is, if there is one (0.1 is 10 cents; 12345.678 is not a count of
+    cents, and is rejected rather than rounded)."""
+    scale = 10**digits
+    column = pl.col(name).cast(pl.Float64)
+    rounded = (column * scale).round(0)
+    size = column.abs()
+    limit = _float_limit(dtype, digits)
+    # a true division (rounded / scale would be taken as rounded times 1/scale, which
+    # itself is rounded): by a column, each value's own 0 plus the scale
+    back = rounded / (column * 0.0 + float(scale))
+    exact = back.cast(dtype) == pl.col(name)
     reason = (
-        pl.when(exact)
+        pl.when(~column.is_finite())
+        .then(pl.lit("not a finite number"))
+        .when(size >= 10.0 ** _int_digits(digits))
+        .then(pl.lit("too large"))
+        .when(size >= limit)
+        .then(pl.lit("too large to be exact in a float column"))
+        .when(~exact)
+        .then(pl.lit(f"more than {digits} decimal places"))
+    )
+    value = pl.when(column.is_finite() & (size < limit) & exact).then(rounded).cast(pl.Int64)
+    return Parsed(value, reason)
+
+
+def _scaled_text(name: str, digits: int) -> Parsed:
+    """Text in the documented form: one regex per cell both checks the form and the
+    decimals (extra ones must be zeros), so that the cast, which would truncate, only
+    ever sees exact values; why a cell is not one is asked of the few others."""
+    text = _text(name)
+    most = _int_digits(digits)
+    form = rf"^[+-]?0*[0-9]{{1,{most}}}(?:\.[0-9]{{0,{digits}}}0*)?$"
+    units = pl.col(f"_units_{name}")
+    value = pl.when(text.str.contains(form)).then(text)
+    value = value.cast(pl.Decimal(38, digits), strict=False).to_physical().cast(pl.Int64)
+    odd = pl.when(units.is_null()).then(text)
+    reason = (
+        pl.when(units.is_not_null())
         .then(None)
         .when(~odd.str.contains(_NUMBER))
         .then(pl.lit("not a number"))
-        .when(odd.str.contains(rf"^[+-]?\d{{{_MAX_INT_DIGITS + 1},}}"))
+        .when(odd.str.contains(rf"^[+-]?0*[1-9][0-9]{{{most},}}"))
         .then(pl.lit("too large"))
-        .otherwise(pl.lit(f"more than {digits} decimal places"))
+        .when(odd.str.contains(rf"\.[0-9]{{{digits}}}[0-9]*[1-9]"))
+        .then(pl.lit(f"more than {digits} decimal places"))
+        .otherwise(pl.lit("not a number"))  # a form the cast refused: never taken as 0
     )
-    return Parsed(value, reason, (text.str.contains(form).alias(f"_exact_{name}"),))
+    return Parsed(units, reason, (value.alias(f"_units_{name}"),))
 
 
 def parse_money(name: str, dtype: pl.DataType, *, positive: bool, optional: bool) -> Parsed:
@@ -199,7 +289,8 @@ def parse_ratio(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed
 
 
 def parse_flag(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
-    """true/false, 1/0, y/n, yes/no, 是/否 (any case); blank means false (no blemish known)."""
+    """true/false, t/f, 1/0, y/n, yes/no, 是/否 (any case); blank means false (no blemish
+    known). Anything else (2, 1.0, full-width letters) is rejected, not guessed."""
     if dtype == pl.Boolean:
         return Parsed(pl.col(name).fill_null(False), pl.lit(None, pl.String))
     text = _text(name).str.to_lowercase()
@@ -213,15 +304,21 @@ def parse_flag(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
 
 
 def parse_count(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
-    """A whole number >= 0; blank means 0."""
+    """A whole number >= 0 of at most 15 digits; blank means 0. Text is read by
+    ``to_integer``, which takes ASCII digits and an optional sign only."""
     if dtype.is_integer():
-        value = pl.col(name).cast(pl.Int64).fill_null(0)
-        return Parsed(value, pl.when(value < 0).then(pl.lit(f"negative {name}")))
-    text = _text(name, dtype)
-    value = pl.when(_blank(name, dtype)).then(0).otherwise(text.str.to_integer(strict=False))
+        ok = _within(pl.col(name), 10**_MAX_INT_DIGITS, dtype)
+        value = pl.when(ok).then(pl.col(name)).cast(pl.Int64).fill_null(0)
+        too_large = ~ok
+    else:
+        text = _text(name, dtype)
+        value = pl.when(_blank(name, dtype)).then(0).otherwise(text.str.to_integer(strict=False))
+        too_large = ~_within(value, 10**_MAX_INT_DIGITS, pl.Int64)
     reason = (
         pl.when(value.is_null())
         .then(pl.lit("not a whole number"))
+        .when(too_large)
+        .then(pl.lit("too large"))
         .when(value < 0)
         .then(pl.lit(f"negative {name}"))
     )
@@ -261,6 +358,8 @@ def check(lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False) -> 
     parsed = {name: parse(name, schema[name], typed=typed) for name, parse in parsers.items()}
     if EXTRA_COL in schema:  # a CSV row with more fields than the header
         parsed[EXTRA_COL] = _extra_fields()
+    if SHORT_COL in schema:  # a CSV row with fewer fields than the header
+        parsed[SHORT_COL] = _short_fields()
     why = {name: f"_why_{name}" for name in parsed}
     # Steps of intermediate columns; polars' optimizer leaves out what nothing reads.
     checked = lf.with_columns(
@@ -306,7 +405,7 @@ def validate(
 
 
 def _shown(column: str) -> str:
-    return "(beyond the header)" if column == EXTRA_COL else column
+    return {EXTRA_COL: "(beyond the header)", SHORT_COL: "(fields)"}.get(column, column)
 
 
 def _extra_fields() -> Parsed:
@@ -314,6 +413,14 @@ def _extra_fields() -> Parsed:
     unknowable (an unquoted "1,000.00" shifts nothing but splits the amount)."""
     extra = pl.col(EXTRA_COL)
     return Parsed(extra, pl.when(extra.is_not_null()).then(pl.lit("more fields than the header")))
+
+
+def _short_fields() -> Parsed:
+    """The row has fewer fields than the header (``SHORT_COL``: "6 of 7"): which one is
+    missing is unknowable (an unquoted "1,000.00" in a row that leaves out its optional
+    last fields reads as amount 1 and a fee of 000.00)."""
+    short = pl.col(SHORT_COL)
+    return Parsed(short, pl.when(short.is_not_null()).then(pl.lit("fewer fields than the header")))
 
 
 def detail(column: pl.Expr, value: pl.Expr, reason: pl.Expr) -> pl.Expr:

@@ -1,5 +1,12 @@
 """An Excel workbook of a run, for users who live in Excel: sheets scores, summary,
-by_branch and migration. Written by polars' ``write_excel`` (xlsxwriter)."""
+by_branch, by_manager and migration. Written by polars' ``write_excel`` (xlsxwriter).
+
+Every text cell is stored as text. xlsxwriter's own defaults would store a string
+beginning with ``=`` as a live formula, one beginning with ``http://`` as a link and
+(if asked) a numeric-looking one as a number: an id, branch, manager or tier label
+such as ``=HYPERLINK("http://x","y")`` comes from the data or a rule file, so it is
+turned off for the whole workbook.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,13 @@ from .errors import ConfigError
 from .pipeline import Result
 
 EXCEL_ROWS = 1_048_576  # a worksheet's limit, header included
+EXCEL_CELL = 32_767  # a cell's limit, in UTF-16 code units; xlsxwriter cuts longer text
+TEXT_ONLY = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "nan_inf_to_errors": True,  # as polars' own default; scores hold no float anyway
+}
 
 
 def write_workbook(result: Result, path: Path) -> None:
@@ -32,10 +46,32 @@ def write_workbook(result: Result, path: Path) -> None:
         "by_manager": _groups(summary, "by_manager"),
         "migration": _migration(summary),
     }
-    with Workbook(path) as book:
+    for frame in sheets.values():
+        if frame is not None:
+            _check_cells(frame)
+    with Workbook(path, TEXT_ONLY) as book:
         for name, frame in sheets.items():
             if frame is not None:
                 frame.write_excel(book, name, autofit=frame.height < 10_000, freeze_panes=(1, 0))
+
+
+def _check_cells(frame: pl.DataFrame) -> None:
+    """A text longer than a cell holds would be cut short without a word: stop instead.
+    UTF-8 takes at least as many bytes as UTF-16 takes units, so bytes rule most out."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    widest = frame.select(pl.col(text).str.len_bytes().max()).row(0) if text else ()
+    astral = r"[\x{10000}-\x{10FFFF}]"  # two UTF-16 units each
+    for name, size in zip(text, widest, strict=True):
+        if size is None or size <= EXCEL_CELL:
+            continue
+        units = pl.col(name).str.len_chars() + pl.col(name).str.count_matches(astral)
+        longest = frame.select(units.max()).item()
+        if longest > EXCEL_CELL:
+            raise ConfigError(
+                f"a {name} value of {longest:,} characters does not fit an Excel cell "
+                f"({EXCEL_CELL:,} at most); use the CSV or Parquet scores",
+                key="--xlsx",
+            )
 
 
 def _tiers(summary: dict[str, Any]) -> pl.DataFrame:
@@ -45,7 +81,7 @@ def _tiers(summary: dict[str, Any]) -> pl.DataFrame:
 
 
 def _groups(summary: dict[str, Any], key: str) -> pl.DataFrame | None:
-    """One row per group, one column per tier."""
+    """One row per group, one column per tier (the groups summary.json lists)."""
     if key not in summary:
         return None
     rows = [

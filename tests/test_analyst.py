@@ -406,6 +406,7 @@ def test_split_tier_lists_and_rerun_replaces_them(tmp_path: Path) -> None:
     assert read_text_csv(out / "by_tier" / "四星级.csv")["customer_id"].to_list() == ["B", "B2"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tierscore-")] == []
     assert not [p for p in out.iterdir() if p.name.startswith("old-")]
+    assert not list(out.glob(".runs/.staging-*"))
 
 
 def test_split_branch_safe_folder_names(tmp_path: Path) -> None:
@@ -453,10 +454,16 @@ def test_a_run_takes_away_the_earlier_runs_extras(tmp_path: Path) -> None:
     assert (out / "by_tier").is_dir() and (out / "scores.xlsx").exists()
     second = tierscore(*inputs, "--no-report", "--out", str(out))
     assert second.returncode == 0, second.stderr
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["manifest.json", "rejects.csv", "scores.csv", "summary.json"]
-    assert sorted(manifest_outputs(out)) == ["rejects.csv", "scores.csv", "summary.json"]
-    assert not list(tmp_path.glob(".tierscore-*"))
+    names = sorted(p.name for p in out.iterdir() if p.name not in (".runs", "current"))
+    assert names == [
+        "manifest.json",
+        "rejects.csv",
+        "scores.csv",
+        "summary.json",
+        "unmapped_codes.csv",
+    ]
+    assert sorted(manifest_outputs(out)) == [n for n in names if n != "manifest.json"]
+    assert not list(tmp_path.glob(".tierscore-*")) and not list(out.glob(".runs/.staging-*"))
 
 
 @pytest.mark.parametrize(

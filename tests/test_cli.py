@@ -50,7 +50,15 @@ HEADER = [
     *[f"{c}_{part}" for c in COMPONENTS for part in ("amount", "points")],
     "points", "tier", "quality", "next_tier", "points_to_next", "near_next",
 ]  # fmt: skip
-PUBLISHED = ["manifest.json", "rejects.csv", "report.html", "scores.csv", "summary.json"]
+PUBLISHED = [
+    "manifest.json",
+    "rejects.csv",
+    "report.html",
+    "scores.csv",
+    "summary.json",
+    "unmapped_codes.csv",
+]
+LAYOUT = {".runs", "current"}  # the versions, and the link to the one shown
 
 
 def tierscore(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -72,11 +80,17 @@ def write_inputs(folder: Path, balances: str = BALANCES, transactions: str = TRA
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """What a reader of --out sees: each name and its bytes (through the links)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in LAYOUT}
+
+
+def published(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name not in LAYOUT)
 
 
 def staging_left(folder: Path) -> list[str]:
-    return [p.name for p in folder.iterdir() if p.name.startswith(".tierscore-")]
+    """Staging folders anywhere below (in an --out's .runs), or beside --out (older)."""
+    return [p.name for p in [*folder.rglob(".staging-*"), *folder.glob(".tierscore-*")]]
 
 
 def read_scores(text: str) -> list[dict[str, str]]:
@@ -103,7 +117,7 @@ def good(
 def previous(good: tuple, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     """A copy of a good run's --out folder and its bytes, for runs that must not touch it."""
     out = tmp_path / "prev"
-    shutil.copytree(good[0], out)
+    shutil.copytree(good[0], out, symlinks=True)
     return out, snapshot(out)
 
 
@@ -112,7 +126,7 @@ def previous(good: tuple, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
 
 def test_score_publishes_the_four_files(good: tuple) -> None:
     out, _ = good
-    assert sorted(p.name for p in out.iterdir()) == PUBLISHED
+    assert published(out) == PUBLISHED
     assert staging_left(out.parent) == []
 
 
@@ -200,13 +214,14 @@ def test_parquet_has_the_csv_values(inputs: list[str], good: tuple, tmp_path: Pa
                      "--format", "parquet", "--quiet")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and done.stdout == ""
-    names = sorted(p.name for p in (tmp_path / "pq").iterdir())
+    names = published(tmp_path / "pq")
     assert names == [
         "manifest.json",
         "rejects.csv",
         "report.html",
         "scores.parquet",
         "summary.json",
+        "unmapped_codes.csv",
     ]
     parquet = pl.read_parquet(tmp_path / "pq" / "scores.parquet")
     assert parquet.columns == HEADER
@@ -235,7 +250,13 @@ def test_manifest_makes_the_run_auditable(good: tuple, inputs: list[str]) -> Non
         assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert entry["rows"] == rows
     outputs = {o["file"]: o for o in manifest["outputs"]}
-    assert set(outputs) == {"scores.csv", "summary.json", "rejects.csv", "report.html"}
+    assert set(outputs) == {
+        "scores.csv",
+        "summary.json",
+        "rejects.csv",
+        "report.html",
+        "unmapped_codes.csv",
+    }
     for name, entry in outputs.items():
         data = (out / name).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), name
@@ -381,7 +402,7 @@ def test_reject_limit_exits_3_without_scores(tmp_path: Path) -> None:
     done = tierscore("score", *args, "--period", "2026H1", "--out", str(out))
     assert done.returncode == 3, done.stderr
     assert "too many rejected rows" in done.stderr and "balances: 1 of 3 rows" in done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "rejects.csv"]
+    assert published(out) == ["manifest.json", "rejects.csv"]
     rejects = read_scores((out / "rejects.csv").read_text("utf-8"))
     assert [(r["file"], r["line"], r["column"], r["value"]) for r in rejects] == [
         (args[1], "4", "balance", "not-money"),
@@ -417,7 +438,7 @@ def test_max_reject_rate_1_publishes(tmp_path: Path, good: tuple) -> None:
     done = tierscore("score", *args, "--period", "2026H1", "--out", str(out),
                      "--max-reject-rate", "1", "--quiet")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == PUBLISHED
+    assert published(out) == PUBLISHED
     # the rejected row scores nothing: the scores are those of the clean inputs
     assert (out / "scores.csv").read_bytes() == (good[0] / "scores.csv").read_bytes()
     assert len(read_scores((out / "rejects.csv").read_text("utf-8"))) == 1

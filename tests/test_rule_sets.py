@@ -148,7 +148,7 @@ def test_quality_gates_block_quality_not_the_tier(tmp_path: Path) -> None:
     assert got["OK"]["quality_blocked_by"] is None
     assert result.summary["quality_customers"] == 3
     assert result.summary["quality_gates"]["by_gate"] == {
-        "overdue_90d": 2, "missed_consecutive": 2, "missed_total": 2,
+        "overdue_90d": 2, "missed_consecutive": 2, "missed_total": 2, "unknown": 0,
     }  # fmt: skip
     assert result.summary["rows"]["customers"]["used"] == 6
 
