@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .errors import ConfigError
 from .rules import RuleSet, load_rules
 from .window import Window, half_year
 
@@ -188,6 +189,21 @@ def _scaled(units: str, digits: int, precision: int, fmt: str) -> pl.Expr:
     return pl.concat_str((col // scale).cast(pl.String), pl.lit("."), fraction)
 
 
+def _refuse_non_empty(out: Path) -> None:
+    """Part files of an earlier, larger sample would stay beside the new ones and be
+    scored with them, and a folder of someone's own files would be overwritten: write
+    only into folders that are missing or empty."""
+    for name in ("balances", "transactions"):
+        folder = out / name
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise ConfigError(
+                "already holds files; give an --out whose balances/ and transactions/ "
+                "are missing or empty",
+                file=str(folder),
+                key="--out",
+            )
+
+
 def write_sample(
     out: Path,
     customers: int,
@@ -202,6 +218,7 @@ def write_sample(
     shape = shape or Shape()
     ruleset = load_rules(rules)
     counts = {"customers": customers, "balances": 0, "transactions": 0}
+    _refuse_non_empty(out)
     for name in ("balances", "transactions"):
         (out / name).mkdir(parents=True, exist_ok=True)
     for part, first in enumerate(range(0, customers, PART_CUSTOMERS)):

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from tierscore.scoring.pipeline import Job, run
 from tierscore.scoring.rules import load_rules
@@ -102,3 +103,15 @@ def test_previous_scores_are_tierscores_own_2025h2_run() -> None:
     assert made.stdout == (SAMPLE / "previous_scores.csv").read_bytes()
     ids = pl.read_csv(SAMPLE / "previous_scores.csv")["customer_id"]
     assert {"C0901", "C0902", "C0903"} <= set(ids) and "C0271" not in set(ids)
+
+
+def test_sample_refuses_a_folder_that_holds_files(tmp_path: Path) -> None:
+    """A second, smaller sample into the same folder would leave the first one's extra
+    part files to be scored with it: refused, and nothing there is touched."""
+    from tierscore.scoring.errors import ConfigError
+
+    write_sample(tmp_path, 50, "csv", seed=1)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(ConfigError, match="already holds files"):
+        write_sample(tmp_path, 10, "csv", seed=2)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
