@@ -292,7 +292,7 @@ def _scan_csv(path: Path, reader: Reader) -> tuple[InputFile, _Facts]:
     lacks, or UTF-8 lines in a GB file, stop the run), into nothing: Spark reads the
     file itself."""
     shown = str(path)
-    scanned = csv_bytes.scan(path, shown, reader.codec)
+    scanned = csv_bytes.scan(path, shown, reader.codec, count=True)  # (``_same_records``)
     if scanned.encoding != "utf-8":
         forced = reader.codec is not None
         csv_bytes.transcode(path, shown, scanned, Path(os.devnull), forced)
@@ -617,8 +617,9 @@ def _measure(plan: Plan, name: str, opened: _Opened) -> _Handed:
 
 
 def _same_records(info: InputFile) -> None:
-    """A local CSV file whose records the driver counted must have as many rows on
-    Spark (as in ``pipeline``), else its lines and marks are not those of Spark's rows."""
+    """A local CSV file must have as many rows on Spark as the driver counted records in
+    its bytes (as in ``pipeline``), else Spark cut its records otherwise and the lines
+    and marks found there are not those of Spark's rows."""
     if info.records is not None and info.rows != info.records:
         raise InputError(
             f"{info.records:,} records in the file but {info.rows:,} rows read: "
