@@ -155,6 +155,7 @@ class _Shaper:
         self._runs: dict[int, re.Pattern[bytes]] = {}
         self.one: re.Pattern[bytes] | None = None  # one such record
         self.unit = b""  # a line of the header's fields, reduced to its commas
+        self.trail = False  # the header ends in an empty field: rows may too
         self._mixed_to = 0  # in this buffer: _alike failed on the stretch up to here
         self._odd_to = 0  # in this buffer: the quote-free stretch up to here has odd lines
         self._start = 0  # where in this buffer ``offset`` is
@@ -221,8 +222,11 @@ class _Shaper:
         header = buf[start : found.end()]
         self.shape = Shape(wanted, fields, 1 + inside, shifts=[inside], header=header)
         self.inside = inside
-        self.fast = _run_of(wanted, trailing=True)
-        self.one = re.compile(_record_of(wanted, trailing=True))
+        # Rows may end in one more, empty field only where the header does too: else an
+        # unquoted "1,000.00" in a row ending in "," would pass as amount 1, fee 000.00.
+        self.trail = last_empty and fields > 1
+        self.fast = _run_of(wanted, trailing=self.trail)
+        self.one = re.compile(_record_of(wanted, trailing=self.trail))
         self.unit = b"," * (wanted - 1) + b"\n"
         return found.end()
 
@@ -266,6 +270,8 @@ class _Shaper:
         lines = marks.count(b"\n")
         if marks == self.unit * lines:
             return True
+        if not self.trail:
+            return False
         # one more comma: the last field must be empty (an export ending rows with ",")
         ended = buf.count(b",\n", pos, stop) + buf.count(b",\r\n", pos, stop)
         return ended == lines and marks == (b"," + self.unit) * lines
@@ -294,7 +300,8 @@ class _Shaper:
             return self._unfinished(buf, pos, end, final)
         fields, inside, last_empty = _fields(buf[pos : found.end()])
         wanted = self.shape.fields
-        count = 0 if fields == wanted or (fields == wanted + 1 and last_empty) else fields
+        trailing = fields == wanted + 1 and last_empty and self.trail
+        count = 0 if fields == wanted or trailing else fields
         self.shape.mark(self._record(buf, pos), count, self.inside)
         if count and self.shape.first_odd is None:
             self.shape.first_odd = (self._nl(buf, pos) + 1, fields)

@@ -315,11 +315,12 @@ def test_too_many_or_too_few_fields_reject_the_row(tmp_path: Path) -> None:
     """An unquoted "1,000.00" splits into two fields: reading it shifted would take
     1.00 for the balance, so the row is rejected; so is a row with fewer fields than
     the header (which one is missing is unknowable: see test_trust_inputs), even if
-    what it lacks is optional; a trailing empty field and quoted commas are fine."""
+    what it lacks is optional, and a trailing empty field the header lacks; quoted
+    commas are fine."""
     bal = write(tmp_path / "bal.csv", BAL_HEADER, [
         "C1,A1,CURRENT,2026-01-01,10.00",
         "C2,A2,CURRENT,2026-01-01,1,000.00",  # line 3: one field too many
-        "C3,A3,CURRENT,2026-01-01,5.00,",  # trailing empty field
+        "C3,A3,CURRENT,2026-01-01,5.00,",  # line 4: a trailing field the header lacks
         '"C4","A,4",CURRENT,2026-01-01,"7.00"',  # quoted comma
         "C5,A5",  # line 6: too few
     ])  # fmt: skip
@@ -328,14 +329,15 @@ def test_too_many_or_too_few_fields_reject_the_row(tmp_path: Path) -> None:
     rows = result.rejects.select("line", "column", "value", "reason").rows()
     assert rows == [
         (3, "(beyond the header)", "000.00", "more fields than the header"),
+        (4, "(beyond the header)", "", "more fields than the header"),
         (6, "product", "", "empty product"),
         (6, "date", "", "empty date"),
         (6, "balance", "", "empty balance"),
         (6, "(fields)", "2 of 5", "fewer fields than the header"),
         (2, "(fields)", "5 of 7", "fewer fields than the header"),  # txn.csv
     ]
-    assert sorted(result.scores["customer_id"]) == ["C1", "C3", "C4"]  # C2, C5: no usable row
+    assert sorted(result.scores["customer_id"]) == ["C1", "C4"]  # C2, C3, C5: no usable row
     assert result.summary["rows"]["balances"] == {
-        "read": 5, "used": 3, "excluded": 0, "unmapped": 0, "outside_window": 0,
-        "duplicate": 0, "rejected": 2,
+        "read": 5, "used": 2, "excluded": 0, "unmapped": 0, "outside_window": 0,
+        "duplicate": 0, "rejected": 3,
     }  # fmt: skip

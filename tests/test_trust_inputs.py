@@ -163,11 +163,18 @@ def test_an_unquoted_thousands_separator_in_a_short_row_is_rejected(tmp_path: Pa
     one of them: amount 1, fee 000.00. The row has fewer fields than the header."""
     bal = write(tmp_path / "bal.csv", f"{BAL}\nC1,A1,CURRENT,2025-12-31,100.00\n")
     txn = write(tmp_path / "txn.csv", f"{TXN}\nC1,T1,2026-01-05,POS,1,000.00\n"
-                "C1,T2,2026-01-05,POS,5.00,,\nC1,T3,2026-01-05,POS,7.00,,,\n")  # fmt: skip
+                "C1,T2,2026-01-05,POS,5.00,,\nC1,T3,2026-01-05,POS,7.00,,,\n"
+                "C1,T4,2026-01-05,POS,1,000.00,,\n")  # fmt: skip
     result = run(Job(str(bal), str(txn), H1))
     rejects = result.rejects.select("line", "column", "value", "reason").rows()
-    assert rejects == [(2, "(fields)", "6 of 7", "fewer fields than the header")]
-    assert str(result.scores["card_spending_amount"][0]) == "12.00"  # T2 + T3, not T1's 1
+    # a row ending in one more, empty field is only fine where the header ends so too:
+    # else T4 (amount 1, fee 000.00, ratio empty, then "") would pass as 1 yuan
+    assert rejects == [
+        (2, "(fields)", "6 of 7", "fewer fields than the header"),
+        (4, "(beyond the header)", "", "more fields than the header"),
+        (5, "(beyond the header)", "", "more fields than the header"),
+    ]
+    assert str(result.scores["card_spending_amount"][0]) == "5.00"  # T2 only, not T4's 1
     out = tmp_path / "out"
     done = tierscore("score", "--balances", str(bal), "--transactions", str(txn), "--period",
                      "2026H1", "--out", str(out), "--max-reject-rate", "1")  # fmt: skip
@@ -191,7 +198,7 @@ def test_field_counts_everywhere_in_a_file(tmp_path: Path) -> None:
         elif 30_000 <= i < 30_100:
             row, odd[i] = f"C{i},A{i},CURRENT,2025-12-31", "4 of 5"  # a run of short rows
         elif i % 1000 == 0:
-            row = f'"C{i}","A,{i}",CURRENT,2025-12-31,"1.00",'  # quoted, trailing comma
+            row, odd[i] = f'"C{i}","A,{i}",CURRENT,2025-12-31,"1.00",', ""  # trailing comma
         lines.append(row)
     bal = write(tmp_path / "bal.csv", "\r\n".join(lines) + "\r\n")
     found = inspect(str(bal), str(inputs(tmp_path)[1]), None).rejects
@@ -484,7 +491,7 @@ def test_the_shape_is_the_same_in_any_chunks(
         for index, (fields, line, last_empty) in enumerate(expected):
             at = max(i for i, start in enumerate(whole.starts) if start <= index)
             assert index + 2 + whole.shifts[at] == line, (data, index)
-            fine = fields == 4 or (fields == 5 and last_empty)
+            fine = fields == 4  # the header ends in no empty field: rows may not either
             assert (whole.counts[at] == 0) == fine, (data, index)
             assert whole.counts[at] in (0, fields)
         assert whole.records in (None, len(expected))
@@ -516,3 +523,13 @@ def test_quote_all_exports_are_read_fast_and_checked(tmp_path: Path, end: str) -
         bad = write(tmp_path / "bad.csv", end.join([BAL, *rows]) + end)
         with pytest.raises(InputError, match=f"line 40002: .*{why}"):
             csv_bytes.scan(bad, str(bad), None)
+
+
+def test_rows_may_end_in_an_empty_field_where_the_header_does(tmp_path: Path) -> None:
+    """An export that ends every line, header included, with a comma: its rows read as
+    the header's fields; an unquoted 1,000.00 there is still one field too many."""
+    bal = write(tmp_path / "bal.csv", f"{BAL},\nC1,A1,CURRENT,2025-12-31,100.00,\n"
+                "C1,A2,CURRENT,2025-12-31,1,000.00,\n")  # fmt: skip
+    found = inspect(str(bal), str(inputs(tmp_path)[1]), None)
+    assert found.rejects.select("line", "column").rows() == [(3, "(beyond the header)")]
+    assert found.counts["balances"]["rejected"] == 1
