@@ -488,7 +488,7 @@ def test_the_shape_is_the_same_in_any_chunks(
         monkeypatch.setattr(csv_bytes, "CHUNK", rng.randint(1, 40))
         assert csv_bytes.scan(path, str(path), None).shape == whole
         monkeypatch.undo()
-        for index, (fields, line, last_empty) in enumerate(expected):
+        for index, (fields, line, _last_empty) in enumerate(expected):
             at = max(i for i, start in enumerate(whole.starts) if start <= index)
             assert index + 2 + whole.shifts[at] == line, (data, index)
             fine = fields == 4  # the header ends in no empty field: rows may not either
