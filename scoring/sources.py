@@ -9,7 +9,6 @@ that still gives every row its own file and line (``Reader.open_all``).
 
 from __future__ import annotations
 
-import codecs
 import glob
 import hashlib
 import re
@@ -29,7 +28,6 @@ FILE_COL = "_file"
 LINE_COL = "_line"
 EXTRA_COL = "_extra"  # CSV: a field beyond the header's (see _scan_csv)
 SHORT_COL = "_short"  # CSV: "5 of 7" for a row with fewer fields than the header
-_SNIFF_BYTES = 1 << 24
 # An input of this many files or more reads those that share a header or schema by one
 # scan (``Reader.open_all``); fewer are read one scan a file, as they always were.
 MANY_FILES = 32
@@ -140,29 +138,6 @@ def sha256_of(path: Path) -> str:
         while chunk := fh.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else GB18030
-    (the Spark engine's look; the polars engine's is ``csv_bytes.scan``).
-
-    Chinese core-banking exports are often GBK; GB18030 is its superset. The
-    whole file is checked (a GBK name can first appear deep into an export);
-    ``--encoding`` skips the check.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_SNIFF_BYTES):
-                if chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in chunk:
-                    raise InputError(
-                        f"NUL bytes or a UTF-16 mark: {csv_bytes.UTF16}", file=str(path)
-                    )
-                decoder.decode(chunk, final=False)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
 
 
 Stamp = tuple[int, int, int, int]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -103,3 +104,21 @@ def spark() -> Any:
     active.sparkContext.setLogLevel("ERROR")
     yield active
     active.stop()
+
+
+def random_csv(rng: random.Random, max_rows: int) -> str:
+    """A CSV of 4 columns whose rows have 1 to 6 fields, some quoted (with commas,
+    doubled quotes and newlines inside), some blank, LF or CRLF, ending in a newline
+    or not: what the byte-level shaper and polars must agree on."""
+
+    def cell() -> str:
+        if rng.random() < 0.6:
+            return rng.choice(["", "a", "12.5", "客户", "x y"])
+        return '"' + rng.choice(["", "a,b", 'say ""hi""', "two\nlines", "\n", ",\n,"]) + '"'
+
+    end = rng.choice(["\n", "\r\n"])
+    rows = ["h1,h2,h3,h4"]
+    for _ in range(rng.randint(0, max_rows)):
+        width = rng.choice([4, 4, 4, 4, 1, 2, 3, 5, 6])
+        rows.append(",".join(cell() for _ in range(width)))
+    return end.join(rows) + (end if rng.random() < 0.8 else "")

@@ -22,6 +22,8 @@ from tierscore.scoring.pipeline import Job, Result, read_inputs, run
 from tierscore.scoring.sources import FILE_COL, LINE_COL, Reader, TableSpec
 from tierscore.scoring.window import parse_window
 
+from .conftest import random_csv
+
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
@@ -327,23 +329,6 @@ def test_the_cli_scores_300_files_and_lists_them_in_the_manifest(tmp_path: Path)
 # --- the lines of random files, one scan against a scan a file -------------------------
 
 
-def _random_csv(rng: random.Random) -> str:
-    """A CSV of 4 columns whose rows have 1 to 6 fields, some quoted (with commas,
-    doubled quotes and newlines inside), LF or CRLF, ending in a newline or not."""
-
-    def cell() -> str:
-        if rng.random() < 0.6:
-            return rng.choice(["", "a", "12.5", "客户", "x y"])
-        return '"' + rng.choice(["", "a,b", 'say ""hi""', "two\nlines", "\n", ",\n,"]) + '"'
-
-    end = rng.choice(["\n", "\r\n"])
-    rows = ["h1,h2,h3,h4"]
-    for _ in range(rng.randint(0, 12)):
-        width = rng.choice([4, 4, 4, 4, 1, 2, 3, 5, 6])
-        rows.append(",".join(cell() for _ in range(width)))
-    return end.join(rows) + (end if rng.random() < 0.8 else "")
-
-
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("held", [True, False])
 def test_random_files_read_together_as_one_by_one(
@@ -358,7 +343,7 @@ def test_random_files_read_together_as_one_by_one(
     paths = []
     for index in range(40):
         path = tmp_path / f"{index:03d}.csv"
-        text = _random_csv(rng)
+        text = random_csv(rng, 12)
         if index == 17:
             text = '"h\n0"' + text[2:]
         path.write_bytes(text.encode())

@@ -21,6 +21,8 @@ from tierscore.scoring.pipeline import Job, inspect, run
 from tierscore.scoring.sources import BALANCES, LINE_COL, Reader, _scan_csv
 from tierscore.scoring.window import parse_window
 
+from .conftest import random_csv
+
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 BAL = "customer_id,account_id,product,date,balance"
@@ -453,18 +455,7 @@ def _random_csv(rng: random.Random) -> tuple[bytes, list[tuple[int, int, bool]]]
     import csv
     import io
 
-    def field() -> str:
-        kind = rng.random()
-        if kind < 0.6:
-            return rng.choice(["", "a", "12.5", "客户", "x y"])
-        return '"' + rng.choice(["", "a,b", 'say ""hi""', "two\nlines", "\n", ",\n,"]) + '"'
-
-    end = rng.choice(["\n", "\r\n"])
-    rows = ["h1,h2,h3,h4"]
-    for _ in range(rng.randint(0, 40)):
-        width = rng.choice([4, 4, 4, 4, 1, 2, 3, 5, 6])
-        rows.append(",".join(field() for _ in range(width)))
-    text = end.join(rows) + (end if rng.random() < 0.8 else "")
+    text = random_csv(rng, 40)
     reader = csv.reader(io.StringIO(text, newline=""))
     expected = []
     line = 1
