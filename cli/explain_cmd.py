@@ -63,12 +63,14 @@ def _show(data: dict[str, Any]) -> None:
         if not comp["parts"] and comp["amount"] in ("0.00", None):
             continue
         result = f"{comp['amount']} yuan x rate {comp['rate']} = {comp['points']}"
-        table = Table(title=f"{comp['id']} {comp['label']} ({comp['measure']}): {result}")
+        table = Table(title=f"{comp['id']} {comp['label']} ({comp['measure']}): {result}",
+                      caption=_counting(comp))  # fmt: skip
         if comp["parts"]:
-            for column in comp["parts"][0]:
+            columns = [c for c in comp["parts"][0] if _shown(c, comp["parts"])]
+            for column in columns:
                 table.add_column(column, justify="right")
             for part in comp["parts"]:
-                table.add_row(*("" if v is None else str(v) for v in part.values()))
+                table.add_row(*("" if part[c] is None else str(part[c]) for c in columns))
         out.print(table)
     out.print(f"total {data['points']} points: {data['tier']}"
               f"{' (quality)' if data['quality'] else ''}", markup=False)  # fmt: skip
@@ -77,4 +79,35 @@ def _show(data: dict[str, Any]) -> None:
                   markup=False)  # fmt: skip
         for lever in data["levers"]:
             out.print(f"  +{lever['yuan']} yuan of {lever['of']} in {lever['component']} "
-                      f"({lever['label']})", markup=False)  # fmt: skip
+                      f"({lever['label']}){_transactions(lever)}", markup=False)  # fmt: skip
+
+
+def _shown(column: str, parts: list[dict[str, Any]]) -> bool:
+    """A cap column only where some type has a cap (the caption names the uncapped)."""
+    return column != "cap" or any(part[column] is not None for part in parts)
+
+
+def _counting(comp: dict[str, Any]) -> str | None:
+    """What one transaction of the component counts at most, per code (codes that share
+    a cap together), and whether only one with a fee counts; None when neither applies."""
+    caps = comp.get("caps") or {}
+    if not any(caps.values()) and not comp.get("requires_fee"):
+        return None
+    by_cap: dict[str | None, list[str]] = {}
+    for code, cap in caps.items():
+        by_cap.setdefault(cap, []).append(code)
+    said = [f"{', '.join(codes)} {f'at {cap}' if cap else 'uncapped'}"
+            for cap, codes in by_cap.items()]  # fmt: skip
+    fee = ["only with a fee"] if comp.get("requires_fee") else []
+    return "cap per transaction: " + "; ".join(said + fee)
+
+
+def _transactions(lever: dict[str, Any]) -> str:
+    """A capped lever as the transactions it takes, as no one transfer counts past its
+    cap; and the codes that do it when not every code of the component does."""
+    codes = " or ".join(lever.get("codes") or [])
+    if lever.get("transactions") is None:
+        return f", in {codes} (no cap)" if codes else ""
+    n = lever["transactions"]
+    which = f"{codes} " if codes else ""
+    return f": {n:,} {which}transaction{'' if n == 1 else 's'} of {lever['each']} each"

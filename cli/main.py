@@ -17,6 +17,7 @@ from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.sources import is_uri, parse_mapping
 
+from .compare_cmd import compare_rules
 from .display import show_inspection, show_run
 from .errors import ON_INTERRUPT, err, is_broken_pipe, run_cli, stdout_closed
 from .explain_cmd import explain
@@ -63,6 +64,7 @@ app = typer.Typer(
 app.add_typer(rules_app, name="rules")
 app.command(name="sample")(sample)
 app.command(name="explain")(explain)
+app.command(name="compare", epilog=EXIT_HELP)(compare_rules)
 ON_INTERRUPT.append(abandon)  # Ctrl-C: no staging folder is left behind
 
 
@@ -192,12 +194,16 @@ def validate(
     columns: Columns = None,
     max_reject_rate: MaxRejectRate = 0.001,
     show: Annotated[int, typer.Option(help="How many rejects to list.")] = 20,
+    rules: Annotated[
+        str | None,
+        typer.Option(help="Apply this rule set's balance signs (shipped name or TOML file)."),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Check inputs without scoring: row counts per input and the first rejects."""
     check_rate(max_reject_rate)
     mapping = parse_mapping(columns) if columns else None
-    found = inspect(balances, transactions, encoding, mapping)
+    found = inspect(balances, transactions, encoding, mapping, rules)
     show_inspection(found.counts, found.rejects, show)
     breaches = over_reject_limit({"rows": found.counts}, max_reject_rate)
     if breaches:

@@ -36,7 +36,7 @@ def _describe(rules: RuleSet) -> None:
             c.id,
             c.label,
             c.source,
-            c.measure,
+            c.measure if c.sign == "positive" else f"{c.measure} (sign {c.sign})",
             str(c.rate),
             ", ".join(c.codes),
             cap,
@@ -59,11 +59,17 @@ def _describe(rules: RuleSet) -> None:
         _row(tiers, t.label, bound, "yes" if quality is not None and i <= quality else "",
              t.follow_up or "", t.service or "")  # fmt: skip
     err.print(tiers)
+    if rules.key_group:
+        group = " + ".join(rules.key_group)
+        err.print(f"key group {rules.key_group_label}: {group} (key_customer)", markup=False)
     if rules.gates:
-        gates = Table(title="quality gates (with --customers)")
-        for col in ("gate", "label", "column", "blocks when"):
+        gates = Table(title="quality gates (a column's: with --customers)")
+        for col in ("gate", "label", "column or measure", "blocks when"):
             gates.add_column(col)
         for g in rules.gates:
+            if g.column is None:  # a bar on measured components, in yuan
+                _row(gates, g.id, g.label, "+".join(g.measure), f"< {g.bar:,} yuan")
+                continue
             when = "true" if g.at_least is None else f">= {g.at_least}"
             _row(gates, g.id, g.label, g.column, when)
         err.print(gates)
@@ -77,11 +83,13 @@ def _describe_weighting(rules: RuleSet) -> None:
         table.add_column(col)
     for ind in rules.indicators:
         bands = ", ".join(f"{low}: {score}" for low, score in ind.bands)
-        _row(table, ind.id, " + ".join(ind.components), str(ind.weight), bands)
+        parts = [*ind.components, *(f"customers column {c}" for c in ind.columns)]
+        _row(table, ind.id, " + ".join(parts), str(ind.weight), bands)
     err.print(table)
     if rules.bonus is not None:
         b = rules.bonus
-        err.print(f"bonus: x {b.multiplier} when {b.component} > {b.above}", markup=False)
+        read = b.component if b.column is None else f"customers column {b.column}"
+        err.print(f"bonus: x {b.multiplier} when {read} > {b.above}", markup=False)
 
 
 @rules_app.command("check")

@@ -58,12 +58,20 @@ def group_tiers(plan: Plan, parts: pl.DataFrame, keys: list[str]) -> list[dict[s
 
 @dataclass(frozen=True)
 class Lever:
-    """One component as a way up: how many numerator units a cent of it brings."""
+    """One component as a way up: how many numerator units a cent of it brings.
+
+    A cent of a transactions component is a counted cent: ``min(amount, cap) x
+    fee_ratio`` of a transaction, and only of one with a fee where the component
+    requires one. So a capped lever's yuan are no single transfer: it takes at least
+    so many transactions, each counted at the largest cap (``each``, cents) and at the
+    standard fee (a discounted fee counts less)."""
 
     component: str
     label: str
-    of: str  # "half-year daily average" or "transactions"
+    of: str  # "half-year daily average", "transactions" or "transactions with a fee"
     per_cent: int
+    each: int | None = None  # the most one transaction counts (cents); None: no cap
+    codes: tuple[str, ...] = ()  # the only codes that count ``each``; () when all do
 
     @property
     def name(self) -> str:
@@ -72,6 +80,14 @@ class Lever:
     def cents_for(self, gap: int) -> int:
         """Cents of this lever that close ``gap`` (rounded up: the amount really reaches)."""
         return -(-gap // self.per_cent)
+
+    def transactions_for(self, gap: int) -> int | None:
+        """The fewest transactions that close ``gap``, each counting ``each``; None for
+        a lever without a cap. ``ceil(ceil(g / p) / e) == ceil(g / (p e))``, so this is
+        the yuan (rounded up to the cent) over the cap, rounded up."""
+        if self.each is None:
+            return None
+        return -(-self.cents_for(gap) // self.each)
 
 
 def levers(plan: Plan) -> list[Lever]:
@@ -85,13 +101,33 @@ def levers(plan: Plan) -> list[Lever]:
         if c.weight > 0:
             balances = c.source == "balances"
             per_cent = c.weight * (plan.day_count if balances else RATIO_SCALE)
-            of = "half-year daily average" if balances else "transactions"
-            out.append(Lever(c.id, c.label, of, per_cent))
+            if balances:
+                out.append(Lever(c.id, c.label, "half-year daily average", per_cent))
+                continue
+            of = "transactions with a fee" if c.requires_fee else "transactions"
+            out.append(Lever(c.id, c.label, of, per_cent, *_largest_cap(plan, c.id)))
     return out
 
 
+def _largest_cap(plan: Plan, component: str) -> tuple[int | None, tuple[str, ...]]:
+    """The most one transaction of ``component`` counts (cents; None when one of its
+    codes has no cap) and the codes that count that much, () when every code does:
+    the fewest transactions reach a gap with those codes only."""
+    codes = [code for code, owner in plan.codes["transactions"].items() if owner == component]
+    caps = {code: plan.caps.get(code) for code in codes}
+    uncapped = tuple(code for code in codes if caps[code] is None)
+    each = None if uncapped else max(cap for cap in caps.values() if cap is not None)
+    best = uncapped or tuple(code for code in codes if caps[code] == each)
+    return each, best if len(best) < len(codes) else ()
+
+
 def cheapest_lever(plan: Plan) -> Lever | None:
-    """The lever whose yuan bring the most points: the same for every customer."""
+    """The lever whose counted yuan bring the most points: the same for every customer.
+
+    Per counted yuan, a capped component is as cheap as its rate says, so it may be
+    the one chosen; its yuan then come as ``transactions_for`` transactions of its
+    largest cap (each with a fee where it requires one), which ``upgrade`` lists
+    beside them, rather than as one impossible transfer."""
     return max(levers(plan), key=lambda lever: lever.per_cent, default=None)
 
 
@@ -121,10 +157,7 @@ def upgrade(
 ) -> dict[str, object]:
     """Customers within ``near`` percent of the next tier; the closest ones per branch,
     from ``near_part``s."""
-    lever = cheapest_lever(plan)
     branch = "branch" in tops.columns
-    per_cent = lever.per_cent if lever else 1
-    cents = (pl.col(GAP) + (per_cent - 1)) // per_cent  # rounded up, as Lever.cents_for
     listed = _closest(tops).select(
         (pl.col("branch").fill_null(UNASSIGNED) if branch else pl.lit(None)).alias("branch"),
         (pl.col("manager") if "manager" in tops.columns else pl.lit(None)).alias("manager"),
@@ -133,16 +166,38 @@ def upgrade(
         "next_tier",
         pl.col("points").cast(pl.String),
         pl.col("points_to_next").cast(pl.String),
-        pl.lit(lever.name if lever else None, pl.String).alias("lever"),
-        (to_money(cents, CENTS).cast(pl.String) if lever else pl.lit(None, pl.String)).alias(
-            "lever_yuan"
-        ),
+        *_lever_columns(cheapest_lever(plan)),
     )
     return {
         "pct": _text(near),
         "customers": int(counts["customers"].sum()),
         "top": listed.to_dicts(),
     }
+
+
+LEVER_COLUMNS = ("lever", "lever_yuan", "lever_transactions", "lever_each", "lever_codes")
+
+
+def _lever_columns(lever: Lever | None) -> list[pl.Expr]:
+    """The lever's name, yuan and, for a capped lever, the fewest transactions and the
+    most each counts (and which codes, when not all of its codes count that much);
+    nulls where there is no lever or no cap. As ``Lever.cents_for`` and
+    ``Lever.transactions_for``, in integers rounded up."""
+    if lever is None:
+        return [pl.lit(None, pl.String).alias(name) for name in LEVER_COLUMNS]
+    cents = (pl.col(GAP) + (lever.per_cent - 1)) // lever.per_cent
+    if lever.each is None:
+        count, each = pl.lit(None, pl.Int128), pl.lit(None, pl.String)
+    else:
+        count = (cents + (lever.each - 1)) // lever.each
+        each = pl.lit(f"{lever.each // CENTS}.{lever.each % CENTS:02d}", pl.String)
+    return [
+        pl.lit(lever.name, pl.String).alias("lever"),
+        to_money(cents, CENTS).cast(pl.String).alias("lever_yuan"),
+        count.cast(pl.Int128).alias("lever_transactions"),
+        each.alias("lever_each"),
+        pl.lit(", ".join(lever.codes) or None, pl.String).alias("lever_codes"),
+    ]
 
 
 def _text(value: Fraction) -> str:

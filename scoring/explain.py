@@ -23,11 +23,12 @@ from .measures import (
     measure_transactions,
     transaction_rows,
 )
-from .pipeline import ROWS, Job, customer_sums, read_inputs
+from .pipeline import ROWS, Job, customer_sums, read_inputs, require_customers
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import bounds_within, customer_values, report_columns, score, to_money, with_gap
 from .rules import load_rules
-from .sources import Reader
+from .sources import FILE_COL, LINE_COL, Reader
+from .validate import bad_rows, rejects_table
 
 
 def _accounts(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -70,8 +71,9 @@ def _types(rows: pl.LazyFrame) -> pl.LazyFrame:
 def explain(job: Job, customer_id: str) -> dict[str, Any]:
     """Everything about one customer's score, as JSON-ready data."""
     plan = compile_plan(load_rules(job.rules), job.window)
+    require_customers(plan, None, "explain")  # customers columns read as yuan: not here
     with Reader(job.encoding, job.mapping) as reader:
-        inputs = read_inputs(reader, job.balances, job.transactions)
+        inputs = read_inputs(reader, job.balances, job.transactions, plan)
         mine = pl.col("customer_id") == customer_id
         bal = inputs["balances"].good.filter(mine)
         txn = inputs["transactions"].good.filter(mine)
@@ -82,14 +84,40 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
             _accounts(plan, balance_rows(plan, bal)),
             _types(transaction_rows(plan, txn, repeated)),
         ])  # fmt: skip
-    if folded_bal.height == 0 and folded_txn.height == 0:
-        raise InputError(f"customer {customer_id!r} has no rows in the inputs", key="CUSTOMER_ID")
+        if folded_bal.height == 0 and folded_txn.height == 0:
+            checked = {name: i.checked for name, i in inputs.items()}
+            raise _no_rows(reader, checked, customer_id)
     sums = customer_sums(plan, {"balances": folded_bal, "transactions": folded_txn})
     values = customer_values(plan, pl.LazyFrame({"customer_id": [customer_id]}), sums.drop(ROWS))
     where = bounds_within(plan, values.collect())  # rank tiers: as if alone
     scored = score(plan, values, where).collect()
     row = report_columns(plan, with_gap(plan, scored.lazy(), where)).collect().row(0, named=True)
     return _as_data(plan, row, scored, accounts, types)
+
+
+def _no_rows(reader: Reader, checked: dict[str, pl.LazyFrame], customer_id: str) -> InputError:
+    """Why there is nothing to explain: the customer has no row at all, or every row
+    was rejected (how many, in which inputs, the first one's reason, and where the
+    others are). A customer whose loans were exported as negative numbers is not a
+    customer who is absent, and saying "no rows" would send the operator the wrong way.
+    Only read on this path, so explaining a customer costs no extra pass."""
+    mine = pl.col("customer_id") == customer_id
+    bad = pl.collect_all([bad_rows(rows.filter(mine)) for rows in checked.values()])
+    found = {name: rows for name, rows in zip(checked, bad, strict=True) if rows.height}
+    if not found:
+        return InputError(f"customer {customer_id!r} has no rows in the inputs", key="CUSTOMER_ID")
+    total = sum(rows.height for rows in found.values())
+    what = "its only row was" if total == 1 else f"all {total:,} of its rows were"
+    where = ", ".join(f"{name}: {rows.height:,}" for name, rows in found.items())
+    earliest = next(iter(found.values())).sort(FILE_COL, LINE_COL).head(1)
+    first = reader.file_names(rejects_table(earliest)).row(0, named=True)
+    return InputError(
+        f"customer {customer_id!r} has no usable rows: {what} rejected "
+        f"({where}; {'' if total == 1 else 'first '}{first['file']} line {first['line']}, "
+        f"{first['column']}: {first['reason']}); rejects.csv (written by tierscore score) "
+        "lists each with its reason, as does tierscore validate",
+        key="CUSTOMER_ID",
+    )
 
 
 def _as_data(
@@ -99,9 +127,6 @@ def _as_data(
     accounts: pl.DataFrame,
     types: pl.DataFrame,
 ) -> dict[str, Any]:
-    def text(value: object) -> str | None:
-        return None if value is None else str(value)
-
     components = []
     for index, c in enumerate(plan.components):
         parts = accounts if c.source == "balances" else types
@@ -110,40 +135,70 @@ def _as_data(
             "id": c.id,
             "label": c.label,
             "measure": "daily_average" if c.source == "balances" else "cumulative",
-            "amount": text(row[f"{c.id}_amount"]),
-            "rate": text(next(x.rate for x in plan.ruleset.components if x.id == c.id)),
-            "points": text(row.get(f"{c.id}_points")),
-            "parts": [{k: text(v) if not isinstance(v, int) else v for k, v in p.items()}
-                      for p in mine.iter_rows(named=True)],
+            "amount": _text(row[f"{c.id}_amount"]),
+            "rate": _text(next(x.rate for x in plan.ruleset.components if x.id == c.id)),
+            "points": _text(row.get(f"{c.id}_points")),
+            "requires_fee": c.requires_fee,
+            "caps": _caps(plan, c.id) if c.source == "transactions" else None,
+            "parts": [_part(plan, p) for p in mine.iter_rows(named=True)],
         })  # fmt: skip
     return {
         "customer_id": row["customer_id"],
         "ruleset": plan.ruleset.name,
         "window": plan.window.as_dict(),
         "components": components,
-        "points": text(row["points"]),
+        "points": _text(row["points"]),
         "tier": row["tier"],
         "quality": row["quality"],
         "next_tier": row["next_tier"],
-        "points_to_next": text(row["points_to_next"]),
+        "points_to_next": _text(row["points_to_next"]),
         "levers": _levers(plan, scored),
     }
 
 
-def _levers(plan: Plan, scored: pl.DataFrame) -> list[dict[str, str]]:
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _yuan(cents: int | None) -> str | None:
+    return None if cents is None else f"{cents // CENTS}.{cents % CENTS:02d}"
+
+
+def _caps(plan: Plan, component: str) -> dict[str, str | None]:
+    """Every code of a transactions component with the most one transaction of it
+    counts (null: no cap), in rule order: a bank's caps differ by business type."""
+    mine = [code for code, owner in plan.codes["transactions"].items() if owner == component]
+    return {code: _yuan(plan.caps.get(code)) for code in mine}
+
+
+def _part(plan: Plan, part: dict[str, Any]) -> dict[str, Any]:
+    """One account or transaction type as text; a type also shows its cap, beside the
+    count of its transactions that the cap cut."""
+    shown = {k: v if isinstance(v, int) else _text(v) for k, v in part.items()}
+    if "txn_type" not in part:
+        return shown
+    code = shown.pop("txn_type")
+    return {"txn_type": code, "cap": _yuan(plan.caps.get(part["txn_type"])), **shown}
+
+
+def _levers(plan: Plan, scored: pl.DataFrame) -> list[dict[str, Any]]:
     """Yuan of each component alone that would reach the next tier (rounded up to the
-    cent, so that the amount really reaches it)."""
+    cent, so that the amount really reaches it); for a capped component also the fewest
+    transactions that make those yuan, each counting its largest cap (and only with a
+    fee where the component requires one: ``of`` says so)."""
     tier = int(scored["_tier"][0])
     if tier == 0 or plan.by_rank:
         return []
     gap = plan.tiers[tier - 1].threshold - int(scored["_n"][0])
     out = []
     for lever in levers(plan):
-        cents = lever.cents_for(gap)
         out.append({
             "component": lever.component,
             "label": lever.label,
-            "yuan": f"{cents // 100}.{cents % 100:02d}",
+            "yuan": _yuan(lever.cents_for(gap)),
             "of": lever.of,
+            "transactions": lever.transactions_for(gap),
+            "each": _yuan(lever.each),
+            "codes": list(lever.codes) or None,
         })  # fmt: skip
     return out

@@ -54,10 +54,10 @@ from .measures import (
     shown_value,
 )
 from .migration import read_previous
-from .plan import Plan, compile_plan
-from .points import NUMERATOR, UNUSABLE, bounds, with_numerator
+from .plan import CENTS, Plan, compile_plan, longest_window, money_names
+from .points import NUMERATOR, UNUSABLE, bounds, to_money, with_numerator
 from .ranked import Ranked, ranked_of
-from .rules import load_rules
+from .rules import load_rules, money_columns
 from .sources import (
     ATTRIBUTES,
     BALANCES,
@@ -71,16 +71,18 @@ from .sources import (
 )
 from .summary import Scoring, no_customers, score_part, summary_of, summary_parts
 from .validate import (
-    BALANCE_PARSERS,
     DETAIL,
     TRANSACTION_PARSERS,
+    Parsed,
     Parser,
     bad_rows,
+    balance_parsers,
     check,
     good_rows,
     parse_count,
     parse_flag,
     parse_id,
+    parse_money,
     parse_text,
     rejects_table,
 )
@@ -241,9 +243,13 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
     return _Input(files, checked, sizes, raw, hashed, batches)
 
 
-def read_inputs(reader: Reader, job_balances: str, job_transactions: str) -> dict[str, _Input]:
+def read_inputs(
+    reader: Reader, job_balances: str, job_transactions: str, plan: Plan | None = None
+) -> dict[str, _Input]:
+    """Both inputs opened and validated; balances by the ``plan``'s signs (without one,
+    every negative balance is rejected: see ``validate.balance_parsers``)."""
     return {
-        "balances": _read(reader, BALANCES, job_balances, BALANCE_PARSERS),
+        "balances": _read(reader, BALANCES, job_balances, balance_parsers(plan)),
         "transactions": _read(reader, TRANSACTIONS, job_transactions, TRANSACTION_PARSERS),
     }
 
@@ -256,12 +262,13 @@ def run(job: Job, observer: Observer | None = None) -> Result:
     """
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
+    require_customers(plan, job.customers)  # before any input is hashed
     for name, table in (job.tables or {}).items():
         if table:
             raise ConfigError("catalog tables are read by --engine spark", key=f"--{name}-table")
     with Reader(job.encoding, job.mapping) as reader:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
-            inputs = read_inputs(reader, job.balances, job.transactions)
+            inputs = read_inputs(reader, job.balances, job.transactions, plan)
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
             context = context_of(reader, plan, job)
         with stages.stage("compute", "validate, measure, score") as done:
@@ -278,6 +285,7 @@ def run(job: Job, observer: Observer | None = None) -> Result:
 
 def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
     context = Context(near=job.near)
+    require_customers(plan, job.customers)
     if job.customers:
         context.attributes = _read_attributes(reader, plan, job.customers)
         _check_carried(plan, context.attributes.columns, job.customers)
@@ -420,11 +428,13 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     given twice with different values: which row is right is unknowable) is kept as
     ``UNUSABLE``, its values unknown, whatever other rows it has: its gates fail closed.
     A customer the file does not name has no known blemish."""
-    gates = plan.ruleset.gates
+    gates = plan.ruleset.column_gates
     counted = {g.column for g in gates if g.at_least is not None}
-    columns = tuple(dict.fromkeys(g.column for g in gates))
+    money = tuple(money_columns(plan.ruleset))  # a rule set's columns read as yuan
+    columns = tuple(dict.fromkeys([*(g.column for g in gates), *money]))
     parsers: dict[str, Parser] = {"customer_id": parse_id}
     parsers |= {c: parse_count if c in counted else parse_flag for c in columns}
+    parsers |= {c: _parse_yuan for c in money}
     read = _read(reader, customers_spec(columns), given, parsers)
     names = read.raw.collect_schema().names()  # the file's order
     columns = tuple(c for c in names if c != "customer_id" and not c.startswith("_"))
@@ -440,6 +450,7 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     counts["duplicate"] = rows.filter(pl.col(STATUS) == DUPLICATE).height
     counts["rejected"] = conflicts.height + bad.height
     used = rows.filter(pl.col(STATUS).is_null()).select("customer_id", *columns)
+    used = used.with_columns(to_money(pl.col(c), CENTS) for c in money)  # shown in yuan
     return _Attributes(
         read.files,
         _with_unusable(used, unusable),
@@ -457,6 +468,40 @@ def _with_unusable(used: pl.DataFrame, unusable: pl.DataFrame) -> pl.DataFrame:
         unusable.with_columns(pl.lit(True).alias(UNUSABLE)),
     ]
     return pl.concat(marked, how="diagonal")
+
+
+def _parse_yuan(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """A customers column an indicator or the bonus reads (历史销售额): yuan to exact
+    cents, as strict as a balance (ASCII digits, at most 2 decimals); a negative amount
+    is rejected, and a blank cell is unknown (it scores the lowest band, see
+    ``points.sub_score``), not 0 by guess."""
+    return parse_money(name, dtype, positive=False, optional=True)
+
+
+def money_of(plan: Plan, attributes: _Attributes | None) -> pl.DataFrame | None:
+    """The customers columns the rule set reads as yuan, as cents in their ``MONEY``
+    values columns (null for an unusable row or a blank cell); None when it reads none
+    or no customers file was given."""
+    names = money_names(plan.ruleset)
+    if not names or attributes is None:
+        return None
+    cents = [pl.col(c).to_physical().cast(pl.Int64).alias(n) for c, n in names.items()]
+    return attributes.frame.select("customer_id", *cents)
+
+
+def require_customers(plan: Plan, given: str | None, command: str = "score") -> None:
+    """A rule set that reads customers columns as yuan cannot score without the file:
+    every such indicator would sit in its lowest band, and no one would notice why."""
+    needed = money_columns(plan.ruleset)
+    if needed and not given:
+        column, key = next(iter(needed.items()))
+        took = "give --customers FILE" if command == "score" else f"{command} cannot read one"
+        raise ConfigError(
+            f"reads the customers column {column!r}, which needs a customers file "
+            f"(--customers): {took}",
+            file=plan.ruleset.source,
+            key=key,
+        )
 
 
 def _unusable_ids(checked: pl.LazyFrame, marked: pl.LazyFrame) -> pl.LazyFrame:
@@ -519,7 +564,8 @@ def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None
     unmapped = {name: unmapped_of(frame) for name, frame in folded.items()}
     conflicts = [conflicts_part(frame, KEYS[name]) for name, frame in folded.items()]
     rejects = rejects_of([m.bad for m in measured.values()], conflicts, context)
-    valued = with_numerator(plan, scorable(plan, folded)).collect()
+    money = money_of(plan, context.attributes)
+    valued = with_numerator(plan, scorable(plan, folded, money)).collect()
     measured.clear()
     del folded
     ranked = ranked_of(plan, valued[NUMERATOR])
@@ -564,9 +610,19 @@ def files_with(files: dict[str, list[InputFile]], context: Context) -> dict[str,
     return {**files, "customers": context.attributes.files}
 
 
-def scorable(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
-    """The customers to score: those with a row that was not rejected."""
-    return customer_sums(plan, folded).filter(pl.col(ROWS) > 0).drop(ROWS)
+def scorable(
+    plan: Plan, folded: dict[str, pl.DataFrame], money: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """The customers to score: those with a row that was not rejected, with the
+    customers columns the rule set reads as yuan (``money_of``: at least these
+    customers' rows; a customer it lacks has them unknown, null)."""
+    values = customer_sums(plan, folded).filter(pl.col(ROWS) > 0).drop(ROWS)
+    names = list(money_names(plan.ruleset).values())
+    if not names:
+        return values
+    if money is None:
+        return values.with_columns(pl.lit(None, pl.Int64).alias(n) for n in names)
+    return values.join(money.lazy().select("customer_id", *names), on="customer_id", how="left")
 
 
 def customer_sums(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
@@ -639,10 +695,14 @@ def inspect(
     transactions: str,
     encoding: str | None = None,
     mapping: dict[str, dict[str, str]] | None = None,
+    rules: str | None = None,
 ) -> Inspection:
-    """Read and validate both inputs, and find duplicates, without scoring."""
+    """Read and validate both inputs, and find duplicates, without scoring. ``rules``:
+    a rule set whose balance signs apply (a loan it counts negated is no reject here);
+    its signs depend on no window, so it is compiled for the longest one."""
+    plan = compile_plan(load_rules(rules), longest_window()) if rules else None
     with Reader(encoding, mapping) as reader:
-        inputs = read_inputs(reader, balances, transactions)
+        inputs = read_inputs(reader, balances, transactions, plan)
         queries = []
         for name, read in inputs.items():
             key = BALANCE_KEY if name == "balances" else TXN_KEY

@@ -22,12 +22,12 @@ scored (``points.with_numerator``) and stops rather than wrap.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
 
 from .errors import ConfigError
-from .rules import RuleSet, Tier
+from .rules import RuleSet, Tier, _taken_columns, money_columns
 from .window import Window
 
 CENTS = 100
@@ -37,6 +37,10 @@ _MAX_WEIGHT_DENOMINATOR = 10**12
 NUMERATOR_LIMIT = 2**127 // 1000
 MAX_WINDOW_DAYS = 3660  # ten years and then some: every check below is made for it
 CAPACITY_YUAN = 10**17  # measures of a run, all customers and components, always scored
+# Values columns holding the customers columns a weighted rule set reads as yuan (cents;
+# null when unknown), numbered: an internal name never meets the customers column itself,
+# which the attributes carry into scores beside them.
+MONEY = "_money"
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,9 @@ class TierPlan:
 class IndicatorPlan:
     """An indicator in integers: its value is ``sum(col * factor)`` over ``terms``, in
     yuan times ``VQ`` (= 100 x D x RATIO_SCALE); it reaches band k when the value is at
-    least ``thresholds[k]``, scoring ``scores[k]`` (hundredths); ``weight`` over W."""
+    least ``thresholds[k]``, scoring ``scores[k]`` (hundredths); ``weight`` over W. A
+    term's column is a component id or a customers column's ``MONEY`` name (null when
+    the customer's value is unknown: see ``points.sub_score``)."""
 
     id: str
     label: str
@@ -76,8 +82,8 @@ class IndicatorPlan:
 
 @dataclass(frozen=True)
 class BonusPlan:
-    component: str
-    factor: int  # value term of the component, as in IndicatorPlan.terms
+    component: str  # the values column: a component id, or a customers column's MONEY name
+    factor: int  # value term of the column, as in IndicatorPlan.terms
     above: int  # bound times VQ
     multiplier: int  # over ``scale``
     scale: int
@@ -97,6 +103,10 @@ class Plan:
     by_rank: bool = False
     indicators: tuple[IndicatorPlan, ...] = ()
     bonus: BonusPlan | None = None
+    # balance product code -> "negative" / "absolute" (``_signs``); no entry: positive
+    signs: dict[str, str] = field(default_factory=dict)
+    # measure gate id -> the smallest sum of its components' values that passes (``_bars``)
+    bars: dict[str, int] = field(default_factory=dict)
 
     def of_source(self, source: str) -> tuple[ComponentPlan, ...]:
         return tuple(c for c in self.components if c.source == source)
@@ -175,7 +185,34 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
         by_rank,
         indicators,
         bonus,
+        signs=_signs(rules),
+        bars=_bars(rules, days),
     )
+
+
+def _bars(rules: RuleSet, days: int) -> dict[str, int]:
+    """Each measure gate's bar on its components' own integer values, so that the gate
+    compares exactly what ``<id>_amount`` shows before rounding: yuan x 100 x D for
+    balances (cent-days), yuan x 100 x RATIO_SCALE for transactions (ratio-cents). A
+    bar of at most 2 decimals is whole on both; one of 10**18 yuan stays far below
+    the 128-bit range at the longest window."""
+    scale = {"balances": CENTS * days, "transactions": CENTS * RATIO_SCALE}
+    source = {c.id: c.source for c in rules.components}
+    return {
+        g.id: _exact(g.bar * scale[source[g.measure[0]]], rules.source, f"quality_gates.{g.id}")
+        for g in rules.measure_gates
+        if g.bar is not None
+    }
+
+
+def _signs(rules: RuleSet) -> dict[str, str]:
+    """How each product's stored balance is read, for the products of components whose
+    ``sign`` is not positive: validation, which knows a row's product, negates or takes
+    the magnitude of their balances (``validate.balance_parsers``). Every other product,
+    mapped or not, is held to >= 0 as always, so no sign is guessed for a code the rule
+    set does not name."""
+    signed = [c for c in rules.by_source("balances") if c.sign != "positive"]
+    return {code: c.sign for c in signed for code in c.codes}
 
 
 def _tier_plans(rules: RuleSet, q: int, days: int) -> tuple[TierPlan, ...]:
@@ -198,9 +235,16 @@ def _weighted(rules: RuleSet, days: int) -> tuple[int, tuple[IndicatorPlan, ...]
     """Weighted banded scores as integers: score = sum(w x s) x bonus = N / Q."""
     vq = CENTS * days * RATIO_SCALE
     source = {c.id: c.source for c in rules.components}
+    money = money_names(rules)
+    _check_money(rules)
 
     def factor(cid: str) -> int:  # cent-days x S, or ratio-cents x D: both yuan x VQ
         return RATIO_SCALE if source[cid] == "balances" else days
+
+    def terms(components: tuple[str, ...], columns: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+        """Components, then customers columns: cents x D x S is yuan x VQ too."""
+        read = tuple((cid, factor(cid)) for cid in components)
+        return read + tuple((money[c], days * RATIO_SCALE) for c in columns)
 
     w_den = math.lcm(*(Fraction(i.weight).denominator for i in rules.indicators))
     bonus = rules.bonus
@@ -209,7 +253,7 @@ def _weighted(rules: RuleSet, days: int) -> tuple[int, tuple[IndicatorPlan, ...]
         IndicatorPlan(
             i.id,
             i.label,
-            tuple((cid, factor(cid)) for cid in i.components),
+            terms(i.components, i.columns),
             tuple(_exact(low * vq, rules.source, f"indicators.{i.id}.bands") for low, _ in i.bands),
             tuple(_exact(score * CENTS, rules.source, f"indicators.{i.id}.bands")
                   for _, score in i.bands),
@@ -219,14 +263,45 @@ def _weighted(rules: RuleSet, days: int) -> tuple[int, tuple[IndicatorPlan, ...]
     )  # fmt: skip
     plan_bonus = None
     if bonus is not None:
+        parts = (bonus.component,) if bonus.component is not None else ()
+        ((read, read_factor),) = terms(parts, (bonus.column,) if bonus.column else ())
         plan_bonus = BonusPlan(
-            bonus.component,
-            factor(bonus.component),
+            read,
+            read_factor,
             _exact(bonus.above * vq, rules.source, "bonus.above"),
             int(Fraction(bonus.multiplier) * m_den),
             m_den,
         )
     return w_den * CENTS * m_den, indicators, plan_bonus
+
+
+def money_names(rules: RuleSet) -> dict[str, str]:
+    """Each customers column the rule set reads as yuan, with its ``MONEY`` values column."""
+    return {column: f"{MONEY}{i}" for i, column in enumerate(money_columns(rules))}
+
+
+def _check_money(rules: RuleSet) -> None:
+    """What the rule file's parts decide only together: a customers column read as yuan
+    is read that one way (a gate would read it as a flag or a count: a cell cannot be
+    parsed as both), and is not named like an indicator's ``<id>_score`` column (the
+    bonus is read before the indicators' names are all known)."""
+    money = {column.casefold(): key for column, key in money_columns(rules).items()}
+    for i, gate in enumerate(rules.gates):
+        if gate.column is not None and gate.column.casefold() in money:
+            raise ConfigError(
+                f"{gate.column!r} is read as yuan by {money[gate.column.casefold()]} and as a "
+                "flag or count by this gate; a column is read one way (Spark ignores case)",
+                file=rules.source,
+                key=f"quality_gates[{i}].column",
+            )
+    taken = _taken_columns((), rules.indicators)
+    bonus = rules.bonus
+    if bonus is not None and bonus.column is not None and bonus.column.casefold() in taken:
+        raise ConfigError(
+            f"{bonus.column!r} is the name of a column scoring uses",
+            file=rules.source,
+            key="bonus.column",
+        )
 
 
 def _exact(value: object, file: str, key: str) -> int:

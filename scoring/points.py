@@ -8,17 +8,18 @@ half-up to 0.01, at the very end.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import partial
+from functools import partial, reduce
 
 import polars as pl
 
 from .errors import InputError
-from .plan import CENTS, NUMERATOR_LIMIT, RATIO_SCALE, Plan
+from .plan import CENTS, MONEY, NUMERATOR_LIMIT, RATIO_SCALE, Plan, money_names
 from .ranked import Ranked, rank_cutoff, ranked_of
-from .rules import UNKNOWN_GATE
+from .rules import UNKNOWN_GATE, Gate
 
 NUMERATOR = "_n"
 TIER_INDEX = "_tier"
@@ -69,25 +70,44 @@ def _big(value: int) -> pl.Expr:
 
 
 def indicator_value(terms: tuple[tuple[str, int], ...]) -> pl.Expr:
-    """An indicator's value in yuan x VQ: the sum of its components' measures."""
-    return pl.sum_horizontal(pl.col(cid) * _big(factor) for cid, factor in terms)
+    """An indicator's value in yuan x VQ: the sum of its components' measures and its
+    customers columns; null when a column's value is unknown (a sum that skipped it
+    would be a guess, and not a fail-safe one)."""
+    return pl.sum_horizontal(
+        (pl.col(cid) * _big(factor) for cid, factor in terms), ignore_nulls=False
+    )
 
 
 def sub_score(plan: Plan, index: int) -> pl.Expr:
-    """The indicator's band score (hundredths): the highest band whose bound it reaches."""
+    """The indicator's band score (hundredths): the highest band whose bound it reaches.
+    An unknown value (a customer the customers file does not name, whose row is
+    unusable, or whose cell is blank) scores the lowest of the band scores: never more
+    than any value could have scored."""
     ind = plan.indicators[index]
     value = indicator_value(ind.terms)
-    chosen = pl.when(pl.lit(False)).then(_big(0))
+    chosen = pl.when(value.is_null()).then(_big(min(ind.scores)))
     for low, points in reversed(list(zip(ind.thresholds, ind.scores, strict=True))):
         chosen = chosen.when(value >= _big(low)).then(_big(points))
     return chosen.otherwise(_big(ind.scores[0]))
 
 
 def bonus_applies(plan: Plan) -> pl.Expr:
+    """The bonus condition; on an unknown customers column, the multiplier applies only
+    when it lowers the score (one below 1): the unknown never raises a customer."""
     bonus = plan.bonus
     if bonus is None:
         return pl.lit(False)
-    return pl.col(bonus.component) * _big(bonus.factor) > _big(bonus.above)
+    known = pl.col(bonus.component) * _big(bonus.factor) > _big(bonus.above)
+    if not bonus.component.startswith(MONEY):  # known for every scored customer (empty
+        return known  # only for migration's gone ones, who are not scored)
+    return known.fill_null(bonus.multiplier < bonus.scale)
+
+
+def value_types(plan: Plan) -> dict[str, pl.DataType]:
+    """The per-customer values a numerator is made from: component values (128-bit) and
+    the customers columns read as yuan (``plan.MONEY`` names, cents, null if unknown)."""
+    money = {name: pl.Int64() for name in money_names(plan.ruleset).values()}
+    return {"customer_id": pl.String(), **{c.id: pl.Int128() for c in plan.components}, **money}
 
 
 def _weighted_numerator(plan: Plan) -> pl.Expr:
@@ -214,12 +234,35 @@ def _amount(plan: Plan, component_id: str, source: str) -> pl.Expr:
     return to_money(pl.col(component_id), CENTS * scale)
 
 
-def gate_ids(plan: Plan) -> list[str]:
-    """What ``quality_blocked_by`` may list: the rule set's gates, then ``UNKNOWN_GATE``."""
-    return [*(g.id for g in plan.ruleset.gates), UNKNOWN_GATE]
+def gates_apply(plan: Plan, gated: bool) -> bool:
+    """Whether a run evaluates any gate: a measure gate always (the measures are the
+    run's own), a gate on a customers column only with ``--customers`` (``gated``)."""
+    return bool(plan.ruleset.measure_gates) or (gated and bool(plan.ruleset.gates))
 
 
-def _gate_columns(plan: Plan) -> tuple[pl.Expr, pl.Expr]:
+def _unknown_applies(plan: Plan, gated: bool) -> bool:
+    """An unusable customers row hides what its gate columns said; with no gate on a
+    column it hides nothing a gate reads."""
+    return gated and bool(plan.ruleset.column_gates)
+
+
+def gate_ids(plan: Plan, gated: bool) -> list[str]:
+    """What ``quality_blocked_by`` may list: the gates the run evaluates, in rule order,
+    then ``UNKNOWN_GATE`` where it applies."""
+    ids = [g.id for g in plan.ruleset.gates if g.measure or gated]
+    return [*ids, UNKNOWN_GATE] if _unknown_applies(plan, gated) else ids
+
+
+def _below_bar(plan: Plan, gate: Gate) -> pl.Expr:
+    """The measure gate's components added up, below its bar (``plan.bars``): the
+    integers themselves, so a customer exactly at the bar passes and one cent-day
+    short is blocked. Added with ``+``: a customer with no values (migration's gone)
+    has a null measure, and is not reported as below it."""
+    total = reduce(operator.add, (pl.col(cid) for cid in gate.measure))
+    return total < _big(plan.bars[gate.id])
+
+
+def _gate_columns(plan: Plan, gated: bool) -> tuple[pl.Expr, pl.Expr]:
     """Which gates block each customer ("a;b", null when none), and whether any does.
 
     A customer missing from the attributes file has no known blemish; a customer whose
@@ -228,24 +271,38 @@ def _gate_columns(plan: Plan) -> tuple[pl.Expr, pl.Expr]:
     """
     triggered = []
     for gate in plan.ruleset.gates:
-        column = pl.col(gate.column)
-        hit = column.fill_null(False) if gate.at_least is None else column >= gate.at_least
+        if gate.measure:
+            hit = _below_bar(plan, gate)
+        elif not gated:
+            continue
+        else:
+            column = pl.col(gate.column)
+            hit = column.fill_null(False) if gate.at_least is None else column >= gate.at_least
         triggered.append(pl.when(hit.fill_null(False)).then(pl.lit(gate.id)))
-    unknown = pl.col(UNUSABLE).fill_null(False)
-    triggered.append(pl.when(unknown).then(pl.lit(UNKNOWN_GATE)))
+    if _unknown_applies(plan, gated):
+        unknown = pl.col(UNUSABLE).fill_null(False)
+        triggered.append(pl.when(unknown).then(pl.lit(UNKNOWN_GATE)))
     names = pl.concat_str(triggered, separator=";", ignore_nulls=True)
     blocked_by = pl.when(names != "").then(names)
     return blocked_by, blocked_by.is_not_null()
 
 
 def quality_flag(plan: Plan, gated: bool) -> pl.Expr:
-    """Quality: the quality tier or above, and (with attributes) no gate blocking."""
+    """Quality: the quality tier or above, and no gate the run evaluates blocking."""
     index = pl.col(TIER_INDEX)
     quality = plan.quality_index
     qualified = index <= quality if quality is not None else pl.lit(False)
-    if gated and plan.ruleset.gates:
-        qualified = qualified & ~_gate_columns(plan)[1]
+    if gates_apply(plan, gated):
+        qualified = qualified & ~_gate_columns(plan, gated)[1]
     return qualified
+
+
+def key_customer(plan: Plan) -> pl.Expr:
+    """True for a customer in one of the rule set's ``key_group`` tiers (seed 002's
+    关键客户); null where there is no tier (migration's gone)."""
+    group = set(plan.ruleset.key_group)
+    inside = {i: t.label in group for i, t in enumerate(plan.tiers)}
+    return pl.col(TIER_INDEX).replace_strict(inside, return_dtype=pl.Boolean)
 
 
 def with_gap(plan: Plan, scored: pl.LazyFrame, where: Bounds) -> pl.LazyFrame:
@@ -300,6 +357,8 @@ def report_columns(
         columns.append(bonus_applies(plan).alias("bonus"))
     columns.append(to_money(pl.col(NUMERATOR), plan.q).alias("points"))
     columns.append(_lookup(index, label_of).alias("tier"))
+    if plan.ruleset.key_group:
+        columns.append(key_customer(plan).alias("key_customer"))
     if PREVIOUS in scored.collect_schema().names():
         columns.append(_lookup(pl.col(PREVIOUS), label_of).alias("previous_tier"))
         columns.append(movement().alias("movement"))
@@ -308,8 +367,8 @@ def report_columns(
     columns.append(to_money_up(pl.col(GAP), plan.q).alias("points_to_next"))
     if near is not None:
         columns.append(pl.when(index.is_not_null()).then(near_flag(near)).alias("near_next"))
-    if gated and plan.ruleset.gates:
-        columns.append(_gate_columns(plan)[0].alias("quality_blocked_by"))
+    if gates_apply(plan, gated):
+        columns.append(_gate_columns(plan, gated)[0].alias("quality_blocked_by"))
     for policy in ("follow_up", "service"):
         values = {i: getattr(t, policy) for i, t in enumerate(plan.tiers)}
         if any(values.values()):

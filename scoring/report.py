@@ -188,7 +188,20 @@ def _tiers_section(summary: Mapping[str, Any]) -> str:
     if not tiers:
         return _section("Tier distribution", '<p class="note">No customers scored.</p>', "tiers")
     chart = figure(tier_chart(tiers), "Customers and points per tier, highest tier first.")
-    return _section("Tier distribution", chart + table, "tiers")
+    return _section("Tier distribution", chart + table + _key_group_note(summary), "tiers")
+
+
+def _key_group_note(summary: Mapping[str, Any]) -> str:
+    """The rule set's key customers by the group's own name (seed 002's 关键客户)."""
+    group = summary.get("key_group")
+    if not group:
+        return ""
+    tiers = " + ".join(str(t) for t in group.get("tiers") or [])
+    customers, share = group.get("customers"), _pct(group.get("share"))
+    return (
+        f"<p>{escape(group.get('label'))} ({escape(tiers)}): {escape(customers)} customers, "
+        f"{escape(share)} of all.</p>"
+    )
 
 
 def _concentration_section(concentration: Mapping[str, Any]) -> str:
@@ -308,7 +321,27 @@ def _upgrade_section(upgrade: Mapping[str, Any], rest: Mapping[str, Any]) -> str
     headers += ("lever", "lever (yuan)")
     rows = [[entry.get(k) for k in keys] for entry in top]
     numeric = [False] * 5 + [True, True, False, True]
+    if any(e.get("lever_transactions") is not None or e.get("lever_codes") for e in top):
+        intro += (
+            "<p>A capped lever's yuan count at most its cap per transaction, and only with a "
+            "fee where the lever says so: no one transfer makes them. The transactions column "
+            "gives the fewest that reach the next tier, at the standard fee.</p>"
+        )
+        headers += ("lever (transactions)",)
+        rows = [[*row, _lever_transactions(e)] for row, e in zip(rows, top, strict=True)]
+        numeric = [*numeric, True]
     return _section("Upgrade potential", intro + _table(headers, rows, numeric) + more, "upgrade")
+
+
+def _lever_transactions(entry: Mapping[str, Any]) -> str:
+    """A capped lever as "31 of 10000.00 each" (and the only codes that count that
+    much); a lever without a cap that only some codes make names them."""
+    n, each, codes = (entry.get(k) for k in ("lever_transactions", "lever_each", "lever_codes"))
+    which = f" ({codes})" if codes else ""
+    if n is None:
+        return f"no cap{which}" if codes else ""
+    shown = f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else str(n)
+    return f"{shown} of {each} each{which}"
 
 
 def _closest(top: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -370,6 +403,9 @@ def _quality_section(gates: Mapping[str, Any]) -> str:
         return _section("Quality gates", f'<p class="note">{escape(note)}</p>', "quality")
     intro = f"<p>{escape(gates.get('blocked_customers'))} customers blocked by a quality gate.</p>"
     rows = list((gates.get("by_gate") or {}).items())
+    if gates.get("not_evaluated"):  # measure gates ran, the customers columns' did not
+        not_run = ", ".join(str(g) for g in gates["not_evaluated"])
+        intro += f'<p class="note">{escape(gates.get("note"))}: {escape(not_run)}.</p>'
     return _section(
         "Quality gates", intro + _table(("gate", "customers"), rows, [False, True]), "quality"
     )

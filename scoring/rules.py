@@ -24,8 +24,10 @@ from .errors import ConfigError
 SOURCES = {"balances": "daily_average", "transactions": "cumulative"}
 
 _RULESET_KEYS = {
-    "name", "title", "version", "unit", "quality_tier", "tier_by", "description",
+    "name", "title", "version", "unit", "quality_tier", "tier_by", "description", "key_group",
+    "key_group_label",
 }  # fmt: skip
+KEY_GROUP_LABEL = "关键客户"  # seed 002: the top tiers together, who bring most of the profit
 TIER_BY = ("points", "rank")
 _COMPONENT_KEYS = {
     "id",
@@ -37,17 +39,20 @@ _COMPONENT_KEYS = {
     "cap",
     "caps",
     "requires_fee",
+    "sign",
     "description",
 }
+# How a balances component reads its products' stored balances (see Component.sign).
+SIGNS = ("positive", "negative", "absolute")
 _TIER_KEYS = {"label", "min", "above", "top_share", "follow_up", "service", "description"}
 _TOP_KEYS = {
     "ruleset", "components", "excluded", "tiers", "summary", "quality_gates", "indicators",
     "bonus",
 }  # fmt: skip
-_INDICATOR_KEYS = {"id", "label", "components", "weight", "bands", "description"}
+_INDICATOR_KEYS = {"id", "label", "components", "columns", "weight", "bands", "description"}
 _BAND_KEYS = {"min", "score"}
-_BONUS_KEYS = {"multiplier", "component", "above", "description"}
-_GATE_KEYS = {"id", "label", "column", "is_true", "at_least", "description"}
+_BONUS_KEYS = {"multiplier", "component", "column", "above", "description"}
+_GATE_KEYS = {"id", "label", "column", "measure", "is_true", "at_least", "description"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ YUAN = _bound("0", 10**18, 8)  # band and bonus bounds on measures (x 10**8 x D)
 SCORE = _bound("0", 10**6, 2)  # band sub-scores, kept in hundredths
 MULTIPLIER = _bound("0", 10**6, 6, exclusive=True)  # the bonus
 COUNT = _bound("1", 10**18, 0)  # at_least: counts are read as 64-bit integers
+BAR = _bound("0.01", 10**18, 2)  # a measure gate's at_least, yuan (x 100 x D, see plan)
 
 # How many of each a rule file may declare: every one becomes a branch of an expression
 # evaluated per customer or per row (or an Int16 component index), so a runaway list
@@ -95,6 +101,7 @@ MAX_TIERS = 100
 MAX_INDICATORS = 100
 MAX_BANDS = 100
 MAX_GATES = 100
+MAX_COLUMNS = 100  # customers columns one indicator adds up
 
 # An id becomes a column name (components) or a value in a list (gates): ASCII letters,
 # digits and _, starting with a letter, so it never names an internal column (those
@@ -108,11 +115,13 @@ _RESERVED = frozenset({
     "amount", "fee", "fee_ratio", "branch", "manager", "points", "tier", "quality",
     "next_tier", "points_to_next", "near_next", "quality_blocked_by", "previous_tier",
     "movement", "follow_up", "service", "bonus", "customers", "quality_customers", "gate",
+    "key_customer",
 })  # fmt: skip
 # Published scores columns whatever the rule set (see points.report_columns).
 _SCORES_COLUMNS = frozenset({
     "customer_id", "points", "tier", "previous_tier", "movement", "quality", "next_tier",
     "points_to_next", "near_next", "quality_blocked_by", "follow_up", "service", "bonus",
+    "key_customer",
 })  # fmt: skip
 _MIGRATION = ("new", "gone")  # the migration matrix's extra row and column
 # As scoring.split names a tier's list file: a tier label that maps to another's file
@@ -134,6 +143,9 @@ class Component:
     cap: Decimal | None = None
     caps: dict[str, Decimal] = field(default_factory=dict)
     requires_fee: bool = False
+    # balances only: "negative" counts a stored -500.00 (a loan, as many exports carry
+    # it) as 500.00 and rejects a stored +500.00; "absolute" takes either's magnitude
+    sign: str = "positive"
 
     def cap_for(self, code: str) -> Decimal | None:
         return self.caps.get(code, self.cap)
@@ -152,36 +164,57 @@ class Tier:
 
 @dataclass(frozen=True)
 class Gate:
-    """A condition on a customer attribute that keeps the customer out of quality.
+    """A condition that keeps the customer out of quality, the tier unchanged.
 
-    ``at_least`` None means the column is a flag that blocks when true.
+    On a customers ``column``: a flag that blocks when true (``at_least`` None), or a
+    count that blocks from ``at_least``. On a ``measure`` (components of one source,
+    added up): a bar the customer must reach, blocking while the measure is below
+    ``bar`` yuan (seed 004's deposits of 300,000 yuan); it needs no customers file.
     """
 
     id: str
     label: str
-    column: str
+    column: str | None
     at_least: int | None = None
+    measure: tuple[str, ...] = ()
+    bar: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class Indicator:
-    """A weighted score's input: the sum of some components' measures (yuan), banded
-    into a sub-score (e.g. 0-100) by ``bands`` of (lower bound, sub-score), lowest first."""
+    """A weighted score's input: the sum of some components' measures and some numeric
+    ``columns`` of the customers file (yuan, e.g. seed 003's 历史销售额), banded into a
+    sub-score (e.g. 0-100) by ``bands`` of (lower bound, sub-score), lowest first."""
 
     id: str
     label: str
     components: tuple[str, ...]
     weight: Decimal
     bands: tuple[tuple[Decimal, Decimal], ...]
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Bonus:
-    """Multiply the weighted score when a component's measure is above a bound."""
+    """Multiply the weighted score when a component's measure, or a customers ``column``
+    (yuan), is above a bound: exactly one of the two is set."""
 
     multiplier: Decimal
-    component: str
+    component: str | None
     above: Decimal
+    column: str | None = None
+
+
+def money_columns(rules: RuleSet) -> dict[str, str]:
+    """The customers columns the rule set reads as yuan, each with the first rule key
+    that reads it (for a message naming where the rule file asks for it)."""
+    found: dict[str, str] = {}
+    for i, ind in enumerate(rules.indicators):
+        for column in ind.columns:
+            found.setdefault(column, f"indicators[{i}].columns")
+    if rules.bonus is not None and rules.bonus.column is not None:
+        found.setdefault(rules.bonus.column, "bonus.column")
+    return found
 
 
 @dataclass(frozen=True)
@@ -201,12 +234,24 @@ class RuleSet:
     bonus: Bonus | None
 
     @property
+    def column_gates(self) -> tuple[Gate, ...]:
+        """The gates on columns of ``--customers`` (applied only with one)."""
+        return tuple(g for g in self.gates if g.column is not None)
+
+    @property
+    def measure_gates(self) -> tuple[Gate, ...]:
+        """The gates on measured components (applied on every run)."""
+        return tuple(g for g in self.gates if g.measure)
+
+    @property
     def weighted(self) -> bool:
         """Scored by weighted, banded indicators rather than by rates."""
         return bool(self.indicators)
 
     source: str
     sha256: str
+    key_group: tuple[str, ...] = ()  # tier labels that are key customers together
+    key_group_label: str = KEY_GROUP_LABEL
 
     @property
     def quality_index(self) -> int | None:
@@ -379,7 +424,29 @@ class _Parser:
             bonus=self.bonus(data.get("bonus"), components, "indicators" in data),
             source=self.file,
             sha256=sha256,
+            key_group=self.key_group(head, tiers),
+            key_group_label=self.text(head, "key_group_label", "ruleset", KEY_GROUP_LABEL),
         )
+
+    def key_group(self, head: dict[str, Any], tiers: tuple[Tier, ...]) -> tuple[str, ...]:
+        """Tiers counted together as key customers (seed 002: 重要客户 and 次要客户, the
+        top 20% who bring about 80% of profit). A label not among the tiers would
+        silently count no one, so it stops the load like any unknown name."""
+        key = "ruleset.key_group"
+        value = head.get("key_group")
+        if value is None:
+            if "key_group_label" in head:
+                raise self.fail("ruleset.key_group_label", "names a key_group; give key_group")
+            return ()
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "must be a non-empty list of tier labels")
+        labels = [t.label for t in tiers]
+        for label in value:
+            if label not in labels:
+                raise self.fail(key, f"{label!r} is not a declared tier")
+        if len(set(value)) != len(value):
+            raise self.fail(key, "lists a tier twice")
+        return tuple(value)
 
     def version(self, value: Any) -> str:
         """A label for the manifest: text or a number as written (2026.1), not a table."""
@@ -431,6 +498,11 @@ class _Parser:
             raise self.fail(f"{key}.requires_fee", "must be true or false")
         if source == "balances" and ("cap" in table or caps_raw or requires_fee):
             raise self.fail(key, "cap, caps and requires_fee apply to transactions components only")
+        sign = table.get("sign", "positive")
+        if source != "balances" and "sign" in table:  # amounts are > 0 whatever the product
+            raise self.fail(f"{key}.sign", "applies to balances components only")
+        if sign not in SIGNS:  # a number, a list or a table is none of them
+            raise self.fail(f"{key}.sign", "must be 'positive', 'negative' or 'absolute'")
         cap = table.get("cap")
         return Component(
             id=cid,
@@ -442,6 +514,7 @@ class _Parser:
             cap=None if cap is None else self.number(cap, f"{key}.cap", CAP),
             caps={c: self.number(v, f"{key}.caps.{c}", CAP) for c, v in caps_raw.items()},
             requires_fee=requires_fee,
+            sign=sign,
         )
 
     def excluded(self, value: Any, components: tuple[Component, ...]) -> frozenset[str]:
@@ -539,18 +612,50 @@ class _Parser:
             taken = {x.casefold() for x in ids} | {x.id.casefold() for x in out}
             if iid.casefold() in taken:
                 raise self.fail(f"{key}.id", "must be a unique identifier, not a component id")
-            parts = self.ids(table.get("components"), f"{key}.components")
+            parts = self.ids(table.get("components", []), f"{key}.components")
             for part in parts:
                 if part not in ids:
                     raise self.fail(f"{key}.components", f"{part!r} is not a component")
+            columns = self.columns(table.get("columns", []), f"{key}.columns")
+            if not parts and not columns:
+                raise self.fail(key, "give components, columns (of --customers) or both")
             if "weight" not in table:
                 raise self.fail(f"{key}.weight", "missing")
             weight = self.number(table["weight"], f"{key}.weight", WEIGHT)
-            out.append(Indicator(iid, self.text(table, "label", key, default=iid), parts, weight,
-                                 self.bands(table.get("bands"), f"{key}.bands")))  # fmt: skip
+            label = self.text(table, "label", key, default=iid)
+            bands = self.bands(table.get("bands"), f"{key}.bands")
+            out.append(Indicator(iid, label, parts, weight, bands, columns))
         if out and sum(x.weight for x in out) != 1:
             raise self.fail("indicators", "weights must add up to 1")
+        taken = _taken_columns(components, tuple(out))
+        for i, ind in enumerate(out):
+            self.not_taken(ind.columns, f"indicators[{i}].columns", taken)
         return tuple(out)
+
+    def columns(self, value: Any, key: str) -> tuple[str, ...]:
+        """Customers columns read as yuan, named as the file's header holds them: no
+        spaces around a name (a CSV reader trims them), nothing hidden, and not ``_``
+        first (scoring's internal columns)."""
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise self.fail(key, "must be a list of customers column names")
+        if len(value) > MAX_COLUMNS:
+            raise self.fail(key, f"at most {MAX_COLUMNS:,} columns")
+        for column in value:
+            if not column.strip() or column != column.strip() or _hidden(column):
+                raise self.fail(key, f"{column!r} is empty, has spaces around it or hides a "
+                                "character")  # fmt: skip
+            if column.startswith("_"):
+                raise self.fail(key, f"{column!r}: a name starting with _ is scoring's own")
+        if len({c.casefold() for c in value}) != len(value):
+            raise self.fail(key, "lists a column twice")
+        return tuple(value)
+
+    def not_taken(self, columns: tuple[str, ...], key: str, taken: frozenset[str]) -> None:
+        """A customers column read as yuan is carried into scores beside scoring's own
+        columns: one of the same name (Spark ignores case) would make two."""
+        for column in columns:
+            if column.casefold() in taken:
+                raise self.fail(key, f"{column!r} is the name of a column scoring uses")
 
     def bands(self, value: Any, key: str) -> tuple[tuple[Decimal, Decimal], ...]:
         if not isinstance(value, list) or not value:
@@ -576,15 +681,25 @@ class _Parser:
         if not weighted:
             raise self.fail("bonus", "a bonus applies to rule sets with [[indicators]] only")
         table = self.table(value, "bonus", _BONUS_KEYS)
-        component = self.text(table, "component", "bonus")
-        if component not in {c.id for c in components}:
-            raise self.fail("bonus.component", f"{component!r} is not a component")
+        if ("component" in table) == ("column" in table):
+            raise self.fail("bonus", "give exactly one of component or column (of --customers)")
+        component = column = None
+        if "component" in table:
+            component = self.text(table, "component", "bonus")
+            if component not in {c.id for c in components}:
+                raise self.fail("bonus.component", f"{component!r} is not a component")
+        else:
+            if not isinstance(table["column"], str):
+                raise self.fail("bonus.column", "must be a customers column name")
+            column = self.columns([table["column"]], "bonus.column")[0]
+            self.not_taken((column,), "bonus.column", _taken_columns(components, ()))
         if "multiplier" not in table:
             raise self.fail("bonus.multiplier", "missing")
         return Bonus(
             self.number(table["multiplier"], "bonus.multiplier", MULTIPLIER),
             component,
             self.number(table.get("above", 0), "bonus.above", YUAN),
+            column,
         )
 
     def gates(
@@ -601,6 +716,11 @@ class _Parser:
                 raise self.fail(f"{key}.id", f"{gid!r} names customers whose row is unusable")
             if any(g.id.casefold() == gid.casefold() for g in gates):
                 raise self.fail(f"{key}.id", f"duplicate gate id {gid!r}")
+            if ("column" in table) == ("measure" in table):
+                raise self.fail(key, "give exactly one of column (of --customers) or measure")
+            if "measure" in table:
+                gates.append(self.measure_gate(table, key, gid, components))
+                continue
             if ("is_true" in table) == ("at_least" in table):
                 raise self.fail(key, "give exactly one of is_true = true or at_least = N")
             if "is_true" in table and table["is_true"] is not True:
@@ -611,6 +731,43 @@ class _Parser:
             column = self.gate_column(table, key, taken, gates, at_least is None)
             gates.append(Gate(gid, self.text(table, "label", key, default=gid), column, at_least))
         return tuple(gates)
+
+    def measure_gate(
+        self, table: dict[str, Any], key: str, gid: str, components: tuple[Component, ...]
+    ) -> Gate:
+        """A bar the customer must reach: the measure (yuan, as the ``<id>_amount``
+        columns show it) below ``at_least`` blocks. A flag means nothing on a measure,
+        so is_true is refused rather than read as some bar."""
+        if "is_true" in table:
+            raise self.fail(f"{key}.is_true", "a measure gate takes at_least (yuan), not is_true")
+        if "at_least" not in table:
+            raise self.fail(f"{key}.at_least", "missing: the yuan the measure must reach")
+        parts = self.gate_measure(table, key, components)
+        bar = self.number(table["at_least"], f"{key}.at_least", BAR)
+        return Gate(gid, self.text(table, "label", key, default=gid), None, None, parts, bar)
+
+    def gate_measure(
+        self, table: dict[str, Any], key: str, components: tuple[Component, ...]
+    ) -> tuple[str, ...]:
+        """Component ids joined by ``+``, all of one source: a daily average plus a
+        window's total would be a sum of two different things, so a bar on it would
+        mean nothing; a part twice would count one measure twice."""
+        where = f"{key}.measure"
+        text = self.text(table, "measure", key)
+        if any(ch.isspace() for ch in text):
+            raise self.fail(where, "must not hold spaces: component ids joined by +")
+        parts = text.split("+")
+        if not all(parts):
+            raise self.fail(where, "has an empty part: component ids joined by +, e.g. a+b")
+        source = {c.id: c.source for c in components}
+        for part in parts:
+            if part not in source:
+                raise self.fail(where, f"{part!r} is not a component")
+        if len(set(parts)) != len(parts):
+            raise self.fail(where, "names a component twice")
+        if len({source[p] for p in parts}) > 1:
+            raise self.fail(where, "adds components of both sources; one source only")
+        return tuple(parts)
 
     def gate_column(
         self,

@@ -60,7 +60,9 @@ from .pipeline import (
     counts_of,
     counts_with,
     files_with,
+    money_of,
     rejects_of,
+    require_customers,
     scoring_of,
     unmapped_of,
 )
@@ -93,7 +95,7 @@ from .spark_scoring import (
     scores_template,
 )
 from .summary import summary_of
-from .validate import BALANCE_PARSERS, DETAIL, TRANSACTION_PARSERS, check
+from .validate import DETAIL, TRANSACTION_PARSERS, balance_parsers, check
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -147,6 +149,7 @@ def run(
     """
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
+    require_customers(plan, job.customers)  # before a Spark session is started
     spark = spark or session()
     with Reader(job.encoding, job.mapping) as reader:
         with stages.stage("read", "finding and opening inputs on Spark") as done:
@@ -171,7 +174,8 @@ def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: 
     handed = {name: _measure(plan, name, o) for name, o in opened.items()}
     partitions = _partitions(opened["balances"])
     folds = {name: h.folds for name, h in handed.items()}
-    values, found, held = customer_values(plan, folds, partitions)
+    money = money_of(plan, context.attributes)
+    values, found, held = customer_values(plan, folds, partitions, money)
     for h in handed.values():
         h.held.unpersist()
     counts, unmapped, conflicts = {}, {}, []
@@ -709,7 +713,7 @@ def measure_partition(
     lf = frame.lazy().with_columns(
         pl.col(FILE_COL).cast(pl.UInt16), pl.col(LINE_COL).cast(pl.Int64)
     )
-    parsers = BALANCE_PARSERS if name == "balances" else TRANSACTION_PARSERS
+    parsers = balance_parsers(plan) if name == "balances" else TRANSACTION_PARSERS
     checked = check(lf, parsers, typed=typed)
     # finds repeats; typed rows in memory are cheap to check twice, text is not
     folded, bad = measure_in_steps(plan, name, checked, None, wide=True, reread=typed)

@@ -36,8 +36,8 @@ from .measures import (
     count_column,
 )
 from .pipeline import INPUTS, KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
-from .plan import Plan
-from .points import NUMERATOR, PREVIOUS, with_numerator
+from .plan import Plan, money_names
+from .points import NUMERATOR, PREVIOUS, value_types, with_numerator
 from .ranked import Ranked, positions, ranked_part
 from .summary import Scored, Scoring, no_customers, score_part, summary_parts
 
@@ -52,23 +52,27 @@ Task = Callable[[pl.DataFrame], tuple[pl.DataFrame, dict[str, pl.DataFrame]]]
 
 
 def customer_values(
-    plan: Plan, folds: dict[str, DataFrame], partitions: int
+    plan: Plan, folds: dict[str, DataFrame], partitions: int, money: pl.DataFrame | None = None
 ) -> tuple[DataFrame, dict[str, pl.DataFrame], DataFrame]:
     """Pass 1: each customer's component values and numerator, on the executors.
 
-    Returns the rows (customer_id, components, numerator as DECIMAL(38,0)), the
-    parts (``counts:``, ``unmapped:``, ``conflicts:`` per input) and the persisted
-    frame behind the rows, to unpersist when done.
+    Returns the rows (customer_id, components, the customers columns read as yuan,
+    numerator as DECIMAL(38,0)), the parts (``counts:``, ``unmapped:``,
+    ``conflicts:`` per input) and the persisted frame behind the rows, to unpersist
+    when done. ``money`` (``pipeline.money_of``) travels as rows of one more input,
+    so each customer's reach the partition of its folds.
     """
     from pyspark.sql import functions as F
 
     tagged = [f.withColumn(INPUT, F.lit(INPUTS.index(n)).cast("tinyint")) for n, f in folds.items()]
+    if money is not None:
+        extra = _to_spark(tagged[0].sparkSession, money)
+        tagged.append(extra.withColumn(INPUT, F.lit(len(INPUTS)).cast("tinyint")))
     both = tagged[0]
     for frame in tagged[1:]:
         both = both.unionByName(frame, allowMissingColumns=True)
     spread = both.repartition(partitions, "customer_id")
-    types = {"customer_id": pl.String, **{c.id: pl.Int128 for c in plan.components}}
-    types |= {NUMERATOR: pl.Int128}
+    types = value_types(plan) | {NUMERATOR: pl.Int128}
     rows, found, held = with_parts(spread, _values_task(plan), types)
     _, empty = _values_task(plan)(_no_folds(plan))
     return rows, _joined(empty, found), held
@@ -95,7 +99,7 @@ def _joined(
 def _values_task(plan: Plan) -> Task:
     def task(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
         folded = {name: _folds_of(plan, frame, name) for name in INPUTS}
-        valued = with_numerator(plan, scorable(plan, folded)).collect()
+        valued = with_numerator(plan, scorable(plan, folded, _money_rows(plan, frame))).collect()
         parts = {}
         for name, folds in folded.items():
             parts[f"counts:{name}"] = count_part(folds)
@@ -104,6 +108,16 @@ def _values_task(plan: Plan) -> Task:
         return valued, parts
 
     return task
+
+
+def _money_rows(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """The partition's rows of customers columns read as yuan (``customer_values``);
+    None where there are none to read (``scorable`` then has them unknown)."""
+    names = list(money_names(plan.ruleset).values())
+    if not names or names[0] not in frame.columns:
+        return None
+    mine = frame.filter(pl.col(INPUT) == len(INPUTS))
+    return mine.select("customer_id", *(pl.col(n).cast(pl.Int64) for n in names))
 
 
 def _folds_of(plan: Plan, frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -171,11 +185,14 @@ def scores_on_cluster(
 
 def _scores_task(plan: Plan, how: Scoring) -> Task:
     ids = [c.id for c in plan.components]
+    money = list(money_names(plan.ruleset).values())
 
     def task(part: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
         scored = part.filter(pl.col(NUMERATOR).is_not_null())
         valued = scored.select(
-            "customer_id", *(pl.col(c).cast(pl.Int128) for c in [*ids, NUMERATOR])
+            "customer_id",
+            *(pl.col(c).cast(pl.Int128) for c in [*ids, NUMERATOR]),
+            *(pl.col(c).cast(pl.Int64) for c in money),
         )
         attributes = scored.select("customer_id", *how.carried) if how.gated else None
         previous = None

@@ -30,9 +30,11 @@ from .points import (
     TIER_INDEX,
     Bounds,
     gate_ids,
+    gates_apply,
     quality_flag,
     report_columns,
     to_money,
+    value_types,
     with_gap,
     with_tier,
 )
@@ -101,8 +103,7 @@ def no_customers(
 ) -> Scored:
     """A part without customers: the columns of the scores table and the shapes of the
     summary parts, with ``attributes`` and ``previous`` giving theirs."""
-    schema = {"customer_id": pl.String, **{c.id: pl.Int128 for c in plan.components}}
-    values = pl.LazyFrame(schema=schema | {NUMERATOR: pl.Int128})
+    values = pl.LazyFrame(schema=value_types(plan) | {NUMERATOR: pl.Int128})
     cleared = [f.clear() if f is not None else None for f in (attributes, previous)]
     return score_part(plan, how, values, *cleared)
 
@@ -112,8 +113,8 @@ def summary_parts(plan: Plan, how: Scoring, part: Scored) -> dict[str, pl.DataFr
     current, scores = part.current, part.scores
     scored = scores.filter(pl.col("tier").is_not_null()) if how.previous else scores
     parts = {"tiers": _tier_part(plan, current)}
-    if plan.ruleset.gates and how.gated:
-        parts["gates"] = _gate_part(plan, scored)
+    if gates_apply(plan, how.gated):
+        parts["gates"] = _gate_part(plan, how, scored)
     for view, keys in _group_views(current.columns).items():
         parts[view] = group_part(current, keys)
     parts["near"], parts["near_top"] = near_part(scored, current)
@@ -144,7 +145,9 @@ def summary_of(
     quality = int(parts["tiers"]["quality"].sum())  # quality tier or above, and no gate
     summary = _summary(plan, totals, counts, unmapped, quality)
     if plan.ruleset.gates:
-        summary["quality_gates"] = _gate_summary(plan, parts.get("gates"))
+        summary["quality_gates"] = _gate_summary(plan, how, parts.get("gates"))
+    if plan.ruleset.key_group:
+        summary["key_group"] = _key_group(plan, summary)
     summary["concentration"] = ranked.concentration()
     for view, keys in _group_views(list(parts)).items():
         listed, rest = _bounded_groups(plan, parts[view], keys)
@@ -195,7 +198,8 @@ def _bounded_upgrade(found: dict[str, Any]) -> tuple[dict[str, object], dict[str
     top = found["top"]
     if len(top) <= UPGRADE_LISTED:
         return found, {"customers": 0}
-    frame = pl.DataFrame(top, schema=dict.fromkeys(top[0], pl.String))
+    counts = {"lever_transactions"}  # a whole number; every other value is text
+    frame = pl.DataFrame(top, schema={k: pl.Int128 if k in counts else pl.String for k in top[0]})
     gap = pl.col("points_to_next").cast(pl.Decimal(38, 2))
     closest = frame.sort(gap, "branch", "customer_id", nulls_last=True).head(UPGRADE_LISTED)
     listed = closest.sort("branch", gap, "customer_id", nulls_last=True)
@@ -213,11 +217,11 @@ def _tier_part(plan: Plan, current: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _gate_part(plan: Plan, scored: pl.DataFrame) -> pl.DataFrame:
+def _gate_part(plan: Plan, how: Scoring, scored: pl.DataFrame) -> pl.DataFrame:
     """Customers blocked by each gate, and (null gate) by any."""
     blocked = scored["quality_blocked_by"]
     found = blocked.drop_nulls().str.split(";").explode()
-    ids = gate_ids(plan)  # the rule set's gates and "unknown" (an unusable customers row)
+    ids = gate_ids(plan, how.gated)  # the gates evaluated, and "unknown" (unusable row)
     counts = [int((found == gate).sum()) for gate in ids]
     return pl.DataFrame(
         {GATE: [*ids, None], "customers": [*counts, int(blocked.is_not_null().sum())]},
@@ -225,15 +229,36 @@ def _gate_part(plan: Plan, scored: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _gate_summary(plan: Plan, parts: pl.DataFrame | None) -> dict[str, object]:
+def _gate_summary(plan: Plan, how: Scoring, parts: pl.DataFrame | None) -> dict[str, object]:
+    """What the gates blocked. Without ``--customers`` the gates on its columns are
+    named as not evaluated rather than counted as blocking no one."""
     if parts is None:
         return {"evaluated": False, "note": "no --customers given: gates not applied"}
     summed = parts.group_by(GATE).agg(pl.col("customers").sum())
     by_gate = dict(summed.iter_rows())
-    return {
+    found: dict[str, object] = {
         "evaluated": True,
         "blocked_customers": int(by_gate.get(None, 0)),
-        "by_gate": {gate: int(by_gate.get(gate, 0)) for gate in gate_ids(plan)},
+        "by_gate": {gate: int(by_gate.get(gate, 0)) for gate in gate_ids(plan, how.gated)},
+    }
+    if not how.gated and plan.ruleset.column_gates:
+        found["not_evaluated"] = [g.id for g in plan.ruleset.column_gates]
+        found["note"] = "no --customers given: the gates on its columns not applied"
+    return found
+
+
+def _key_group(plan: Plan, summary: dict[str, Any]) -> dict[str, object]:
+    """The rule set's key customers (seed 002's 关键客户: 重要客户 and 次要客户, the top
+    20%), counted from the tier distribution; the share as the tiers' shares."""
+    group = plan.ruleset.key_group
+    tiers: list[dict[str, Any]] = summary["tiers"]  # type: ignore[assignment]
+    customers = sum(int(t["customers"]) for t in tiers if t["tier"] in group)
+    everyone = int(summary["customers"])  # type: ignore[arg-type]
+    return {
+        "label": plan.ruleset.key_group_label,
+        "tiers": list(group),
+        "customers": customers,
+        "share": round(customers / everyone, 4) if everyone else 0.0,
     }
 
 

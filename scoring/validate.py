@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .plan import RATIO_DIGITS
+from .plan import RATIO_DIGITS, Plan
 from .sources import EXTRA_COL, FILE_COL, LINE_COL, SHORT_COL
 
 # Every pattern names ASCII digits ([0-9]): the regex engine's \d is any Unicode digit
@@ -272,6 +272,41 @@ def parse_money(name: str, dtype: pl.DataType, *, positive: bool, optional: bool
     return Parsed(pl.when(~blank).then(parsed.value), reason, parsed.pre)
 
 
+def parse_signed_balance(
+    name: str, dtype: pl.DataType, *, typed: bool, signs: dict[str, str]
+) -> Parsed:
+    """A balance read by its product's sign (``signs``: code -> "negative" or "absolute",
+    from ``plan.signs``): a loan stored as -500.00 under "negative" counts as 500.00.
+    What is negative after that is rejected: for a product of no signed component
+    (unmapped or excluded ones too), "negative balance" as always; for a "negative"
+    product, a reason naming the product and its sign, as the stored value is then
+    positive. The product is the row's own, as the measures read it (``parse_code``).
+    Whether it is of each kind is asked once per row (``is_in``, in ``pre``: a few
+    times cheaper than finding the code's place in a table); the text of a reason is
+    made for the rows it rejects only."""
+    parsed = _scaled(name, dtype, 2)
+    product = parse_code("product", pl.String, typed=typed).value
+    kinds = {k: sorted(c for c, s in signs.items() if s == k) for k in ("negative", "absolute")}
+    pre = tuple(product.is_in(codes).alias(f"_sign_{k}") for k, codes in kinds.items() if codes)
+    counted = parsed.value
+    if kinds["absolute"]:
+        counted = pl.when(pl.col("_sign_absolute")).then(counted.abs()).otherwise(counted)
+    if kinds["negative"]:
+        counted = pl.when(pl.col("_sign_negative")).then(-parsed.value).otherwise(counted)
+    below = counted < 0
+    sign_reason = pl.when(below).then(pl.lit(f"negative {name}"))
+    if kinds["negative"]:
+        wrong = pl.when(below & pl.col("_sign_negative")).then(product)
+        said = (f"positive {name} of product ", ', whose component has sign = "negative"')
+        sign_reason = pl.coalesce(
+            pl.concat_str(pl.lit(said[0]), wrong, pl.lit(said[1])), sign_reason
+        )
+    blank = _blank(name, dtype)
+    reason = pl.when(blank).then(pl.lit(f"empty {name}"))
+    reason = reason.otherwise(pl.coalesce(parsed.reason, sign_reason))
+    return Parsed(pl.when(~blank).then(counted), reason, (*parsed.pre, *pre))
+
+
 def parse_ratio(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     """A share in [0, 1] as millionths; blank means the full fee (1)."""
     parsed = _scaled(name, dtype, RATIO_DIGITS)
@@ -334,6 +369,23 @@ BALANCE_PARSERS: dict[str, Parser] = {
     "date": parse_date,
     "balance": lambda n, t, typed: parse_money(n, t, positive=False, optional=False),
 }
+
+
+def balance_parsers(plan: Plan | None = None) -> dict[str, Parser]:
+    """The balance parsers of a rule set: its signed products' balances read by their
+    sign (``parse_signed_balance``). A rule set with no sign, or no rule set (``validate``
+    checks inputs without one), keeps ``BALANCE_PARSERS`` as they are: nothing is
+    looked up per row, and every negative balance is rejected."""
+    if plan is None or not plan.signs:
+        return BALANCE_PARSERS
+    signs = plan.signs
+
+    def balance(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
+        return parse_signed_balance(name, dtype, typed=typed, signs=signs)
+
+    return BALANCE_PARSERS | {"balance": balance}
+
+
 TRANSACTION_PARSERS: dict[str, Parser] = {
     "customer_id": parse_id,
     "txn_id": parse_id,

@@ -343,7 +343,8 @@ def test_upgrade_lever_yuan_rounds_up(tmp_path: Path) -> None:
         "customers": 1,
         "top": [{"branch": "朝阳支行", "manager": "M1", "customer_id": "A",
                  "tier": "四星级", "next_tier": "五星级", "points": "1800.01",
-                 "points_to_next": "200.00", "lever": LEVER, "lever_yuan": "4999.82"}],
+                 "points_to_next": "200.00", "lever": LEVER, "lever_yuan": "4999.82",
+                 "lever_transactions": None, "lever_each": None, "lever_codes": None}],
     }  # fmt: skip
 
 

@@ -65,11 +65,13 @@ def test_pyramid_bands_by_rank(tmp_path: Path) -> None:
     got = _pyramid(tmp_path, list(range(200, 0, -1)))  # 200 customers, distinct points
     tiers = [got[f"C{i:03d}"]["tier"] for i in range(200)]
     # ceil(1% x 200) = 2, ceil(20%) = 40, ceil(50%) = 100
-    assert tiers[:2] == ["关键客户"] * 2
+    assert tiers[:2] == ["重要客户"] * 2
     assert tiers[2:40] == ["次要客户"] * 38
     assert tiers[40:100] == ["普通客户"] * 60
     assert tiers[100:] == ["小客户"] * 100
-    assert got["C002"]["next_tier"] == "关键客户"
+    assert got["C002"]["next_tier"] == "重要客户"
+    # seed 002's 关键客户: 重要客户 and 次要客户 together, the top 20%
+    assert [got[f"C{i:03d}"]["key_customer"] for i in range(200)] == [True] * 40 + [False] * 160
     assert got["C002"]["points_to_next"] == D("1.00")  # 198 -> 199 ties the last key customer
     assert got["C000"]["follow_up"] == "每周 (weekly)"
     assert got["C199"]["follow_up"] is None
@@ -81,7 +83,7 @@ def test_pyramid_ties_share_the_best_rank(tmp_path: Path) -> None:
     got = _pyramid(tmp_path, points)
     tiers = [got[f"C{i:03d}"]["tier"] for i in range(10)]
     # ranks: 1, 2, 2, 2, 5, 5, 7, 8, 8, 10
-    assert tiers == ["关键客户", "次要客户", "次要客户", "次要客户", "普通客户", "普通客户",
+    assert tiers == ["重要客户", "次要客户", "次要客户", "次要客户", "普通客户", "普通客户",
                      "小客户", "小客户", "小客户", "小客户"]  # fmt: skip
 
 
@@ -113,6 +115,11 @@ def test_shipped_rule_sets_score_sample_data(tmp_path: Path, rules: str) -> None
     counts = [t["customers"] for t in summary["tiers"]]
     if rules == "pyramid":
         assert counts == [3, 54, 86, 142]  # ceil(2.85) = 3, ceil(57) = 57, ceil(142.5) = 143
+        assert summary["key_group"] == {
+            "label": "关键客户", "tiers": ["重要客户", "次要客户"], "customers": 57, "share": 0.2,
+        }  # fmt: skip
+        report = (tmp_path / "report.html").read_text(encoding="utf-8")
+        assert "关键客户 (重要客户 + 次要客户): 57 customers, 20.0% of all." in report
     else:
         assert sum(counts) == 285 and counts[-1] > 0
 
@@ -120,7 +127,7 @@ def test_shipped_rule_sets_score_sample_data(tmp_path: Path, rules: str) -> None
 def test_rules_list_names_every_shipped_set() -> None:
     done = subprocess.run([str(TIERSCORE), "rules", "list"], capture_output=True, text=True)
     assert done.returncode == 0
-    for name in ("icbc-star", "card-tier", "pyramid"):
+    for name in ("icbc-star", "icbc-star-strict", "card-tier", "pyramid"):
         assert name in done.stderr
 
 

@@ -437,8 +437,8 @@ def test_rules_check_and_score_stop_alike(
 def test_rules_check_accepts_the_edge_and_every_shipped_set(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for rules in [str(rule_file(tmp_path, EDGE)), "icbc-star", "card-tier", "pyramid",
-                  "weighted-grade"]:  # fmt: skip
+    for rules in [str(rule_file(tmp_path, EDGE)), "icbc-star", "icbc-star-strict", "card-tier",
+                  "pyramid", "weighted-grade"]:  # fmt: skip
         code, said = cli(capsys, "rules", "check", rules)
         assert code == 0, said
 

@@ -1,0 +1,161 @@
+"""``tierscore compare``: score the same inputs with two rule sets and publish who moves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from tierscore.scoring.compare import Comparison, check_two, compare, publish_comparison
+from tierscore.scoring.errors import ConfigError, RejectLimitError
+from tierscore.scoring.outdir import claim
+from tierscore.scoring.pipeline import Job, Observer, Result
+from tierscore.scoring.quality import over_reject_limit
+from tierscore.scoring.sources import is_uri, parse_mapping
+
+from .display import cell, plain
+from .errors import err
+from .options import (
+    Columns,
+    Encoding,
+    From,
+    MaxRejectRate,
+    Months,
+    OptionalBalances,
+    OptionalTransactions,
+    Period,
+    To,
+    Verbose,
+    check_rate,
+    inputs_of,
+    run_on,
+    window_of,
+)
+from .progress import observer
+
+
+class _Named:
+    """Stage names prefixed with the rule set being run, as each runs the same stages."""
+
+    def __init__(self, inner: Observer | None, name: str) -> None:
+        self.inner, self.name = inner, name
+
+    def started(self, stage: str, detail: str) -> None:
+        if self.inner is not None:
+            self.inner.started(f"{self.name} {stage}", detail)
+
+    def finished(self, stage: str, seconds: float, detail: str) -> None:
+        if self.inner is not None:
+            self.inner.finished(f"{self.name} {stage}", seconds, detail)
+
+
+def compare_rules(
+    out: Annotated[str, typer.Option(help="Output folder: summary.json, report.html.")],
+    rules: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rules", help="Give twice: the rule set in use (A), then the candidate (B)."
+        ),
+    ] = None,
+    balances: OptionalBalances = None,
+    transactions: OptionalTransactions = None,
+    period: Period = None,
+    months: Months = None,
+    from_: From = None,
+    to: To = None,
+    encoding: Encoding = None,
+    columns: Columns = None,
+    customers: Annotated[
+        str | None,
+        typer.Option(help="Customer attributes (CSV/Parquet): branch, the gates' columns."),
+    ] = None,
+    report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
+    max_reject_rate: MaxRejectRate = 0.001,
+    balances_table: Annotated[
+        str | None, typer.Option(help="Balances from a catalog table (--engine spark).")
+    ] = None,
+    transactions_table: Annotated[
+        str | None, typer.Option(help="Transactions from a catalog table (--engine spark).")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="polars (this machine) or spark (a cluster, or local[*]).")
+    ] = "polars",
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option("--spark-conf", help="KEY=VALUE for the Spark session; may repeat."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Compare two rule sets on the same inputs: the tier migration matrix from A to B,
+    per branch with --customers, and the change in quality."""
+    given_rules = rules or []
+    check_two(given_rules)
+    _check_out(out)
+    check_rate(max_reject_rate)
+    tables = {"balances": balances_table, "transactions": transactions_table}
+    given = inputs_of({"balances": balances, "transactions": transactions}, tables)
+    window = window_of(period, months, from_, to)
+    mapping = parse_mapping(columns) if columns else None
+    job = Job(given["balances"], given["transactions"], window, "", encoding, mapping, customers)
+    job.tables = {name: table for name, table in tables.items() if table}
+    stages = observer(quiet)
+    with claim(Path(out)):  # locked before computing: a second run stops at once
+        runs = iter(("A", "B"))
+
+        def runner(one: Job) -> Result:
+            return run_on(engine, spark_conf or [], one, _Named(stages, next(runs)))
+
+        comparison = compare(job, given_rules, runner)
+        _check_rejects(comparison, max_reject_rate)
+        files = publish_comparison(comparison, Path(out), report=report)
+    if not quiet:
+        _show(comparison, files)
+
+
+def _check_out(out: str) -> None:
+    if not out.strip():
+        raise ConfigError("is empty: give a folder", key="--out")
+    if out == "-" or is_uri(out):
+        raise ConfigError("compare writes a local folder: summary.json, report.html", key="--out")
+
+
+def _check_rejects(comparison: Comparison, rate: float) -> None:
+    """A comparison of visibly broken exports is not published (exit 3), like scores."""
+    found = over_reject_limit(comparison.a.summary, rate)
+    found += over_reject_limit(comparison.b.summary, rate)
+    if found:
+        breaches = "; ".join(dict.fromkeys(found))
+        raise RejectLimitError(
+            f"too many rejected rows, comparison not published: {breaches} "
+            "(tierscore score or validate lists them)"
+        )
+
+
+def _show(comparison: Comparison, files: dict[str, Path]) -> None:
+    summary = comparison.summary
+    migration = summary["migration"]
+    names = [plain(summary[k]["ruleset"]["name"]) for k in ("a", "b")]
+    table = Table(title=Text(f"{names[0]} (rows) -> {names[1]} (columns)"))
+    table.add_column("")
+    for column in migration["columns"]:
+        table.add_column(cell(column), justify="right")
+    for label, line in zip(migration["rows"], migration["counts"], strict=True):
+        table.add_row(cell(label), *(f"{n:,}" for n in line))
+    err.print(table)
+    moved = migration["movement"]
+    if moved is None:
+        err.print(migration["note"], markup=False)
+    else:
+        err.print(", ".join(f"{n:,} {kind}" for kind, n in moved.items()), markup=False)
+    quality = summary["quality"]
+    err.print(
+        f"quality: {quality['a']:,} under {names[0]}, {quality['b']:,} under {names[1]} "
+        f"({quality['lost']:,} lose it, {quality['gained']:,} gain it)",
+        markup=False,
+    )
+    for name, path in files.items():
+        err.print(f"wrote {name}: {path}", markup=False)
