@@ -14,20 +14,31 @@ from tierscore.scoring.errors import ConfigError, RejectLimitError
 from tierscore.scoring.outdir import claim
 from tierscore.scoring.pipeline import Job, Observer, Result
 from tierscore.scoring.quality import over_reject_limit
+from tierscore.scoring.report_text import check_lang
 from tierscore.scoring.sources import is_uri, parse_mapping
 
 from .display import cell, plain
 from .errors import err
 from .options import (
+    INPUTS,
+    OUTPUTS,
+    RULES,
+    BalancesTable,
     Columns,
     Encoding,
+    Engine,
     From,
+    Lang,
     MaxRejectRate,
     Months,
     OptionalBalances,
     OptionalTransactions,
     Period,
+    Quiet,
+    Report,
+    SparkConf,
     To,
+    TransactionsTable,
     Verbose,
     check_rate,
     inputs_of,
@@ -52,46 +63,50 @@ class _Named:
             self.inner.finished(f"{self.name} {stage}", seconds, detail)
 
 
-def compare_rules(
-    out: Annotated[str, typer.Option(help="Output folder: summary.json, report.html.")],
-    rules: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--rules", help="Give twice: the rule set in use (A), then the candidate (B)."
-        ),
-    ] = None,
+_Customers = Annotated[
+    str | None,
+    typer.Option(metavar="PATH", rich_help_panel=INPUTS,
+                 help="Customer attributes (CSV/Parquet): branch, the gates' columns."),
+]  # fmt: skip
+_TwoRules = Annotated[
+    list[str] | None,
+    typer.Option("--rules", "-r", metavar="NAME|FILE", rich_help_panel=RULES,
+                 help="Give twice: the rule set in use (A), then the candidate (B)."),
+]  # fmt: skip
+_Out = Annotated[
+    str,
+    typer.Option("--out", "-o", metavar="DIR", rich_help_panel=OUTPUTS,
+                 help="Output folder: summary.json, report.html."),
+]  # fmt: skip
+
+
+def compare_rules(  # keyword-only: the options list in help panel order
+    *,
     balances: OptionalBalances = None,
     transactions: OptionalTransactions = None,
+    customers: _Customers = None,
+    columns: Columns = None,
+    encoding: Encoding = None,
+    max_reject_rate: MaxRejectRate = 0.001,
     period: Period = None,
     months: Months = None,
     from_: From = None,
     to: To = None,
-    encoding: Encoding = None,
-    columns: Columns = None,
-    customers: Annotated[
-        str | None,
-        typer.Option(help="Customer attributes (CSV/Parquet): branch, the gates' columns."),
-    ] = None,
-    report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
-    max_reject_rate: MaxRejectRate = 0.001,
-    balances_table: Annotated[
-        str | None, typer.Option(help="Balances from a catalog table (--engine spark).")
-    ] = None,
-    transactions_table: Annotated[
-        str | None, typer.Option(help="Transactions from a catalog table (--engine spark).")
-    ] = None,
-    engine: Annotated[
-        str, typer.Option(help="polars (this machine) or spark (a cluster, or local[*]).")
-    ] = "polars",
-    spark_conf: Annotated[
-        list[str] | None,
-        typer.Option("--spark-conf", help="KEY=VALUE for the Spark session; may repeat."),
-    ] = None,
-    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    rules: _TwoRules = None,
+    out: _Out,
+    report: Report = True,
+    lang: Lang = None,
+    engine: Engine = "polars",
+    spark_conf: SparkConf = None,
+    balances_table: BalancesTable = None,
+    transactions_table: TransactionsTable = None,
+    quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Compare two rule sets on the same inputs: the tier migration matrix from A to B,
-    per branch with --customers, and the change in quality."""
+    """Compare two rule sets on the same inputs: who moves between tiers.
+
+    The tier migration matrix from A to B (per branch with --customers) and the change in quality.
+    """
     given_rules = rules or []
     check_two(given_rules)
     _check_out(out)
@@ -111,7 +126,7 @@ def compare_rules(
 
         comparison = compare(job, given_rules, runner)
         _check_rejects(comparison, max_reject_rate)
-        files = publish_comparison(comparison, Path(out), report=report)
+        files = publish_comparison(comparison, Path(out), report=report, lang=check_lang(lang))
     if not quiet:
         _show(comparison, files)
 

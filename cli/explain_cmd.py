@@ -3,18 +3,17 @@ next tier takes."""
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from tierscore.scoring.explain import explain as explain_customer
 from tierscore.scoring.pipeline import Job
 from tierscore.scoring.sources import parse_mapping
 
+from .display import Col, answering, fitted, inert, plain, print_json, terminal
 from .options import (
     Balances,
     Columns,
@@ -22,17 +21,19 @@ from .options import (
     From,
     Months,
     Period,
+    QuietAnswer,
     Rules,
     To,
     Transactions,
+    Verbose,
     window_of,
 )
 
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
 
 def explain(
-    customer_id: Annotated[str, typer.Argument(help="The customer to explain.")],
+    customer_id: Annotated[
+        str, typer.Argument(metavar="CUSTOMER_ID", help="The customer to explain.")
+    ],
     balances: Balances,
     transactions: Transactions,
     period: Period = None,
@@ -43,43 +44,50 @@ def explain(
     encoding: Encoding = None,
     columns: Columns = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    quiet: QuietAnswer = False,  # the answer is all explain prints: -q keeps it
+    verbose: Verbose = False,  # read by main() before parsing: tracebacks
 ) -> None:
     """Explain one customer's points: accounts, transaction types, caps, fees, levers."""
     mapping = parse_mapping(columns) if columns else None
     job = Job(balances, transactions, window_of(period, months, from_, to), rules, encoding,
               mapping)  # fmt: skip
     data = explain_customer(job, customer_id)
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        _show(data)
+    with answering():
+        if as_json:
+            print_json(data)
+        else:
+            _show(data, terminal())
 
 
-def _show(data: dict[str, Any]) -> None:
+def _show(data: dict[str, Any], out: Console) -> None:
+    """The customer on stdout, each part a table that keeps every id and number whole
+    at any width (``fitted``); lines wrap at spaces. Data values are shown ``plain``."""
     window = data["window"]
     span = f"{window['start']}..{window['end']}, {window['days']} days"
-    out.print(f"{data['customer_id']}: {data['ruleset']} {window['label']} ({span})", markup=False)
+    _line(out, f"{plain(data['customer_id'])}: {data['ruleset']} {window['label']} ({span})")
     for comp in data["components"]:
         if not comp["parts"] and comp["amount"] in ("0.00", None):
             continue
         result = f"{comp['amount']} yuan x rate {comp['rate']} = {comp['points']}"
-        table = Table(title=f"{comp['id']} {comp['label']} ({comp['measure']}): {result}",
-                      caption=_counting(comp))  # fmt: skip
-        if comp["parts"]:
-            columns = [c for c in comp["parts"][0] if _shown(c, comp["parts"])]
-            for column in columns:
-                table.add_column(column, justify="right")
-            for part in comp["parts"]:
-                table.add_row(*("" if part[c] is None else str(part[c]) for c in columns))
-        out.print(table)
-    out.print(f"total {data['points']} points: {data['tier']}"
-              f"{' (quality)' if data['quality'] else ''}", markup=False)  # fmt: skip
+        title = f"{comp['id']} {comp['label']} ({comp['measure']}): {result}"
+        columns = [c for c in (comp["parts"] or [{}])[0] if _shown(c, comp["parts"])]
+        rows = [[plain("" if part[c] is None else part[c]) for c in columns]
+                for part in comp["parts"]]  # fmt: skip
+        cols = [Col(column, right=True) for column in columns]
+        out.print(fitted(out.width, title, cols, rows, caption=_counting(comp)))
+    _line(out, f"total {data['points']} points: {data['tier']}"
+               f"{' (quality)' if data['quality'] else ''}")  # fmt: skip
     if data["next_tier"]:
-        out.print(f"{data['next_tier']} needs {data['points_to_next']} more points, e.g.:",
-                  markup=False)  # fmt: skip
+        _line(out, f"{data['next_tier']} needs {data['points_to_next']} more points, e.g.:")
         for lever in data["levers"]:
-            out.print(f"  +{lever['yuan']} yuan of {lever['of']} in {lever['component']} "
-                      f"({lever['label']}){_transactions(lever)}", markup=False)  # fmt: skip
+            _line(out, f"  +{lever['yuan']} yuan of {lever['of']} in {lever['component']} "
+                       f"({lever['label']}){_transactions(lever)}")  # fmt: skip
+
+
+def _line(out: Console, text: str) -> None:
+    """A line of the answer, wrapped at spaces: a label from the rule file is never read
+    as markup or emoji, nor drives the terminal."""
+    out.print(Text(inert(text)))
 
 
 def _shown(column: str, parts: list[dict[str, Any]]) -> bool:

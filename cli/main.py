@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,28 +15,50 @@ from tierscore.scoring import __version__
 from tierscore.scoring.errors import ConfigError, RejectLimitError
 from tierscore.scoring.outdir import abandon, claim
 from tierscore.scoring.pipeline import Job, Result, Stages, inspect
-from tierscore.scoring.publish import SCORES_FORMATS, publish, write_scores
+from tierscore.scoring.publish import publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
+from tierscore.scoring.report_text import check_lang
 from tierscore.scoring.sources import is_uri, parse_mapping
 
 from .compare_cmd import compare_rules
-from .display import show_inspection, show_run
+from .display import answering, inspection_data, print_json, show_inspection, show_run
 from .errors import ON_INTERRUPT, err, is_broken_pipe, run_cli, stdout_closed
+from .examples import epilog
 from .explain_cmd import explain
 from .options import (
     Balances,
+    BalancesTable,
     Columns,
+    CsvBom,
+    Customers,
     Encoding,
+    Engine,
     From,
+    Lang,
     MaxRejectRate,
     Months,
+    Near,
     OptionalBalances,
     OptionalTransactions,
+    Overrides,
     Period,
+    Previous,
+    Quiet,
+    QuietAnswer,
+    Report,
     Rules,
+    ScoresFormat,
+    ScoresOut,
+    Show,
+    SignRules,
+    SparkConf,
+    Split,
     To,
     Transactions,
+    TransactionsTable,
     Verbose,
+    Xlsx,
+    check_bom,
     check_rate,
     extras_of,
     inputs_of,
@@ -51,78 +75,70 @@ EXIT_HELP = (
     "Exit codes: 0 scored and published; 1 unexpected error; 2 usage or configuration "
     "error (missing file or column, bad rule or mapping file), nothing published; "
     "3 too many rejected rows (rejects.csv and manifest.json written, scores not "
-    "published); 130 interrupted."
+    "published); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)."
 )
 
 app = typer.Typer(
     help=f"Score bank customers into tiers from half-year exports.\n\n{EXIT_HELP}",
+    epilog=epilog(""),
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
+    context_settings={"help_option_names": ["-h", "--help"]},  # subcommands inherit it
 )
-app.add_typer(rules_app, name="rules")
-app.command(name="sample")(sample)
-app.command(name="explain")(explain)
-app.command(name="compare", epilog=EXIT_HELP)(compare_rules)
 ON_INTERRUPT.append(abandon)  # Ctrl-C: no staging folder is left behind
 
 
-@app.command(epilog=EXIT_HELP)
-def score(
-    out: Annotated[str, typer.Option(help="Output folder, or - for scores CSV on stdout.")],
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", is_eager=True, callback=_print_version,
+                     help="Print the tierscore version and exit."),
+    ] = False,
+) -> None:  # fmt: skip
+    """Options before the command: the version (the ``version`` command prints it too)."""
+
+
+@app.command(epilog=epilog("score", EXIT_HELP))
+def score(  # keyword-only: the options list in help panel order, --out among the outputs
+    *,
     balances: OptionalBalances = None,
     transactions: OptionalTransactions = None,
+    customers: Customers = None,
+    columns: Columns = None,
+    encoding: Encoding = None,
+    max_reject_rate: MaxRejectRate = 0.001,
     period: Period = None,
     months: Months = None,
     from_: From = None,
     to: To = None,
     rules: Rules = "icbc-star",
-    format_: Annotated[
-        str, typer.Option("--format", help="Scores file format: csv or parquet.")
-    ] = "csv",
-    encoding: Encoding = None,
-    columns: Columns = None,
-    customers: Annotated[
-        str | None,
-        typer.Option(
-            help="Customer attributes (CSV/Parquet): branch, manager, the quality gates' "
-            "columns; every column is carried into scores."
-        ),
-    ] = None,
-    previous: Annotated[
-        str | None,
-        typer.Option(help="An earlier run's scores file: adds previous_tier and movement."),
-    ] = None,
-    near: Annotated[
-        float, typer.Option(help="Mark customers within this percent of the next tier's bound.")
-    ] = 10.0,
-    split: Annotated[
-        str | None,
-        typer.Option(help="Also write one scores file per tier (tier) or branch and tier."),
-    ] = None,
-    xlsx: Annotated[bool, typer.Option(help="Also write scores.xlsx for Excel users.")] = False,
-    report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
-    max_reject_rate: MaxRejectRate = 0.001,
-    balances_table: Annotated[
-        str | None, typer.Option(help="Balances from a catalog table (--engine spark).")
-    ] = None,
-    transactions_table: Annotated[
-        str | None, typer.Option(help="Transactions from a catalog table (--engine spark).")
-    ] = None,
-    engine: Annotated[
-        str, typer.Option(help="polars (this machine) or spark (a cluster, or local[*]).")
-    ] = "polars",
-    spark_conf: Annotated[
-        list[str] | None,
-        typer.Option("--spark-conf", help="KEY=VALUE for the Spark session; may repeat."),
-    ] = None,
-    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    out: ScoresOut,
+    format_: ScoresFormat = "csv",
+    report: Report = True,
+    lang: Lang = None,
+    previous: Previous = None,
+    overrides: Overrides = None,
+    near: Near = 10.0,
+    split: Split = None,
+    xlsx: Xlsx = False,
+    csv_bom: CsvBom = False,
+    engine: Engine = "polars",
+    spark_conf: SparkConf = None,
+    balances_table: BalancesTable = None,
+    transactions_table: TransactionsTable = None,
+    quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Score every customer and publish scores, summary, rejects and manifest."""
-    if format_ not in SCORES_FORMATS:
-        raise ConfigError("must be csv or parquet", key="--format")
     if out == "-" and format_ != "csv":
         raise ConfigError("--out - writes CSV to stdout; give a folder for parquet", key="--format")
     if out == "-" and (split or xlsx):
@@ -133,6 +149,8 @@ def score(
         raise ConfigError("is empty: give a folder, or - for stdout", key="--out")
     check_rate(max_reject_rate)
     extras = extras_of(split, xlsx, report, customers)
+    check_bom(csv_bom, out, format_)
+    extras = replace(extras, lang=check_lang(lang), csv_bom=csv_bom)
     window = window_of(period, months, from_, to)
     mapping = parse_mapping(columns) if columns else None
     stages = observer(quiet)
@@ -141,6 +159,7 @@ def score(
     job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping, customers)
     job.tables = {name: table for name, table in tables.items() if table}
     job.previous, job.near = previous, percent_of(near)
+    job.overrides = overrides
     with _folder_of(out):  # locked before computing: a second run stops at once
         result = run_on(engine, spark_conf or [], job, stages, collect=not is_uri(out))
         breaches = over_reject_limit(result.summary, max_reject_rate)
@@ -186,36 +205,62 @@ def _reject_limit(breaches: list[str], files: dict[str, Path]) -> None:
     raise RejectLimitError("too many rejected rows, scores not published: " + "; ".join(breaches))
 
 
-@app.command(epilog=EXIT_HELP)
+@app.command(epilog=epilog("validate", EXIT_HELP))
 def validate(
     balances: Balances,
     transactions: Transactions,
     encoding: Encoding = None,
     columns: Columns = None,
     max_reject_rate: MaxRejectRate = 0.001,
-    show: Annotated[int, typer.Option(help="How many rejects to list.")] = 20,
-    rules: Annotated[
-        str | None,
-        typer.Option(help="Apply this rule set's balance signs (shipped name or TOML file)."),
-    ] = None,
+    show: Show = 20,
+    rules: SignRules = None,
+    quiet: QuietAnswer = False,
     verbose: Verbose = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document: counts and first rejects.")
+    ] = False,
 ) -> None:
     """Check inputs without scoring: row counts per input and the first rejects."""
     check_rate(max_reject_rate)
+    if show < 0:  # polars' head(-n) would list all but the last n
+        raise ConfigError(f"{show} is not a count: give 0 or more", key="--show")
     mapping = parse_mapping(columns) if columns else None
     found = inspect(balances, transactions, encoding, mapping, rules)
-    show_inspection(found.counts, found.rejects, show)
     breaches = over_reject_limit({"rows": found.counts}, max_reject_rate)
+    with answering():  # on stdout; a breach is then the error message, exit 3
+        if as_json:
+            print_json(inspection_data(found.counts, found.rejects, show, breaches))
+        else:
+            show_inspection(found.counts, found.rejects, show)
     if breaches:
         raise RejectLimitError("too many rejected rows: " + "; ".join(breaches))
 
 
-@app.command()
+# in help, commands list in the order they are registered (score and validate above)
+app.command(name="explain", epilog=epilog("explain"))(explain)
+app.command(name="compare", epilog=epilog("compare", EXIT_HELP))(compare_rules)
+app.command(name="sample", epilog=epilog("sample"))(sample)
+app.add_typer(rules_app, name="rules", epilog=epilog("rules"))
+for _info in rules_app.registered_commands:  # `rules list/show/check`: examples here too
+    _info.epilog = _info.epilog or epilog(f"rules {_info.name}")
+
+
+@app.command(epilog=epilog("version"))
 def version() -> None:
-    """Print the tierscore version."""
+    """Print the tierscore version (as -V/--version does)."""
     typer.echo(__version__)
+
+
+def wants_verbose(argv: list[str]) -> bool:
+    """--verbose or -v, also in a cluster of short flags (``-qv``, ``-vo out``, not ``-bv``:
+    -b takes the rest as its value), decides before the command parses whether an
+    unexpected error shows its traceback. Read from the words, not the parse (an error
+    can end the parse): a value spelled ``-v`` would show a traceback too, which is
+    harmless; words after ``--`` are arguments."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    return any(w == "--verbose" or re.match(r"-[qh]*v", w) for w in words)
 
 
 def main() -> None:
     """Console-script entry point: exit with the code the run earned."""
-    raise SystemExit(run_cli(app, verbose="--verbose" in sys.argv))
+    raise SystemExit(run_cli(app, verbose=wants_verbose(sys.argv[1:])))

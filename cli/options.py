@@ -2,40 +2,181 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from fractions import Fraction
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from tierscore.scoring.csv_bytes import codec_of
 from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.pipeline import Job, Observer, Result, run
-from tierscore.scoring.publish import Extras
+from tierscore.scoring.publish import SCORES_FORMATS, Extras
+from tierscore.scoring.sources import is_uri
 from tierscore.scoring.split import SPLIT_FOLDERS
 from tierscore.scoring.window import Window, parse_window
 
-Balances = Annotated[str, typer.Option(help="Balances: a file, glob or folder (CSV/Parquet).")]
+from .errors import spark_output
+
+# Help panels: a command's options grouped by what they are about, in this order after
+# the general ones (-q, -v, -h), so that `score --help` reads in 80 columns.
+INPUTS, WINDOW, RULES = "Inputs", "Window", "Rules"
+OUTPUTS, VIEWS, ENGINE = "Outputs", "Analyst views", "Engine"
+
+
+def _known_encoding(name: str | None) -> str | None:
+    """An --encoding Python does not know stops the command before anything is read or
+    started (a Spark session, a locked folder), whichever inputs it would have applied to
+    (Parquet files have none)."""
+    if name is not None:
+        codec_of(name)  # raises ConfigError (exit 2) naming --encoding
+    return name
+
+
+def one_of(option: str, *values: str) -> dict[str, Any]:
+    """A choice typed in any case (``--format CSV``) is the value it names; another stops
+    the command as every configuration error does (exit 2, one line naming the option,
+    which typer's own choice check would not give); the shell completes the values."""
+
+    def folded(given: str | None) -> str | None:
+        if given is None:
+            return None
+        if given.casefold() not in values:
+            raise ConfigError(f"must be {' or '.join(values)}, not {given!r}", key=option)
+        return given.casefold()
+
+    def complete(incomplete: str) -> list[str]:
+        return [value for value in values if value.startswith(incomplete.casefold())]
+
+    return {"callback": folded, "autocompletion": complete, "metavar": "|".join(values)}
+
+
+Balances = Annotated[
+    str,
+    typer.Option("--balances", "-b", metavar="PATH", rich_help_panel=INPUTS,
+                 help="Balances: a file, glob or folder (CSV/Parquet)."),
+]  # fmt: skip
 Transactions = Annotated[
-    str, typer.Option(help="Transactions: a file, glob or folder (CSV/Parquet).")
-]
+    str,
+    typer.Option("--transactions", "-t", metavar="PATH", rich_help_panel=INPUTS,
+                 help="Transactions: a file, glob or folder (CSV/Parquet)."),
+]  # fmt: skip
 OptionalBalances = Annotated[
-    str | None, typer.Option("--balances", help="Balances: a file, glob, folder or URI.")
-]
+    str | None,
+    typer.Option("--balances", "-b", metavar="PATH", rich_help_panel=INPUTS,
+                 help="Balances: a file, glob, folder or URI."),
+]  # fmt: skip
 OptionalTransactions = Annotated[
-    str | None, typer.Option("--transactions", help="Transactions: a file, glob, folder or URI.")
-]
+    str | None,
+    typer.Option("--transactions", "-t", metavar="PATH", rich_help_panel=INPUTS,
+                 help="Transactions: a file, glob, folder or URI."),
+]  # fmt: skip
 Encoding = Annotated[
     str | None,
-    typer.Option(
-        help="CSV encoding (default: detect UTF-8 / GB18030); bytes it does not decode "
-        "stop the run."
-    ),
-]
-Columns = Annotated[str | None, typer.Option(help="TOML file mapping export headers to columns.")]
+    typer.Option(metavar="NAME", rich_help_panel=INPUTS, callback=_known_encoding,
+                 help="CSV encoding (default: detect UTF-8 / GB18030); bytes it does not "
+                 "decode stop the run."),
+]  # fmt: skip
+Columns = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", rich_help_panel=INPUTS,
+                 help="TOML file mapping export headers to columns."),
+]  # fmt: skip
+Customers = Annotated[
+    str | None,
+    typer.Option(metavar="PATH", rich_help_panel=INPUTS,
+                 help="Customer attributes (CSV/Parquet): branch, manager, the quality "
+                 "gates' columns; every column is carried into scores."),
+]  # fmt: skip
 MaxRejectRate = Annotated[
-    float, typer.Option(help="Largest tolerated share of rejected rows per input.")
+    float,
+    typer.Option(metavar="SHARE", rich_help_panel=INPUTS,
+                 help="Largest tolerated share of rejected rows per input (0 to 1)."),
+]  # fmt: skip
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+# explain, validate: their answer is what they are run for, -q keeps it
+QuietAnswer = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only the answer and errors, no notes.")
 ]
-Verbose = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show tracebacks of unexpected errors.")
+]
+Report = Annotated[bool, typer.Option(rich_help_panel=OUTPUTS, help="Write report.html.")]
+Lang = Annotated[
+    str | None,
+    typer.Option(rich_help_panel=OUTPUTS, **one_of("--lang", "zh", "en"),
+                 help="report.html's language (default: zh if the tier labels are Chinese)."),
+]  # fmt: skip
+Engine = Annotated[
+    str,
+    typer.Option(rich_help_panel=ENGINE, **one_of("--engine", "polars", "spark"),
+                 help="polars (this machine) or spark (a cluster, or local[*])."),
+]  # fmt: skip
+SparkConf = Annotated[
+    list[str] | None,
+    typer.Option("--spark-conf", metavar="KEY=VALUE", rich_help_panel=ENGINE,
+                 help="A Spark session setting; may repeat."),
+]  # fmt: skip
+BalancesTable = Annotated[
+    str | None,
+    typer.Option(metavar="TABLE", rich_help_panel=ENGINE,
+                 help="Balances from a catalog table, instead of --balances."),
+]  # fmt: skip
+TransactionsTable = Annotated[
+    str | None,
+    typer.Option(metavar="TABLE", rich_help_panel=ENGINE,
+                 help="Transactions from a catalog table, instead of --transactions."),
+]  # fmt: skip
+
+# score's and validate's own options, declared here so that their signatures stay short
+ScoresOut = Annotated[
+    str,
+    typer.Option("--out", "-o", metavar="DIR", rich_help_panel=OUTPUTS,
+                 help="Output folder, or - for the scores CSV on stdout."),
+]  # fmt: skip
+ScoresFormat = Annotated[
+    str,
+    typer.Option("--format", rich_help_panel=OUTPUTS, **one_of("--format", *SCORES_FORMATS),
+                 help="Scores file format."),
+]  # fmt: skip
+Previous = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", rich_help_panel=VIEWS,
+                 help="An earlier run's scores file: adds previous_tier and movement."),
+]  # fmt: skip
+Overrides = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", rich_help_panel=VIEWS,
+                 help="Service-tier overrides (customer_id, tier, reason, until), for a "
+                 "rule set with a service table."),
+]  # fmt: skip
+Near = Annotated[
+    float,
+    typer.Option(metavar="PCT", rich_help_panel=VIEWS,
+                 help="Mark customers within PCT percent of the next tier's bound."),
+]  # fmt: skip
+Split = Annotated[
+    str | None,
+    typer.Option(rich_help_panel=VIEWS, **one_of("--split", *SPLIT_FOLDERS),
+                 help="Also write one scores file per tier, or per branch and tier."),
+]  # fmt: skip
+Xlsx = Annotated[
+    bool, typer.Option("--xlsx", rich_help_panel=VIEWS, help="Also write scores.xlsx for Excel.")
+]
+CsvBom = Annotated[
+    bool,
+    typer.Option("--csv-bom", rich_help_panel=OUTPUTS,
+                 help="Start scores.csv with a UTF-8 BOM, for Excel (the --split lists have one)."),
+]  # fmt: skip
+Show = Annotated[
+    int, typer.Option(metavar="N", rich_help_panel=OUTPUTS, help="How many rejects to list.")
+]
+SignRules = Annotated[
+    str | None,
+    typer.Option("--rules", "-r", metavar="NAME|FILE", rich_help_panel=RULES,
+                 help="Apply this rule set's balance signs (shipped name or TOML file)."),
+]  # fmt: skip
 
 
 def _date(text: str | None, option: str) -> object:
@@ -47,17 +188,45 @@ def _date(text: str | None, option: str) -> object:
         raise ConfigError(f"{text!r} is not a date YYYY-MM-DD", key=option) from None
 
 
-Period = Annotated[str | None, typer.Option(help="2026H1, 2026H2, or YYYY-MM with --months N.")]
+Period = Annotated[
+    str | None,
+    typer.Option("--period", "-p", metavar="PERIOD", rich_help_panel=WINDOW,
+                 help="2026H1, 2026H2 (or 2026h1), or YYYY-MM with --months N."),
+]  # fmt: skip
 Months = Annotated[
-    int | None, typer.Option(help="With --period YYYY-MM: N full months ending there.")
-]
-From = Annotated[str | None, typer.Option("--from", help="Explicit window start YYYY-MM-DD.")]
-To = Annotated[str | None, typer.Option(help="Explicit window end YYYY-MM-DD.")]
-Rules = Annotated[str, typer.Option(help="Shipped rule set name or a TOML file.")]
+    int | None,
+    typer.Option(metavar="N", rich_help_panel=WINDOW,
+                 help="With --period YYYY-MM: N full months ending there."),
+]  # fmt: skip
+From = Annotated[
+    str | None,
+    typer.Option("--from", metavar="DATE", rich_help_panel=WINDOW,
+                 help="Explicit window start YYYY-MM-DD."),
+]  # fmt: skip
+To = Annotated[
+    str | None,
+    typer.Option(metavar="DATE", rich_help_panel=WINDOW, help="Explicit window end YYYY-MM-DD."),
+]  # fmt: skip
+Rules = Annotated[
+    str,
+    typer.Option("--rules", "-r", metavar="NAME|FILE", rich_help_panel=RULES,
+                 help="Shipped rule set name or a TOML file."),
+]  # fmt: skip
+
+_HALF_YEAR = re.compile(r"[0-9]{4}[hH][12]")
 
 
 def window_of(period: str | None, months: int | None, start: str | None, end: str | None) -> Window:
-    return parse_window(period, months, _date(start, "--from"), _date(end, "--to"))
+    return parse_window(_period(period), months, _date(start, "--from"), _date(end, "--to"))
+
+
+def _period(text: str | None) -> str | None:
+    """``2026h1`` is ``2026H1``, as people type it; only the half-year's letter is folded,
+    ASCII digits only: the YYYY-MM form and anything else stay as strict as the library
+    reads them."""
+    if text is not None and _HALF_YEAR.fullmatch(text.strip()):
+        return text.strip().upper()
+    return text
 
 
 def check_rate(rate: float) -> None:
@@ -81,6 +250,14 @@ def extras_of(split: str | None, xlsx: bool, report: bool, customers: str | None
     return Extras(split, xlsx, report)
 
 
+def check_bom(csv_bom: bool, out: str, fmt: str) -> None:
+    """--csv-bom is for a scores.csv file that people open in Excel. Stdout feeds
+    programs, which would read the BOM as part of the first column's name; Parquet and
+    an --out URI have no scores.csv. Asked there, it would do nothing: stop instead."""
+    if csv_bom and (out == "-" or fmt != "csv" or is_uri(out)):
+        raise ConfigError("only for a scores.csv in an --out folder", key="--csv-bom")
+
+
 def run_on(
     engine: str, conf: list[str], job: Job, observer: Observer, collect: bool = True
 ) -> Result:
@@ -94,7 +271,9 @@ def run_on(
         raise ConfigError("must be polars or spark", key="--engine")
     from tierscore.scoring import spark_engine
 
-    return spark_engine.run(job, observer, spark_engine.session(_settings(conf)), collect)
+    with spark_output():  # the JVM's own stderr chatter only with --verbose
+        spark = spark_engine.session(_settings(conf))
+    return spark_engine.run(job, observer, spark, collect)
 
 
 def _settings(conf: list[str]) -> dict[str, str]:

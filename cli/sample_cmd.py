@@ -12,18 +12,29 @@ from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.sample import write_sample
 
 from .errors import err
+from .options import one_of
+
+Count = Annotated[int, typer.Option(metavar="N", help="How many customers.")]
+Folder = Annotated[
+    Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for balances/ and transactions/.")
+]
+Format = Annotated[
+    str, typer.Option("--format", **one_of("--format", "parquet", "csv"), help="File format.")
+]
+Seed = Annotated[int, typer.Option(metavar="N", help="Random seed: same seed, same files.")]
+Codes = Annotated[
+    str, typer.Option("--rules", "-r", metavar="NAME|FILE", help="Rule set whose codes to use.")
+]
 
 
 def sample(
-    customers: Annotated[int, typer.Option(help="How many customers.")],
-    out: Annotated[Path, typer.Option(help="Folder for balances/ and transactions/.")],
-    format_: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 1,
-    rules: Annotated[str, typer.Option(help="Rule set whose codes to use.")] = "icbc-star",
+    customers: Count,
+    out: Folder,
+    format_: Format = "parquet",
+    seed: Seed = 1,
+    rules: Codes = "icbc-star",
 ) -> None:
     """Generate a synthetic 2026H1 export (score it with --period 2026H1)."""
-    if format_ not in ("parquet", "csv"):
-        raise ConfigError("must be parquet or csv", key="--format")
     if customers < 1:
         raise ConfigError("must be at least 1", key="--customers")
     clock = time.perf_counter()

@@ -555,10 +555,16 @@ def readme(
             "credit record the quality gates read (`overdue_90d`, `missed_consecutive`, "
             "`missed_total`): C0008 overdue 90+ days, C0013 3 consecutive missed payments, "
             "C0022 6 missed in all, C0032 all three (all four lose quality with "
-            "`--customers`), C0031 below both bars |",
+            "`--customers`), C0031 below both bars; and the products icbc-star's service "
+            "floors read (`private_banking`, `card_level`): C0038 and C0013 private banking "
+            "(七星级 at least), C0013, C0031 and C0007 白金卡 (六星级), C0002 and C0008 金卡 "
+            "(五星级) |",
             "| `previous_scores.csv` | | an earlier run's scores for `--previous`: tierscore's "
             "own 2025H2 scores of this sample without C0271..C0285 (they show as `new`) and "
             "with C0901..C0903, customers who have left (`gone`); made by `make_previous.py` |",
+            "| `overrides.csv` | | service-tier overrides for `--overrides` (written by hand): "
+            "C0003 held at 五星级 until 2026-12-31, and C0005's, which ended on 2026-03-31 "
+            "(a later run rejects it as expired and lists it in rejects.csv) |",
         ]
     )
     return f"""# Sample export (2026H1)
@@ -601,7 +607,7 @@ def write(path: Path, header: list[str], rows: list[list[str]], encoding: str) -
 
 
 CUSTOMER_HEADER = ["customer_id", "branch", "manager", "overdue_90d", "missed_consecutive",
-                   "missed_total"]  # fmt: skip
+                   "missed_total", "private_banking", "card_level"]  # fmt: skip
 BRANCHES = ["朝阳支行", "海淀支行", "浦东支行", "天河支行"]
 # credit blemishes for the quality gates (seed 004: 90+ days overdue, 连三累六)
 BLEMISHES = {
@@ -611,15 +617,27 @@ BLEMISHES = {
     "C0031": ("false", "2", "5"),  # below both bars: stays quality
     "C0032": ("true", "4", "7"),  # every gate
 }
+# what icbc-star's service floors read: a private-banking client (七星级 at least), platinum
+# (六星级) and gold (五星级) card holders; the others hold neither
+FLOORS = {
+    "C0038": ("true", ""),  # 六星级 by points, 七星级 by the floor
+    "C0013": ("true", "白金卡"),  # 七星级 by points already
+    "C0031": ("false", "白金卡"),  # 五星级 by points, 六星级 by the floor
+    "C0007": ("false", "白金卡"),  # 四星级 by points
+    "C0002": ("false", "金卡"),  # 三星级 by points, 五星级 by the floor
+    "C0008": ("false", "金卡"),  # 六星级 by points: the floor is below
+}
 
 
 def customer_rows(customers: list[str]) -> list[list[str]]:
-    """Branch and relationship manager for everyone; a few credit blemishes."""
+    """Branch and relationship manager for everyone; a few credit blemishes and
+    products that give service floors."""
     rows = []
     for number, cust in enumerate(sorted(customers)):
         branch = BRANCHES[number % len(BRANCHES)]
         manager = f"M{number % 12:02d}"
-        rows.append([cust, branch, manager, *BLEMISHES.get(cust, ("false", "0", "0"))])
+        record = BLEMISHES.get(cust, ("false", "0", "0")) + FLOORS.get(cust, ("false", ""))
+        rows.append([cust, branch, manager, *record])
     return rows
 
 

@@ -246,17 +246,22 @@ PLOT_HEIGHT = 220.0
 PANEL_TITLE = f' text-anchor="middle" font-size="{TEXT}" font-weight="bold"'
 
 
-def tier_chart(tiers: Sequence[Mapping[str, Any]]) -> str:
+def tier_chart(
+    tiers: Sequence[Mapping[str, Any]],
+    panels: tuple[str, str] = ("customers per tier", "points per tier"),
+    title: str = "Customers and points per tier",
+) -> str:
     """Customers and points side by side: few top-tier customers, most of the points.
 
     Both panels share one left margin, so their bars line up and one decision on
-    turning the tier labels serves both.
+    turning the tier labels serves both. ``panels`` and ``title`` are the page's
+    words, in its language.
     """
     names = [str(t.get("tier", "")) for t in tiers]
     labels = [_fit(name, TICK) for name in names]
     series = (
-        ("customers per tier", [float(count(t.get("customers"))) for t in tiers], BAR, True),
-        ("points per tier", [_number(t.get("points")) for t in tiers], POINTS, False),
+        (panels[0], [float(count(t.get("customers"))) for t in tiers], BAR, True),
+        (panels[1], [_number(t.get("points")) for t in tiers], POINTS, False),
     )
     axes = [_ticks(min(v, default=0.0), max(v, default=0.0), i) for _, v, _, i in series]
     left = _widest(label for axis in axes for _, label in axis) + 14
@@ -269,7 +274,7 @@ def tier_chart(tiers: Sequence[Mapping[str, Any]]) -> str:
         parts += _y_axis(frame, y, axis)
         parts += _bars(frame, y, list(zip(names, labels, values, strict=True)), colour, rotated)
     height = PLOT_TOP + PLOT_HEIGHT + depth
-    return _svg("tiers", 2 * PANEL, height, "Customers and points per tier", parts)
+    return _svg("tiers", 2 * PANEL, height, title, parts)
 
 
 def _bars(
@@ -315,7 +320,21 @@ def _curve(concentration: Mapping[str, Any]) -> list[tuple[float, float]]:
     return points
 
 
-def concentration_chart(concentration: Mapping[str, Any]) -> str:
+class CurveText(NamedTuple):
+    """The concentration chart's words, in the page's language; ``note`` takes the
+    share of customers and the share of points as ``{customers}`` and ``{points}``."""
+
+    x_axis: str = "share of customers"
+    y_axis: str = "share of points"
+    diagonal: str = "equal share"
+    note: str = "{customers} of customers bring {points} of points"
+    title: str = "Share of customers against share of points"
+
+
+CURVE_TEXT = CurveText()
+
+
+def concentration_chart(concentration: Mapping[str, Any], words: CurveText = CURVE_TEXT) -> str:
     """The Pareto curve: how few customers carry most of the points."""
     frame = CURVE
     x = _Scale(0.0, 1.0, frame.left, frame.right)
@@ -325,16 +344,16 @@ def concentration_chart(concentration: Mapping[str, Any]) -> str:
         f'y="{_f(frame.top)}" width="{_f(frame.width)}" height="{_f(frame.height)}"/>'
         "</clipPath></defs>"
     )
-    parts = [clip, *_percent_axes(frame, x, y), *_equal_share(x, y)]
+    parts = [clip, *_percent_axes(frame, x, y, words), *_equal_share(x, y, words.diagonal)]
     # Data beyond 0..100% (a rounding slip, a bad file) stays inside the plot.
     line = f'clip-path="url(#concentration-plot)" fill="none" stroke="{BAR}" stroke-width="1.8"'
     parts.append(_polyline([(x(a), y(b)) for a, b in _curve(concentration)], line))
     if _float(concentration.get("customers_share")) is not None:
-        parts += _pareto_marker(concentration, x, y)
-    return _svg("concentration", 560, 400, "Share of customers against share of points", parts)
+        parts += _pareto_marker(concentration, x, y, words.note)
+    return _svg("concentration", 560, 400, words.title, parts)
 
 
-def _percent_axes(frame: _Frame, x: _Scale, y: _Scale) -> list[str]:
+def _percent_axes(frame: _Frame, x: _Scale, y: _Scale, words: CurveText) -> list[str]:
     """Grid and labels every 20%, axis lines left and bottom, and the two axis names."""
     parts = []
     for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
@@ -348,22 +367,24 @@ def _percent_axes(frame: _Frame, x: _Scale, y: _Scale) -> list[str]:
     parts.append(_line(frame.left, frame.bottom, frame.right, frame.bottom, axis))
     middle = frame.top + frame.height / 2
     name = f' text-anchor="middle" font-size="{TEXT}"'
-    parts.append(_text(x(0.5), frame.bottom + 38, "share of customers", name))
+    parts.append(_text(x(0.5), frame.bottom + 38, words.x_axis, name))
     turn = name + _rotate(-90, 18, middle)
-    parts.append(_text(18, middle, "share of points", turn))
+    parts.append(_text(18, middle, words.y_axis, turn))
     return parts
 
 
-def _equal_share(x: _Scale, y: _Scale) -> list[str]:
+def _equal_share(x: _Scale, y: _Scale, label: str) -> list[str]:
     """The dotted diagonal, named along its own slope."""
     dots = f'stroke="{AXIS}" stroke-dasharray="1.5 3"'
     angle = math.degrees(math.atan2(y(1.0) - y(0.0), x(1.0) - x(0.0)))
     at_x, at_y = x(0.8), y(0.8) + 12
     turn = f' text-anchor="middle" fill="{MUTED}"{_rotate(angle, at_x, at_y)}'
-    return [_line(x(0.0), y(0.0), x(1.0), y(1.0), dots), _text(at_x, at_y, "equal share", turn)]
+    return [_line(x(0.0), y(0.0), x(1.0), y(1.0), dots), _text(at_x, at_y, label, turn)]
 
 
-def _pareto_marker(concentration: Mapping[str, Any], x: _Scale, y: _Scale) -> list[str]:
+def _pareto_marker(
+    concentration: Mapping[str, Any], x: _Scale, y: _Scale, template: str
+) -> list[str]:
     """Dashed lines to the point where the curve reaches the target share, and what it says.
 
     Below the diagonal stays empty for any concentration curve: room for the label
@@ -375,7 +396,7 @@ def _pareto_marker(concentration: Mapping[str, Any], x: _Scale, y: _Scale) -> li
     dashed = f'fill="none" stroke="{POINTS}" stroke-dasharray="5 3"'
     path = _polyline([(px, y(0.0)), (px, py), (x(0.0), py)], dashed)
     dot = f'<circle cx="{_f(px)}" cy="{_f(py)}" r="3.5" fill="{POINTS}"/>'
-    note = f"{share:.1%} of customers bring {target:.0%} of points"
+    note = template.format(customers=f"{share:.1%}", points=f"{target:.0%}")
     right, left = x.end - px - 5, px - x.start - 5
     room = max(right, left)
     size = _f(max(7.0, min(float(TICK), TICK * room / max(_width(note, TICK), 1.0))))
@@ -407,8 +428,17 @@ def _blue(share: float) -> str:
 CELL_HEIGHT = 28.0
 
 
-def migration_chart(migration: Mapping[str, Any]) -> str:
-    """Heat map: previous tier down the left, current tier across the top."""
+def migration_chart(
+    migration: Mapping[str, Any],
+    rows_name: str = "previous tier",
+    columns_name: str = "current tier",
+    title: str = "Customers per previous tier and current tier",
+) -> str:
+    """Heat map: previous tier down the left, current tier across the top.
+
+    The axis names and title are the page's: the comparison of two rule sets names
+    its axes "tier under A" and "tier under B", in the page's language.
+    """
     rows = [str(r) for r in migration.get("rows") or []]
     columns = [str(c) for c in migration.get("columns") or []]
     counts = migration_counts(migration)
@@ -420,22 +450,26 @@ def migration_chart(migration: Mapping[str, Any]) -> str:
     # Turned labels rise by sin and reach past the last column by cos of their 40 degrees.
     rise, reach = (0.64 * top_width, 0.77 * top_width) if rotated else (14.0, 0.0)
     frame = _Frame(34 + _widest(sides), 34 + rise, cell * len(columns), CELL_HEIGHT * len(rows))
-    parts = _migration_labels(frame, cell, tops, sides, rotated)
+    parts = _migration_labels(frame, cell, (tops, sides), (rows_name, columns_name), rotated)
     parts += _cells(frame, cell, rows, columns, counts, texts)
     width = frame.right + max(10.0, reach - cell / 2 + 4)
-    title = "Customers per previous tier and current tier"
     return _svg("migration", width, frame.bottom + 10, title, parts)
 
 
 def _migration_labels(
-    frame: _Frame, cell: float, tops: Sequence[str], sides: Sequence[str], rotated: bool
+    frame: _Frame,
+    cell: float,
+    labels: tuple[Sequence[str], Sequence[str]],
+    names: tuple[str, str],
+    rotated: bool,
 ) -> list[str]:
     """Axis names and tier labels: current tiers on top, previous tiers on the left."""
+    (tops, sides), (rows_name, columns_name) = labels, names
     name = f' text-anchor="middle" font-size="{TEXT}"'
     middle = frame.top + frame.height / 2
     parts = [
-        _text(frame.left + frame.width / 2, 14, "current tier", name),
-        _text(14, middle, "previous tier", name + _rotate(-90, 14, middle)),
+        _text(frame.left + frame.width / 2, 14, columns_name, name),
+        _text(14, middle, rows_name, name + _rotate(-90, 14, middle)),
     ]
     for j, label in enumerate(tops):
         x, y = frame.left + cell * (j + 0.5), frame.top - 6

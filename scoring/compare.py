@@ -283,25 +283,28 @@ def _by_branch(
 
 
 def publish_comparison(
-    comparison: Comparison, out: Path, *, report: bool = True
+    comparison: Comparison, out: Path, *, report: bool = True, lang: str | None = None
 ) -> dict[str, Path]:
     """Write summary.json, report.html and manifest.json into ``out`` as one new version
     (``outdir``: locked, staged on its filesystem, switched atomically; a folder that is
-    neither empty nor tierscore's is refused). Returns each file's path under ``out``."""
+    neither empty nor tierscore's is refused). Returns each file's path under ``out``.
+    ``lang``: the report's language (``compare_report``)."""
     clock = time.perf_counter()
     with claim(out) as folder, folder.staging() as staging:
-        written = _write(comparison, staging, report, clock)
+        written = _write(comparison, staging, report, clock, lang)
         folder.commit(staging)
     return {name: out / name for name in written}
 
 
-def _write(comparison: Comparison, staging: Path, report: bool, clock: float) -> dict[str, Path]:
+def _write(
+    comparison: Comparison, staging: Path, report: bool, clock: float, lang: str | None = None
+) -> dict[str, Path]:
     written = {"summary.json": _json(staging / "summary.json", comparison.summary)}
     timings = {**comparison.timings, "write": time.perf_counter() - clock}
     if report:
         from .compare_report import render_comparison  # loaded only when a report is drawn
 
-        page = render_comparison(comparison.summary, manifest(comparison, {}, timings))
+        page = render_comparison(comparison.summary, manifest(comparison, {}, timings), lang)
         (staging / "report.html").write_text(page, encoding="utf-8")
         written["report.html"] = staging / "report.html"
     written["manifest.json"] = _json(

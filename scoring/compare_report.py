@@ -1,9 +1,11 @@
 """A comparison of two rule sets (``compare``) as one offline HTML page.
 
-Built from the scoring report's own pieces (``report``: style, tables, size limits;
-``charts``: the migration heat map), so it reads like the report an analyst knows
-and keeps its promises: self-contained, byte-identical for the same inputs, every
-value from the data or a rule file escaped, no table longer than ``TABLE_ROWS``.
+Built from the scoring report's own pieces (``report``: style, tables, size limits,
+the page's language; ``charts``: the migration heat map), so it reads like the report
+an analyst knows and keeps its promises: self-contained, byte-identical for the same
+inputs, every value from the data or a rule file escaped, no table longer than
+``TABLE_ROWS``, in the language of ``report_text`` (``--lang``, or Chinese where
+either rule set's tiers have Chinese names), the run's facts last and folded.
 """
 
 from __future__ import annotations
@@ -13,28 +15,32 @@ from typing import Any
 
 from .charts import count, escape, figure, migration_chart, migration_counts
 from .report import (
-    STYLE,
+    Words,
     _facts_table,
+    _folded,
+    _gate_table,
+    _grouped,
     _inputs_table,
     _largest,
     _more,
+    _moves,
     _pct,
+    _say,
     _section,
     _table,
     _timings_table,
+    page,
+    page_lang,
 )
+from .report_text import words
 
 __all__ = ["render_comparison"]
 
 BRANCH_MATRICES = 20  # branches whose own matrix the page shows; summary.json has all
 MOVES = ("up", "down", "same", "new", "gone")
-# The heat map is the --previous one: its axis names are renamed for two rule sets.
-AXES = (
-    (">previous tier</text>", ">tier under A</text>"),
-    (">current tier</text>", ">tier under B</text>"),
-    ("<title>Customers per previous tier and current tier</title>",
-     "<title>Customers per tier under A and under B</title>"),
-)  # fmt: skip
+SIDES = (("a", "A"), ("b", "B"))
+NAMED = {"name": "ruleset_name", "version": "ruleset_version", "title": "ruleset_title"}
+FILED = {"file": "ruleset_file", "sha256": "ruleset_sha256"}  # in the folded facts
 
 
 def _named(side: Mapping[str, Any]) -> str:
@@ -42,102 +48,120 @@ def _named(side: Mapping[str, Any]) -> str:
     return f"{ruleset.get('name', '')} {ruleset.get('version', '')}".strip()
 
 
-def _title(summary: Mapping[str, Any]) -> str:
-    a, b = (summary.get(k) or {} for k in ("a", "b"))
+def _title(summary: Mapping[str, Any], say: Words) -> str:
+    a, b = ((summary.get(k) or {}).get("ruleset") or {} for k, _ in SIDES)
     window = summary.get("window") or {}
-    return (
-        f"tierscore comparison — {(a.get('ruleset') or {}).get('name', '')} → "
-        f"{(b.get('ruleset') or {}).get('name', '')} "
-        f"{window.get('start', '')}..{window.get('end', '')}"
-    )
+    return say["compare_title"].format(
+        a=a.get("name", ""), b=b.get("name", ""), start=window.get("start", ""),
+        end=window.get("end", ""),
+    )  # fmt: skip
 
 
-def _rulesets_section(summary: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
-    """Which rule sets, exactly (name, version, checksum), over which window."""
-    a, b = (summary.get(k) or {} for k in ("a", "b"))
+def _rulesets_section(summary: Mapping[str, Any], say: Words) -> str:
+    """Which rule sets, by name and version, and how many customers each scored."""
+    a, b = (summary.get(k) or {} for k, _ in SIDES)
     rows = [
-        (key, (a.get("ruleset") or {}).get(key), (b.get("ruleset") or {}).get(key))
-        for key in ("name", "version", "title", "file", "sha256")
+        (say[word], (a.get("ruleset") or {}).get(key), (b.get("ruleset") or {}).get(key))
+        for key, word in NAMED.items()
     ]
-    rows += [(key.replace("_", " "), a.get(key), b.get(key))
-             for key in ("customers", "quality_customers")]  # fmt: skip
-    table = _table(["rule set", "A (in use)", "B (candidate)"], rows, [False, False, False])
+    rows += [
+        (say[word], _grouped(a.get(key)), _grouped(b.get(key)))
+        for key, word in (("customers", "col_customers"),
+                          ("quality_customers", "col_quality_customers"))
+    ]  # fmt: skip
+    # not numeric columns: a version such as 2026.1 is no amount to group
+    table = _table([say["col_ruleset"], say["side_a"], say["side_b"]], rows, [False] * 3)
+    return _section(say["rulesets_heading"], table, "rulesets")
+
+
+def _facts_section(summary: Mapping[str, Any], facts: Mapping[str, Any], say: Words) -> str:
+    """Exactly which rule files (checksums), tool, window and inputs: folded, last."""
+    a, b = ((summary.get(k) or {}).get("ruleset") or {} for k, _ in SIDES)
+    rows = [(say[word], a.get(key), b.get(key)) for key, word in FILED.items()]
+    table = _table([say["col_ruleset"], say["side_a"], say["side_b"]], rows, [False] * 3)
     tool = facts.get("tool") or {}
     window = summary.get("window") or {}
     pairs = [
-        ("tool", f"{tool.get('name', 'tierscore')} {tool.get('version', '')}".strip()),
-        ("started at", facts.get("started_at")),
-        ("window", f"{window.get('start', '')}..{window.get('end', '')}"),
-        ("days", window.get("days")),
+        (say["fact_tool"], f"{tool.get('name', 'tierscore')} {tool.get('version', '')}".strip()),
+        (say["fact_started"], facts.get("started_at")),
+        (say["fact_window"], f"{window.get('start', '')}..{window.get('end', '')}"),
+        (say["fact_days"], window.get("days")),
     ]
-    body = table + _facts_table(pairs) + _inputs_table(facts) + _timings_table(facts)
-    return _section("Rule sets", body, "rulesets")
+    body = table + _facts_table(pairs) + _inputs_table(facts, say) + _timings_table(facts, say)
+    return _folded(say["facts_heading"], body, "facts")
 
 
-def _chart(migration: Mapping[str, Any]) -> str:
-    svg = migration_chart(migration)
-    for old, new in AXES:
-        svg = svg.replace(old, new, 1)  # the first: the axis name, before any tier label
-    return figure(svg, "Rows: tier under A. Columns: tier under B.")
+def _chart(migration: Mapping[str, Any], say: Words) -> str:
+    names = (say["compare_rows"], say["compare_columns"], say["compare_chart_title"])
+    return figure(migration_chart(migration, *names), say["compare_caption"])
 
 
-def _moves(movement: Mapping[str, Any] | None, note: Any) -> str:
+def _moves_table(movement: Mapping[str, Any] | None, say: Words) -> str:
+    """Up and down, where both rule sets list the same tiers (else summary.json has no
+    movement, and a note why: the page says it in its own language)."""
     if movement is None:
-        return f'<p class="note">{escape(note or "up and down are not defined")}.</p>'
+        return f'<p class="note">{_say(say, "compare_undefined")}</p>'
     values = [movement.get(k, 0) for k in MOVES]
-    return _table(MOVES, [values], [True] * len(MOVES), "Movement from A to B")
+    return _table(_moves(dict.fromkeys(MOVES), say), [values], [True] * len(MOVES),
+                  say["compare_movement"])  # fmt: skip
 
 
-def _matrix_table(migration: Mapping[str, Any], caption: str = "") -> str:
+def _matrix_table(migration: Mapping[str, Any], say: Words, caption: str = "") -> str:
     columns = [str(c) for c in migration.get("columns") or []]
     counts = migration_counts(migration)
     rows = [[row, *line] for row, line in zip(migration.get("rows") or [], counts, strict=True)]
-    return _table(["A \\ B", *columns], rows, [False] + [True] * len(columns), caption)
+    corner = say["matrix_corner_ab"]
+    return _table([corner, *columns], rows, [False] + [True] * len(columns), caption)
 
 
-def _migration_section(summary: Mapping[str, Any]) -> str:
+def _migration_section(summary: Mapping[str, Any], say: Words) -> str:
     """The matrix: where each of A's tiers goes under B."""
     migration = summary.get("migration") or {}
     customers = summary.get("customers") or {}
-    a, b = (_named(summary.get(k) or {}) for k in ("a", "b"))
-    intro = (
-        f"<p>Rows: tier under A, <code>{escape(a)}</code>. Columns: tier under B, "
-        f"<code>{escape(b)}</code>. {count(customers.get('both')):,} customers scored by "
-        f"both; <em>new</em>: {count(customers.get('new')):,} scored only by B; "
-        f"<em>gone</em>: {count(customers.get('gone')):,} scored only by A.</p>"
-    )
-    chart = _chart(migration) if migration.get("rows") and migration.get("columns") else ""
-    moves = _moves(migration.get("movement"), migration.get("note"))
-    return _section("Tier migration", intro + chart + moves + _matrix_table(migration), "migration")
+    a, b = (_named(summary.get(k) or {}) for k, _ in SIDES)
+    intro = _say(
+        say, "compare_intro", a=f"<code>{escape(a)}</code>", b=f"<code>{escape(b)}</code>",
+        both=f"{count(customers.get('both')):,}", new="<code>new</code>",
+        new_count=f"{count(customers.get('new')):,}", gone="<code>gone</code>",
+        gone_count=f"{count(customers.get('gone')):,}",
+    )  # fmt: skip
+    chart = _chart(migration, say) if migration.get("rows") and migration.get("columns") else ""
+    moves = _moves_table(migration.get("movement"), say)
+    body = f"<p>{intro}</p>" + chart + moves + _matrix_table(migration, say)
+    return _section(say["migration_heading"], body, "migration")
 
 
-def _quality_section(summary: Mapping[str, Any]) -> str:
+def _quality_section(summary: Mapping[str, Any], say: Words) -> str:
     """Quality can change with no tier changing (a stricter gate): who loses it, where."""
     quality = summary.get("quality") or {}
-    heads = ("quality under A", "quality under B", "kept", "lost", "gained", "neither")
+    heads = [say[k] for k in ("col_quality_a", "col_quality_b", "col_kept", "col_lost",
+                              "col_gained", "col_neither")]  # fmt: skip
     keys = ("a", "b", "kept", "lost", "gained", "neither")
     body = _table(heads, [[quality.get(k, 0) for k in keys]], [True] * len(keys))
     lost = list((quality.get("lost_by_a_tier") or {}).items())
-    body += _table(("tier under A", "lost quality"), lost, [False, True], "Quality lost, by tier")
-    for key, label in (("a", "A"), ("b", "B")):
+    body += _table((say["compare_rows"], say["col_lost_quality"]), lost, [False, True],
+                   say["quality_lost_caption"])  # fmt: skip
+    for key, side in SIDES:
         gates = (summary.get(key) or {}).get("quality_gates") or {}
         if gates.get("evaluated"):
-            rows = list((gates.get("by_gate") or {}).items())
-            body += _table(("gate", "customers"), rows, [False, True], f"Blocked under {label}")
-    return _section("Quality", body, "quality")
+            body += _gate_table(gates, say, say["blocked_under"].format(side=side))
+    return _section(say["compare_quality_heading"], body, "quality")
 
 
-def _tiers_section(summary: Mapping[str, Any]) -> str:
+def _tiers_section(summary: Mapping[str, Any], say: Words) -> str:
     parts = []
-    for key, label in (("a", "A"), ("b", "B")):
-        side = summary.get(key) or {}
-        tiers = side.get("tiers") or []
-        total = count(side.get("customers"))
+    heads = (say["col_tier"], say["col_customers"], say["col_share"])
+    for key, side in SIDES:
+        entry = summary.get(key) or {}
+        tiers = entry.get("tiers") or []
+        total = count(entry.get("customers"))
         share = [_pct(count(t.get("customers")) / total) if total else "—" for t in tiers]
         rows = [(t.get("tier"), t.get("customers"), s) for t, s in zip(tiers, share, strict=True)]
-        caption = f"{label}: {_named(side)}"
-        parts.append(_table(("tier", "customers", "share"), rows, [False, True, True], caption))
-    return _section("Tier distribution", "".join(parts), "tiers")
+        counted = sum(count(t.get("customers")) for t in tiers)
+        caption = say["side_caption"].format(side=side, name=_named(entry))
+        footer = [say["total"], counted, _pct(counted / total) if total else "—"]
+        parts.append(_table(heads, rows, [False, True, True], caption, footer))
+    return _section(say["tiers_heading"], "".join(parts), "tiers")
 
 
 def _branch_rows(entries: Sequence[Mapping[str, Any]], same: bool) -> list[list[Any]]:
@@ -150,27 +174,29 @@ def _branch_rows(entries: Sequence[Mapping[str, Any]], same: bool) -> list[list[
     return rows
 
 
-def _branch_section(summary: Mapping[str, Any]) -> str:
+def _branch_section(summary: Mapping[str, Any], say: Words) -> str:
     """Per branch: the moves and the quality change, then the largest branches' own
     matrices."""
     entries = summary.get("by_branch") or []
     same = bool(summary.get("same_tiers"))
     shown = _largest(entries, ["branch"])
-    heads = ["branch", "customers", *(MOVES if same else ()), "quality lost", "quality gained"]
+    moves = _moves(dict.fromkeys(MOVES), say) if same else []
+    heads = [say["col_branch"], say["col_customers"], *moves, say["col_quality_lost"],
+             say["col_quality_gained"]]  # fmt: skip
     table = _table(heads, _branch_rows(shown, same), [False] + [True] * (len(heads) - 1))
     rest = count((summary.get("by_branch_rest") or {}).get("groups"))
-    where = "the scores.csv of a score run with each rule set" if rest else "summary.json"
-    note = _more(len(shown), len(entries) + rest, "branches (those with the most customers)", where)
+    where = escape(say["where_score_runs"]) if rest else "summary.json"
+    note = _more(len(shown), len(entries) + rest, say["more_branches"], where, say)
     largest = _top(shown, BRANCH_MATRICES)
+    migration = summary.get("migration") or {}
     matrices = "".join(
         f"<details><summary>{escape(e.get('branch'))}</summary>"
-        f"{_matrix_table({**(summary.get('migration') or {}), 'counts': e.get('counts')})}"
-        "</details>"
+        f"{_matrix_table({**migration, 'counts': e.get('counts')}, say)}</details>"
         for e in largest
     )
-    more = _more(len(largest), len(entries) + rest, "branch matrices", where)
-    body = table + note + "<h3>Matrix per branch</h3>" + matrices + more
-    return _section("Per branch", body, "branches")
+    more = _more(len(largest), len(entries) + rest, say["more_branch_matrices"], where, say)
+    body = table + note + f"<h3>{escape(say['matrix_per_branch'])}</h3>" + matrices + more
+    return _section(say["per_branch"], body, "branches")
 
 
 def _top(entries: Sequence[Mapping[str, Any]], n: int) -> list[Mapping[str, Any]]:
@@ -179,20 +205,19 @@ def _top(entries: Sequence[Mapping[str, Any]], n: int) -> list[Mapping[str, Any]
     return [entries[i] for i in order[:n]]
 
 
-def render_comparison(summary: dict, facts: dict) -> str:
-    """A comparison's ``summary.json`` and ``manifest.json`` contents as an HTML page."""
-    title = _title(summary)
+def render_comparison(summary: dict, facts: dict, lang: str | None = None) -> str:
+    """A comparison's ``summary.json`` and ``manifest.json`` contents as an HTML page,
+    in ``lang`` (zh or en; None: zh where either rule set's tier labels are Chinese)."""
+    labels = [t.get("tier") for k, _ in SIDES for t in (summary.get(k) or {}).get("tiers") or []]
+    lang = page_lang(labels, lang)
+    say = words(lang)
     sections = [
-        _rulesets_section(summary, facts),
-        _migration_section(summary),
-        _quality_section(summary),
-        _tiers_section(summary),
+        _rulesets_section(summary, say),
+        _migration_section(summary, say),
+        _quality_section(summary, say),
+        _tiers_section(summary, say),
     ]
     if "by_branch" in summary:
-        sections.append(_branch_section(summary))
-    return (
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{escape(title)}</h1>\n" + "\n".join(sections) + "\n</body>\n</html>\n"
-    )
+        sections.append(_branch_section(summary, say))
+    sections.append(_facts_section(summary, facts, say))
+    return page(lang, _title(summary, say), sections)

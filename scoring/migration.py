@@ -8,28 +8,38 @@ skipped: those customers were not scored then either.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from .errors import InputError
 from .plan import Plan
 from .points import DOWN, GONE, NEW, PREVIOUS, SAME, TIER_INDEX, UP
+from .service import PREVIOUS_COLUMNS, STATE, previous_state
 from .sources import Reader, previous_spec, resolve_paths
 
 MOVEMENTS = (UP, DOWN, SAME, NEW, GONE)
 
 
 def read_previous(reader: Reader, plan: Plan, given: str) -> pl.DataFrame:
-    """``customer_id`` and ``PREVIOUS`` (tier index); a malformed file stops the run,
-    as it is an earlier output, not data to salvage row by row."""
+    """``customer_id`` and ``PREVIOUS`` (tier index), and for a rule set with
+    ``[service]`` the earlier run's service state (``service.previous_state``: null for a
+    file without the service columns, as older scores files are); a malformed file
+    stops the run, as it is an earlier output, not data to salvage row by row."""
+    service = plan.ruleset.service is not None
+    spec = replace(previous_spec(), carry_rest=service)  # the state's columns, when there
     frames = []
     for path in resolve_paths(given, "--previous"):
-        lf, _ = reader.open(previous_spec(), path, str(path))
-        frames.append(lf.select(_trimmed("customer_id"), _trimmed("tier")).collect())
+        lf, _ = reader.open(spec, path, str(path))
+        state = [c for c in STATE if c in lf.collect_schema().names()] if service else []
+        frame = lf.select(_trimmed("customer_id"), _trimmed("tier"), *state).collect()
+        frames.append(previous_state(frame, plan, str(path)) if service else frame)
     rows = pl.concat(frames).filter(pl.col("tier").is_not_null())
     _check(rows, plan, given)
     index = {t.label: i for i, t in enumerate(plan.tiers)}
     tier = pl.col("tier").replace_strict(index, return_dtype=pl.Int32)
-    return rows.select("customer_id", tier.alias(PREVIOUS))
+    kept = PREVIOUS_COLUMNS if service else ()
+    return rows.select("customer_id", tier.alias(PREVIOUS), *kept)
 
 
 def _trimmed(name: str) -> pl.Expr:

@@ -369,6 +369,7 @@ class OutFolder:
 # ---- taking OUT -------------------------------------------------------------------------
 
 _HELD: dict[Path, OutFolder] = {}
+_CLAIMED: list[OutFolder] = []  # every OUT this process held, for ``published_into``
 
 
 @contextlib.contextmanager
@@ -388,6 +389,7 @@ def claim(out: Path, *, wait: bool = False) -> Iterator[OutFolder]:
     try:
         folder.lock(wait)
         _HELD[root] = folder
+        _CLAIMED.append(folder)
         folder.check()  # again: now no one else changes it
         folder.sweep()
     except OSError as exc:
@@ -417,6 +419,18 @@ def abandon() -> None:
         _ACTIVE.clear()
         for folder in list(_HELD.values()):
             folder.remove_if_unused()
+    finally:
+        _STATE.release()
+
+
+def published_into() -> dict[Path, bool] | None:
+    """Every OUT this process held (as given), True where its ``current`` was switched
+    to this run: an interrupt after the switch must not say nothing was published.
+    None when a commit holds the switch too long to tell (it ends whole either way)."""
+    if not _STATE.acquire(timeout=2):
+        return None
+    try:
+        return {folder.given: folder.published for folder in _CLAIMED}
     finally:
         _STATE.release()
 

@@ -57,7 +57,8 @@ from .migration import read_previous
 from .plan import CENTS, Plan, compile_plan, longest_window, money_names
 from .points import NUMERATOR, UNUSABLE, bounds, to_money, with_numerator
 from .ranked import Ranked, ranked_of
-from .rules import load_rules, money_columns
+from .rules import SERVICE_COLUMNS, load_rules, money_columns
+from .service import Overrides, floor_parsers, read_overrides, service_run
 from .sources import (
     ATTRIBUTES,
     BALANCES,
@@ -86,6 +87,7 @@ from .validate import (
     parse_text,
     rejects_table,
 )
+from .watch import forward_values
 from .window import Window
 
 ROWS = "_rows"
@@ -108,6 +110,7 @@ class Job:
     mapping: dict[str, dict[str, str]] | None = None
     customers: str | None = None  # attributes: branch, manager, gates' columns, others
     previous: str | None = None  # an earlier run's scores, for tier migration
+    overrides: str | None = None  # service-tier overrides (``[service]``, see service)
     near: Fraction = Fraction(10)  # percent of the next bound that counts as near
     tables: dict[str, str] | None = None  # input -> catalog table (Spark engine only)
     rows_per_part: int = ROWS_PER_PART  # larger inputs are measured in parts
@@ -190,7 +193,9 @@ class _Input:
 
 
 class Observer(Protocol):
-    """Told when a stage starts and ends, so a front end can show progress."""
+    """Told when a stage starts and ends, so a front end can show progress. An observer
+    may also have ``rows(counts)``: rows read per input, told as they become known
+    (see ``Stages.rows``); one without it is not asked."""
 
     def started(self, stage: str, detail: str) -> None: ...
 
@@ -222,6 +227,13 @@ class Stages:
         self.timings[name] = time.perf_counter() - clock
         self.observer.finished(name, self.timings[name], " ".join(closing))
 
+    def rows(self, counts: dict[str, int]) -> None:
+        """Rows read per input, from counts the run already has (no pass of its own):
+        a long run shows how much it has read before it ends."""
+        tell = getattr(self.observer, "rows", None)
+        if tell is not None and counts:
+            tell(counts)
+
 
 def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
     """Open and validate every file of one input, a batch of files read by one scan at
@@ -231,8 +243,11 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
     checks, raws, hashes = [], [], []
     for batch in batches:
         lf = batch.frame
-        carried = [c for c in lf.collect_schema().names() if c not in parsers and c[0] != "_"]
-        checks.append(check(lf, parsers | {c: parse_text for c in carried}, batch.typed))
+        names = lf.collect_schema().names()
+        carried = [c for c in names if c not in parsers and c[0] != "_"]
+        # a carried file may lack a column some parser reads (a service floor's: optional)
+        read = {c: p for c, p in parsers.items() if c in names or not spec.carry_rest}
+        checks.append(check(lf, read | {c: parse_text for c in carried}, batch.typed))
         raws.append(lf)
         if spec is TRANSACTIONS:  # CSV ids are trimmed by validation: hash them trimmed
             hashes.append(lf.select(id_hash(trim=not batch.typed).alias(HASH)))
@@ -271,16 +286,46 @@ def run(job: Job, observer: Observer | None = None) -> Result:
             inputs = read_inputs(reader, job.balances, job.transactions, plan)
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
             context = context_of(reader, plan, job)
+            stages.rows(rows_counted({n: i.files for n, i in inputs.items()}, context))
         with stages.stage("compute", "validate, measure, score") as done:
             parts = parts_for(inputs, job.rows_per_part)
             measured, whole = _measured_in_parts(plan, inputs, parts)
+            stages.rows(rows_counted({n: m.files for n, m in measured.items()}, read=True))
             if parts > 1:
                 done.append(_parts_said(list(inputs), parts, whole))
+            if plan.ruleset.service is not None:  # measured again towards the rating day
+                context.forward = forward_values(plan, inputs, parts)
             result = result_of(plan, measured, context)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
     result.timings = stages.timings
     return result
+
+
+def rows_counted(
+    files: dict[str, list[InputFile]], context: Context | None = None, read: bool = False
+) -> dict[str, int]:
+    """Rows per input for progress: the records counted while opening (a CSV file's
+    bytes, a Parquet footer), or ``read`` the rows polars read (``_Input.take_sizes``);
+    the customers file's, read in full while opening. An input with a file not counted
+    is left out rather than shown short."""
+    out = {}
+    for name, infos in files.items():
+        counts = [info.rows if read else info.records for info in infos]
+        if all(count is not None for count in counts):
+            out[name] = sum(count or 0 for count in counts)
+    if context is not None and context.attributes is not None:
+        out["customers"] = context.attributes.counts["read"]
+    return out
+
+
+def rows_in(summary: dict[str, object]) -> dict[str, int]:
+    """Rows read per input as a summary counts them (a URI or a table read by Spark is
+    counted only there)."""
+    counts = summary.get("rows")
+    if not isinstance(counts, dict):
+        return {}
+    return {name: int(count["read"]) for name, count in counts.items()}
 
 
 def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
@@ -292,6 +337,8 @@ def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
     if job.previous:
         context.previous = read_previous(reader, plan, job.previous)
         context.previous_file = job.previous
+    if job.overrides:
+        context.overrides = read_overrides(reader, plan, job.overrides)
     return context
 
 
@@ -299,6 +346,7 @@ def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
     """An attribute named like a scores column would make two columns of one name."""
     empty = no_customers(plan, Scoring(bounds(plan, Ranked(0, 0, {}, 0)), gated=False))
     taken = set(empty.scores.columns) | {"previous_tier", "movement", "quality_blocked_by"}
+    taken |= set(SERVICE_COLUMNS) if plan.ruleset.service else set()
     for column in carried:
         if column in taken:
             raise InputError(
@@ -435,6 +483,7 @@ def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
     parsers: dict[str, Parser] = {"customer_id": parse_id}
     parsers |= {c: parse_count if c in counted else parse_flag for c in columns}
     parsers |= {c: _parse_yuan for c in money}
+    parsers |= floor_parsers(plan)  # optional: a floor whose column is missing is not applied
     read = _read(reader, customers_spec(columns), given, parsers)
     names = read.raw.collect_schema().names()  # the file's order
     columns = tuple(c for c in names if c != "customer_id" and not c.startswith("_"))
@@ -536,6 +585,8 @@ class Context:
     previous: pl.DataFrame | None = None
     previous_file: str = ""
     near: Fraction = Fraction(10)
+    overrides: Overrides | None = None  # --overrides (``[service]``)
+    forward: pl.DataFrame | None = None  # each customer's numerator on the next rating day
 
 
 @dataclass
@@ -566,12 +617,15 @@ def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None
     rejects = rejects_of([m.bad for m in measured.values()], conflicts, context)
     money = money_of(plan, context.attributes)
     valued = with_numerator(plan, scorable(plan, folded, money)).collect()
+    if context.forward is not None:  # the watch's numerator on the next rating day
+        valued = valued.join(context.forward, on="customer_id", how="left")
     measured.clear()
     del folded
     ranked = ranked_of(plan, valued[NUMERATOR])
     how = scoring_of(plan, ranked, context)
     attributes = context.attributes.frame if context.attributes is not None else None
-    part = score_part(plan, how, valued.lazy(), attributes, context.previous)
+    overrides = context.overrides.frame if context.overrides is not None else None
+    part = score_part(plan, how, valued.lazy(), attributes, context.previous, overrides)
     del valued
     parts = summary_parts(plan, how, part)
     counts = counts_with(counts, context)
@@ -586,7 +640,11 @@ def scoring_of(plan: Plan, ranked: Ranked, context: Context) -> Scoring:
     attributes = context.attributes
     carried = attributes.columns if attributes is not None else ()
     previous = context.previous is not None
-    return Scoring(bounds(plan, ranked), attributes is not None, carried, context.near, previous)
+    columns = carried if attributes is not None else None
+    service = service_run(plan, context.near, columns, context.overrides, context.previous)
+    return Scoring(
+        bounds(plan, ranked), attributes is not None, carried, context.near, previous, service
+    )
 
 
 def rejects_of(
@@ -594,6 +652,7 @@ def rejects_of(
 ) -> pl.DataFrame:
     """Every rejected row, ordered by file and line."""
     attributes = [context.attributes.rejects] if context.attributes is not None else []
+    attributes += [context.overrides.rejects] if context.overrides is not None else []
     parts = [rejects_table(b) for b in bad] + attributes + conflicts
     return pl.concat(parts).sort("file", "line", maintain_order=True)
 
@@ -605,9 +664,11 @@ def counts_with(counts: dict[str, dict[str, int]], context: Context) -> dict[str
 
 
 def files_with(files: dict[str, list[InputFile]], context: Context) -> dict[str, list[InputFile]]:
-    if context.attributes is None:
-        return files
-    return {**files, "customers": context.attributes.files}
+    if context.attributes is not None:
+        files = {**files, "customers": context.attributes.files}
+    if context.overrides is not None:  # in the manifest: they change service tiers
+        files = {**files, "overrides": context.overrides.files}
+    return files
 
 
 def scorable(

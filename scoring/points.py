@@ -19,7 +19,7 @@ import polars as pl
 from .errors import InputError
 from .plan import CENTS, MONEY, NUMERATOR_LIMIT, RATIO_SCALE, Plan, money_names
 from .ranked import Ranked, rank_cutoff, ranked_of
-from .rules import UNKNOWN_GATE, Gate
+from .rules import SERVICE_COLUMNS, UNKNOWN_GATE, Gate
 
 NUMERATOR = "_n"
 TIER_INDEX = "_tier"
@@ -359,9 +359,11 @@ def report_columns(
     columns.append(_lookup(index, label_of).alias("tier"))
     if plan.ruleset.key_group:
         columns.append(key_customer(plan).alias("key_customer"))
-    if PREVIOUS in scored.collect_schema().names():
+    names = scored.collect_schema().names()
+    if PREVIOUS in names:
         columns.append(_lookup(pl.col(PREVIOUS), label_of).alias("previous_tier"))
         columns.append(movement().alias("movement"))
+    columns += [pl.col(c) for c in SERVICE_COLUMNS if c in names]  # see scoring.service
     columns.append(quality_flag(plan, gated).alias("quality"))
     columns.append(pl.when(index > 0).then(_lookup(index - 1, label_of)).alias("next_tier"))
     columns.append(to_money_up(pl.col(GAP), plan.q).alias("points_to_next"))

@@ -63,6 +63,8 @@ class Extras:
     split: str | None = None  # "tier" or "branch"
     xlsx: bool = False
     report: bool = True
+    lang: str | None = None  # the report's language; None: its tiers' (report_text)
+    csv_bom: bool = False  # scores.csv starts with a UTF-8 BOM, for Excel (split lists always)
 
 
 def publish(
@@ -110,7 +112,8 @@ def _write(
     if scores and extras.report:
         from .report import render_html  # loaded only when a report is drawn
 
-        (staging / "report.html").write_text(render_html(result.summary, facts), "utf-8")
+        page = render_html(result.summary, facts, extras.lang)
+        (staging / "report.html").write_text(page, "utf-8")
         written["report.html"] = staging / "report.html"
     _json(staging / "manifest.json", manifest(result, written, timings, started))
     written["manifest.json"] = staging / "manifest.json"
@@ -119,7 +122,7 @@ def _write(
 
 def _score_files(result: Result, staging: Path, fmt: str, extras: Extras) -> dict[str, Path]:
     name = f"scores.{fmt}"
-    write_scores(result.scores, staging / name, fmt)
+    write_scores(result.scores, staging / name, fmt, bom=extras.csv_bom)
     written = {name: staging / name}
     _json(staging / "summary.json", result.summary)
     written["summary.json"] = staging / "summary.json"

@@ -12,7 +12,8 @@ import hashlib
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
@@ -47,12 +48,14 @@ SIGNS = ("positive", "negative", "absolute")
 _TIER_KEYS = {"label", "min", "above", "top_share", "follow_up", "service", "description"}
 _TOP_KEYS = {
     "ruleset", "components", "excluded", "tiers", "summary", "quality_gates", "indicators",
-    "bonus",
+    "bonus", "service",
 }  # fmt: skip
 _INDICATOR_KEYS = {"id", "label", "components", "columns", "weight", "bands", "description"}
 _BAND_KEYS = {"min", "score"}
 _BONUS_KEYS = {"multiplier", "component", "column", "above", "description"}
 _GATE_KEYS = {"id", "label", "column", "measure", "is_true", "at_least", "description"}
+_SERVICE_KEYS = {"rating_days", "buffer_months", "floors", "description"}
+_FLOOR_KEYS = {"column", "tier", "is_true", "at_least", "equals", "description"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ SCORE = _bound("0", 10**6, 2)  # band sub-scores, kept in hundredths
 MULTIPLIER = _bound("0", 10**6, 6, exclusive=True)  # the bonus
 COUNT = _bound("1", 10**18, 0)  # at_least: counts are read as 64-bit integers
 BAR = _bound("0.01", 10**18, 2)  # a measure gate's at_least, yuan (x 100 x D, see plan)
+MONTHS = _bound("0", 1200, 0)  # service.buffer_months: a hundred years is no buffer anyone means
 
 # How many of each a rule file may declare: every one becomes a branch of an expression
 # evaluated per customer or per row (or an Int16 component index), so a runaway list
@@ -107,6 +111,7 @@ MAX_COLUMNS = 100  # customers columns one indicator adds up
 # digits and _, starting with a letter, so it never names an internal column (those
 # start with _) and reads the same in polars, Spark (which ignores case) and a CSV.
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_MONTH_DAY = re.compile(r"[0-9]{2}-[0-9]{2}")  # a rating day, "06-30" (ASCII digits)
 UNKNOWN_GATE = "unknown"  # blocks a customer whose customers row is unusable (see points)
 # Columns that sit beside component columns in the frames a run builds (input rows,
 # per-customer values, scores, summary parts): a component so named would overwrite one.
@@ -117,11 +122,16 @@ _RESERVED = frozenset({
     "movement", "follow_up", "service", "bonus", "customers", "quality_customers", "gate",
     "key_customer",
 })  # fmt: skip
+# The service tier's scores columns (``[service]``, see scoring.service), in their order.
+SERVICE_COLUMNS = (
+    "service_tier", "service_since", "below_since", "downgrade_on", "service_reason",
+    "override_reason", "lifecycle_tier", "hold_yuan",
+)  # fmt: skip
 # Published scores columns whatever the rule set (see points.report_columns).
 _SCORES_COLUMNS = frozenset({
     "customer_id", "points", "tier", "previous_tier", "movement", "quality", "next_tier",
     "points_to_next", "near_next", "quality_blocked_by", "follow_up", "service", "bonus",
-    "key_customer",
+    "key_customer", *SERVICE_COLUMNS,
 })  # fmt: skip
 _MIGRATION = ("new", "gone")  # the migration matrix's extra row and column
 # As scoring.split names a tier's list file: a tier label that maps to another's file
@@ -205,6 +215,36 @@ class Bonus:
     column: str | None = None
 
 
+@dataclass(frozen=True)
+class Floor:
+    """The lowest service tier a customers-file condition guarantees (a private-banking
+    client, a platinum card holder). The condition is a gate's: a flag (``is_true``), a
+    count from ``at_least``, or a text equal to ``equals``."""
+
+    column: str
+    tier: str
+    is_true: bool = False
+    at_least: int | None = None
+    equals: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """How the column's cells are read: "flag", "count" or "text"."""
+        return "flag" if self.is_true else "count" if self.at_least is not None else "text"
+
+
+@dataclass(frozen=True)
+class Service:
+    """The service tier's lifecycle (当期升级、延期降级): upgraded at once, lowered only on a
+    rating day (``rating_days``, (month, day) in calendar order) once the contribution
+    has stayed below it for the tier's ``buffer_months`` (0 for a tier not listed), and
+    never below a ``floor`` the customer meets."""
+
+    rating_days: tuple[tuple[int, int], ...]
+    buffer_months: dict[str, int]
+    floors: tuple[Floor, ...] = ()
+
+
 def money_columns(rules: RuleSet) -> dict[str, str]:
     """The customers columns the rule set reads as yuan, each with the first rule key
     that reads it (for a message naming where the rule file asks for it)."""
@@ -252,6 +292,7 @@ class RuleSet:
     sha256: str
     key_group: tuple[str, ...] = ()  # tier labels that are key customers together
     key_group_label: str = KEY_GROUP_LABEL
+    service: Service | None = None  # the service tier's lifecycle (``[service]``)
 
     @property
     def quality_index(self) -> int | None:
@@ -408,7 +449,7 @@ class _Parser:
         if quality is not None and quality not in [t.label for t in tiers]:
             raise self.fail("ruleset.quality_tier", f"{quality!r} is not a declared tier")
         indicators = self.indicators(data.get("indicators", []), components)
-        return RuleSet(
+        rules = RuleSet(
             name=self.text(head, "name", "ruleset"),
             title=self.text(head, "title", "ruleset", default=head.get("name")),
             version=self.version(head.get("version", "0")),
@@ -427,6 +468,9 @@ class _Parser:
             key_group=self.key_group(head, tiers),
             key_group_label=self.text(head, "key_group_label", "ruleset", KEY_GROUP_LABEL),
         )
+        if "service" not in data:
+            return rules
+        return replace(rules, service=self.service_table(data["service"], rules))
 
     def key_group(self, head: dict[str, Any], tiers: tuple[Tier, ...]) -> tuple[str, ...]:
         """Tiers counted together as key customers (seed 002: 重要客户 and 次要客户, the
@@ -798,6 +842,110 @@ class _Parser:
             if cid not in balance_ids:
                 raise self.fail("summary.assets", f"{cid!r} is not a balances component")
         return ids
+
+    def service_table(self, value: Any, rules: RuleSet) -> Service:
+        """``[service]``: the service tier's lifecycle. Its watch list's ``hold_yuan`` is a
+        daily balance that raises the points in proportion: tiers by rank or by banded
+        indicators have no such balance, so the table needs rate-scored points tiers
+        and a balances component that earns points."""
+        table = self.table(value, "service", _SERVICE_KEYS)
+        if rules.tier_by == "rank" or rules.weighted:
+            raise self.fail("service", "needs points tiers from rates (not tier_by = 'rank' "
+                            "or [[indicators]]): hold_yuan adds points in proportion")  # fmt: skip
+        if not any(c.rate > 0 for c in rules.by_source("balances")):
+            raise self.fail("service", "needs a balances component with a rate above 0: "
+                            "hold_yuan is a daily balance in one")  # fmt: skip
+        if "rating_days" not in table:
+            raise self.fail("service.rating_days", 'missing, e.g. ["06-30", "12-31"]')
+        return Service(
+            self.rating_days(table["rating_days"]),
+            self.buffers(table.get("buffer_months", {}), [t.label for t in rules.tiers]),
+            self.floors(table.get("floors", []), rules),
+        )
+
+    def rating_days(self, value: Any) -> tuple[tuple[int, int], ...]:
+        """Days of every year, "MM-DD": 02-29 is not one, so a rating day that some years
+        lack (and would silently skip) is refused."""
+        key = "service.rating_days"
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, 'must be a non-empty list of "MM-DD" days, e.g. ["06-30"]')
+        days: list[tuple[int, int]] = []
+        for i, item in enumerate(value):
+            where = f"{key}[{i}]"
+            if not isinstance(item, str) or not _MONTH_DAY.fullmatch(item):
+                raise self.fail(where, 'must be "MM-DD" in ASCII digits, e.g. "06-30"')
+            month, day = int(item[:2]), int(item[3:])
+            if (month, day) == (2, 29):
+                raise self.fail(where, "02-29 is not a day of every year; a rating day must be")
+            try:
+                date(2025, month, day)
+            except ValueError:
+                raise self.fail(where, f"{item!r} is not a day of the year") from None
+            if (month, day) in days:
+                raise self.fail(where, f"{item!r} is listed twice")
+            days.append((month, day))
+        return tuple(sorted(days))
+
+    def buffers(self, value: Any, labels: list[str]) -> dict[str, int]:
+        """Months a contribution must stay below each tier before a rating day may
+        lower it: whole months, 0 to 1,200; a tier not listed has 0."""
+        key = "service.buffer_months"
+        if not isinstance(value, dict):
+            raise self.fail(key, 'must be a table of tier label = months, e.g. { "五星级" = 6 }')
+        out = {}
+        for label, months in value.items():
+            if label not in labels:
+                raise self.fail(f"{key}.{label}", f"{label!r} is not a declared tier")
+            out[label] = int(self.number(months, f"{key}.{label}", MONTHS))
+        return out
+
+    def floors(self, value: Any, rules: RuleSet) -> tuple[Floor, ...]:
+        """Conditions on customers columns, as the gates': a column is read one way by
+        every gate and floor (a flag, a count or a text: a cell cannot be parsed as
+        two), and is not one scoring names or reads as yuan (Spark ignores case)."""
+        self.items(value, "service.floors", MAX_GATES, "[[service.floors]]")
+        taken = _taken_columns(rules.components, rules.indicators)
+        money = {c.casefold(): k for c, k in money_columns(rules).items()}
+        kinds = {
+            g.column.casefold(): "count" if g.at_least is not None else "flag"
+            for g in rules.column_gates
+            if g.column is not None
+        }
+        labels = [t.label for t in rules.tiers]
+        floors: list[Floor] = []
+        for i, item in enumerate(value):
+            key = f"service.floors[{i}]"
+            table = self.table(item, key, _FLOOR_KEYS)
+            column = self.name(table, "column", key)
+            if column.startswith("_") or column.casefold() in taken:
+                raise self.fail(f"{key}.column", f"{column!r} is the name of a column scoring uses")
+            if column.casefold() in money:
+                raise self.fail(f"{key}.column", f"{column!r} is read as yuan by "
+                                f"{money[column.casefold()]}")  # fmt: skip
+            tier = self.name(table, "tier", key)
+            if tier not in labels:
+                raise self.fail(f"{key}.tier", f"{tier!r} is not a declared tier")
+            floor = self.floor(table, key, column, tier)
+            known = kinds.setdefault(column.casefold(), floor.kind)
+            if known != floor.kind:
+                raise self.fail(f"{key}.column", f"{column!r} is read as a {known} elsewhere and "
+                                f"as a {floor.kind} here; a column is read one way")  # fmt: skip
+            floors.append(floor)
+        return tuple(floors)
+
+    def floor(self, table: dict[str, Any], key: str, column: str, tier: str) -> Floor:
+        given = [k for k in ("is_true", "at_least", "equals") if k in table]
+        if len(given) != 1:
+            raise self.fail(key, 'give exactly one of is_true = true, at_least = N or '
+                            'equals = "text"')  # fmt: skip
+        if "is_true" in table:
+            if table["is_true"] is not True:
+                raise self.fail(f"{key}.is_true", "must be true")
+            return Floor(column, tier, is_true=True)
+        if "at_least" in table:
+            at_least = int(self.number(table["at_least"], f"{key}.at_least", COUNT))
+            return Floor(column, tier, at_least=at_least)
+        return Floor(column, tier, equals=self.name(table, "equals", key))
 
 
 def _strictly_below(lower: Tier, upper: Tier) -> bool:

@@ -30,6 +30,7 @@ import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -63,10 +64,13 @@ from .pipeline import (
     money_of,
     rejects_of,
     require_customers,
+    rows_counted,
+    rows_in,
     scoring_of,
     unmapped_of,
 )
 from .plan import Plan, compile_plan
+from .points import NUMERATOR
 from .rules import load_rules
 from .sources import (
     BALANCES,
@@ -96,6 +100,7 @@ from .spark_scoring import (
 )
 from .summary import summary_of
 from .validate import DETAIL, TRANSACTION_PARSERS, balance_parsers, check
+from .watch import FORWARD, rating_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -159,11 +164,13 @@ def run(
             }
             done.append(", ".join(f"{len(o.files)} {n} file(s)" for n, o in opened.items()))
             context = context_of(reader, plan, job)
+            stages.rows(rows_counted({n: o.files for n, o in opened.items()}, context))
         with stages.stage("compute", "validate, measure and score on Spark") as done:
             result = _compute(plan, opened, context, collect)
             _unchanged(opened)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.summary['customers']:,} customers")
+            stages.rows(rows_in(result.summary))
     result.timings = stages.timings
     return result
 
@@ -186,7 +193,10 @@ def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: 
     rejects = rejects_of([h.bad for h in handed.values()], conflicts, context)
     ranked = ranked_on_cluster(plan, values, partitions)
     how = scoring_of(plan, ranked, context)
-    rows, parts, scored = scores_on_cluster(plan, how, values, context)
+    forward, ahead = _forward(plan, opened, partitions) if plan.ruleset.service else (None, None)
+    rows, parts, scored = scores_on_cluster(plan, how, values, context, forward)
+    if ahead is not None:  # the scores and their parts are persisted by now
+        ahead.unpersist()
     counts = counts_with(counts, context)
     summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
     files = files_with({name: h.files for name, h in handed.items()}, context)
@@ -198,6 +208,34 @@ def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: 
     result = Result(plan, scores, rejects, summary, files, unmapped)
     result.cluster_scores = None if collect else rows
     return result
+
+
+def _forward(
+    plan: Plan, opened: dict[str, _Opened], partitions: int
+) -> tuple[DataFrame, DataFrame]:
+    """Each customer's numerator on the next rating day (``watch.FORWARD``), measured on
+    the cluster by the run's own measuring, as the polars engine does it
+    (``watch.forward_values``): balances dated up to the as-of date over the rating
+    day's window, transactions over its days up to the as-of date. Also the persisted
+    frame behind it, to let go of once the scores are computed."""
+    from pyspark.sql import functions as F
+
+    rating = rating_of(plan)
+    handed = {}
+    for name, one in opened.items():
+        measured = rating.balances if name == "balances" else rating.transactions
+        if measured is not None:
+            until = plan.window.end if name == "balances" else None
+            handed[name] = _measure(measured, name, one, until)
+    folds = {n: h.folds for n, h in handed.items()}
+    if rating.transactions is None:  # the window has not begun: no transaction counts yet
+        ids = [c.id for c in rating.balances.of_source("transactions")]
+        zero = [F.lit(0).cast("decimal(38,0)").alias(c) for c in ids]
+        folds["balances"] = folds["balances"].select("*", *zero)
+    rows, _, held = customer_values(rating.balances, folds, partitions)
+    for h in handed.values():
+        h.held.unpersist()
+    return rows.select("customer_id", F.col(NUMERATOR).alias(FORWARD)), held
 
 
 @dataclass
@@ -596,7 +634,7 @@ class _Handed:
     held: DataFrame
 
 
-def _measure(plan: Plan, name: str, opened: _Opened) -> _Handed:
+def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) -> _Handed:
     """Measure one input on the cluster by the key its rows must be seen together by."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -605,7 +643,7 @@ def _measure(plan: Plan, name: str, opened: _Opened) -> _Handed:
     key = F.col(PARTITION_KEY[name])
     key = key if opened.typed else F.trim(key)
     handed = opened.frame.repartition(_partitions(opened), key).mapInArrow(
-        _partition_measure(plan, name, opened.typed, opened.facts), _handover_schema(ids)
+        _partition_measure(plan, name, opened.typed, opened.facts, until), _handover_schema(ids)
     )
     handed = handed.persist(StorageLevel.MEMORY_AND_DISK)
     bad = handed.where(F.col(KIND) == BAD).select(FILE_COL, LINE_COL, DETAIL)
@@ -689,10 +727,10 @@ def _handover_schema(ids: list[str]) -> str:
 
 
 def _partition_measure(
-    plan: Plan, name: str, typed: bool, facts: dict[int, _Facts]
+    plan: Plan, name: str, typed: bool, facts: dict[int, _Facts], until: date | None = None
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The function each Spark task runs: the polars engine's validate and measure."""
-    return arrow_task(lambda frame: measure_partition(plan, name, typed, frame, facts))
+    return arrow_task(lambda frame: measure_partition(plan, name, typed, frame, facts, until))
 
 
 def measure_partition(
@@ -701,6 +739,7 @@ def measure_partition(
     typed: bool,
     frame: pl.DataFrame,
     facts: dict[int, _Facts] | None = None,
+    until: date | None = None,
 ) -> pa.Table:
     """One partition's folds, bad rows and per-file row counts, in the hand-over schema.
 
@@ -708,6 +747,7 @@ def measure_partition(
     duplicates and following an account's balances works here as on one machine,
     by the very function the polars engine measures with (``measure_in_steps``).
     Rows of local CSV files first get polars' lines and marks (``_placed``).
+    ``until``: only the rows dated up to it are measured (``watch``'s balances).
     """
     frame = _placed(frame, facts or {})
     lf = frame.lazy().with_columns(
@@ -715,6 +755,8 @@ def measure_partition(
     )
     parsers = balance_parsers(plan) if name == "balances" else TRANSACTION_PARSERS
     checked = check(lf, parsers, typed=typed)
+    if until is not None:
+        checked = checked.filter(pl.col("date") <= until)
     # finds repeats; typed rows in memory are cheap to check twice, text is not
     folded, bad = measure_in_steps(plan, name, checked, None, wide=True, reread=typed)
     sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS)).collect()

@@ -48,7 +48,7 @@ def publish_uri(
         timings = {**result.timings, "write": time.perf_counter() - clock}
         facts = manifest(result, {}, timings, started)
         if scores and extras.report:
-            texts["report.html"] = render_html(result.summary, facts)
+            texts["report.html"] = render_html(result.summary, facts, extras.lang)
         facts["outputs"] = [{"file": name} for name in [*written, *texts]]
         texts["manifest.json"] = _json(facts)
         for name, text in texts.items():

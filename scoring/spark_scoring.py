@@ -39,7 +39,9 @@ from .pipeline import INPUTS, KEYS, Context, conflicts_part, count_part, scorabl
 from .plan import Plan, money_names
 from .points import NUMERATOR, PREVIOUS, value_types, with_numerator
 from .ranked import Ranked, positions, ranked_part
+from .service import OV_TIER, OVERRIDE_COLUMNS, PREVIOUS_COLUMNS
 from .summary import Scored, Scoring, no_customers, score_part, summary_parts
+from .watch import FORWARD
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -167,12 +169,17 @@ def ranked_on_cluster(plan: Plan, values: DataFrame, partitions: int) -> Ranked:
 
 
 def scores_on_cluster(
-    plan: Plan, how: Scoring, values: DataFrame, context: Context
+    plan: Plan, how: Scoring, values: DataFrame, context: Context, forward: DataFrame | None = None
 ) -> tuple[DataFrame, dict[str, pl.DataFrame], DataFrame]:
-    """Pass 3: tiers, published rows and summary parts, on the executors. Attributes
-    and the earlier run's tiers are joined to the values by customer first."""
+    """Pass 3: tiers, published rows and summary parts, on the executors. The numerator
+    on the next rating day (``forward``, see ``watch``), overrides, attributes and the
+    earlier run's tiers are joined to the values by customer first."""
     spark = values.sparkSession
     frame = values
+    if forward is not None:
+        frame = frame.join(forward, "customer_id", "left")
+    if context.overrides is not None:
+        frame = frame.join(_to_spark(spark, context.overrides.frame), "customer_id", "left")
     if context.attributes is not None:
         frame = frame.join(_to_spark(spark, context.attributes.frame), "customer_id", "left")
     if context.previous is not None:
@@ -193,14 +200,21 @@ def _scores_task(plan: Plan, how: Scoring) -> Task:
             "customer_id",
             *(pl.col(c).cast(pl.Int128) for c in [*ids, NUMERATOR]),
             *(pl.col(c).cast(pl.Int64) for c in money),
+            *(pl.col(c).cast(pl.Int128) for c in [FORWARD] if c in part.columns),
         )
         attributes = scored.select("customer_id", *how.carried) if how.gated else None
         previous = None
         if how.previous:
+            state = [c for c in PREVIOUS_COLUMNS if c in part.columns]  # ``[service]``'s
             previous = part.filter(pl.col(PREVIOUS).is_not_null()).select(
-                "customer_id", pl.col(PREVIOUS).cast(pl.Int32)
+                "customer_id", pl.col(PREVIOUS).cast(pl.Int32), *state
             )
-        done = score_part(plan, how, valued.lazy(), attributes, previous)
+        overrides = None
+        if OV_TIER in part.columns:
+            overrides = scored.filter(pl.col(OV_TIER).is_not_null()).select(
+                "customer_id", *OVERRIDE_COLUMNS
+            )
+        done = score_part(plan, how, valued.lazy(), attributes, previous, overrides)
         return done.scores, summary_parts(plan, how, done)
 
     return task

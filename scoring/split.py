@@ -6,6 +6,11 @@ The CSV lists are opened by people, in Excel, where a cell that begins with ``=`
 ``=HYPERLINK("http://x","y")`` in a manager column would be a live link. So their
 text cells and headers are defused the OWASP way, prefixed with ``'``. The
 machine-readable outputs (scores.csv and every Parquet file) stay verbatim.
+
+For the same readers the lists start with a UTF-8 byte order mark: Excel opens a CSV
+without one in the system's code page, which on a Chinese Windows (GBK) shows 五星级 as
+mojibake. scores.csv is for programs, which take a BOM as part of the first column's
+name, so it has none unless asked (``--csv-bom``).
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ def safe_name(column: str) -> pl.Expr:
 def write_split(scores: pl.DataFrame, root: Path, by: str, fmt: str) -> dict[str, Path]:
     """One file per tier that has customers (``by_tier/五星级.csv``), or per branch and
     tier (``by_branch/朝阳支行/五星级.csv``). Customers no longer scored (migration's
-    gone) have no tier and are in no list. CSV lists are ``defused`` for spreadsheets;
-    Parquet lists are read by programs, which want the values as they are."""
+    gone) have no tier and are in no list. CSV lists are ``defused`` for spreadsheets
+    and start with a BOM; Parquet lists are read by programs, which want the values as
+    they are."""
     if by == "branch" and "branch" not in scores.columns:
         raise InputError("--split branch needs a branch column in --customers", key="branch")
     folder = SPLIT_FOLDERS[by]
@@ -52,18 +58,21 @@ def write_split(scores: pl.DataFrame, root: Path, by: str, fmt: str) -> dict[str
         *branch, tier = key
         relative = Path(folder, *map(str, branch), f"{tier}.{fmt}")
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        write_scores(defused(part) if fmt == "csv" else part, root / relative, fmt)
+        write_scores(defused(part) if fmt == "csv" else part, root / relative, fmt, bom=True)
         written[relative.as_posix()] = root / relative
     return dict(sorted(written.items()))
 
 
-def write_scores(scores: pl.DataFrame, target: Path | IO[bytes], fmt: str = "csv") -> None:
+def write_scores(
+    scores: pl.DataFrame, target: Path | IO[bytes], fmt: str = "csv", *, bom: bool = False
+) -> None:
     """Every scores file is written the same way (the split lists included). zstd's
-    level 1 makes smaller files of these columns than its default, in less time."""
+    level 1 makes smaller files of these columns than its default, in less time.
+    ``bom``: a CSV starts with a UTF-8 byte order mark, for Excel (Parquet has none)."""
     if fmt == "parquet":
         scores.write_parquet(target, statistics=False, compression="zstd", compression_level=1)
     else:
-        scores.write_csv(target)
+        scores.write_csv(target, include_bom=bom)
 
 
 def defused(frame: pl.DataFrame) -> pl.DataFrame:

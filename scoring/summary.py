@@ -39,6 +39,8 @@ from .points import (
     with_tier,
 )
 from .ranked import Ranked
+from .rules import RuleSet
+from .service import ServiceRun, service_parts, service_summary, with_service
 from .unmapped import bounded
 
 GATE = "gate"  # in the gates part; its null row counts customers blocked by any gate
@@ -56,6 +58,7 @@ class Scoring:
     carried: tuple[str, ...] = ()  # attribute columns shown in scores
     near: Fraction = Fraction(10)
     previous: bool = False  # an earlier run's tiers are compared
+    service: ServiceRun | None = None  # the service tier's lifecycle (``[service]``)
 
 
 @dataclass
@@ -75,11 +78,12 @@ def score_part(
     valued: pl.LazyFrame,
     attributes: pl.DataFrame | None = None,
     previous: pl.DataFrame | None = None,
+    overrides: pl.DataFrame | None = None,
 ) -> Scored:
     """Tiers, gaps, quality and the published columns of one part's customers.
 
     ``valued`` has component values and the numerator (``points.with_numerator``);
-    ``attributes`` and ``previous`` hold at least this part's customers.
+    ``attributes``, ``previous`` and ``overrides`` hold at least this part's customers.
     """
     scored = with_gap(plan, with_tier(plan, valued, how.where), how.where)
     if attributes is not None:
@@ -89,6 +93,8 @@ def score_part(
     every = with_previous(current.lazy(), previous).collect() if previous is not None else None
     # current is sorted; with gone customers joined, the table is sorted again
     table = every if every is not None else current
+    if how.service is not None:
+        table = with_service(plan, how.service, table.lazy(), overrides).collect()
     columns = report_columns(
         plan, table.lazy(), how.gated, how.carried, how.near, sort=how.previous
     )
@@ -120,6 +126,8 @@ def summary_parts(plan: Plan, how: Scoring, part: Scored) -> dict[str, pl.DataFr
     parts["near"], parts["near_top"] = near_part(scored, current)
     if part.every is not None:
         parts["migration"] = migration_part(plan, part.every)
+    if how.service is not None:
+        parts |= service_parts(scored)
     return parts
 
 
@@ -156,6 +164,8 @@ def summary_of(
     summary["upgrade"], summary["upgrade_rest"] = _bounded_upgrade(found)
     if "migration" in parts:
         summary["migration"] = migration_summary(plan, parts["migration"], previous_file)
+    if how.service is not None:
+        service_summary(plan, how.service, parts, summary)
     return summary
 
 
@@ -231,15 +241,19 @@ def _gate_part(plan: Plan, how: Scoring, scored: pl.DataFrame) -> pl.DataFrame:
 
 def _gate_summary(plan: Plan, how: Scoring, parts: pl.DataFrame | None) -> dict[str, object]:
     """What the gates blocked. Without ``--customers`` the gates on its columns are
-    named as not evaluated rather than counted as blocking no one."""
+    named as not evaluated rather than counted as blocking no one. ``labels``: each
+    gate's label, by which the report names it."""
+    labels = {gate.id: gate.label for gate in plan.ruleset.gates}
     if parts is None:
-        return {"evaluated": False, "note": "no --customers given: gates not applied"}
+        return {"evaluated": False, "note": "no --customers given: gates not applied",
+                "labels": labels}  # fmt: skip
     summed = parts.group_by(GATE).agg(pl.col("customers").sum())
     by_gate = dict(summed.iter_rows())
     found: dict[str, object] = {
         "evaluated": True,
         "blocked_customers": int(by_gate.get(None, 0)),
         "by_gate": {gate: int(by_gate.get(gate, 0)) for gate in gate_ids(plan, how.gated)},
+        "labels": labels,
     }
     if not how.gated and plan.ruleset.column_gates:
         found["not_evaluated"] = [g.id for g in plan.ruleset.column_gates]
@@ -260,6 +274,15 @@ def _key_group(plan: Plan, summary: dict[str, Any]) -> dict[str, object]:
         "customers": customers,
         "share": round(customers / everyone, 4) if everyone else 0.0,
     }
+
+
+def points_unit(rules: RuleSet) -> str:
+    """What the points count: yuan where a point is a yuan (every component's rate
+    equals the unit, no weighting or bonus: card-tier's points are the daily-average
+    assets), else points. Read off the rules, so any rule set written so says yuan."""
+    same = all(c.rate == rules.unit for c in rules.components)
+    return "yuan" if rules.components and same and not rules.weighted and not rules.bonus \
+        else "points"  # fmt: skip
 
 
 def _summary(
@@ -284,6 +307,7 @@ def _summary(
     listed, rest = bounded(unmapped)
     return {
         "ruleset": plan.ruleset.as_dict(),
+        "points_unit": points_unit(plan.ruleset),
         "window": plan.window.as_dict(),
         "customers": customers,
         "quality_customers": quality,

@@ -190,6 +190,8 @@ def test_by_branch_and_by_manager(tmp_path: Path) -> None:
         return {label: 0 for label in TIERS} | {names[k]: n for k, n in counts.items()}
 
     branches = {g["branch"]: g for g in summary["by_branch"]}
+    for group in [*summary["by_branch"], *summary["by_manager"]]:  # icbc-star's [service]:
+        assert group.pop("service_tiers") == group["tiers"]  # no earlier run, no floor
     assert branches == {
         "朝阳支行": {"branch": "朝阳支行", "customers": 3, "quality_customers": 1,
                      "points": "12500.00", "tiers": tiers(s6=1, s5=1, s4=1)},

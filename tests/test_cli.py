@@ -48,7 +48,10 @@ COMPONENTS = ["short_term_assets", "long_term_assets", "mortgage", "other_loans"
 HEADER = [
     "customer_id",
     *[f"{c}_{part}" for c in COMPONENTS for part in ("amount", "points")],
-    "points", "tier", "quality", "next_tier", "points_to_next", "near_next",
+    "points", "tier",
+    # icbc-star's [service]: the service tier and the watch list's hold
+    "service_tier", "service_since", "below_since", "downgrade_on", "service_reason", "hold_yuan",
+    "quality", "next_tier", "points_to_next", "near_next",
 ]  # fmt: skip
 PUBLISHED = [
     "manifest.json",

@@ -401,7 +401,7 @@ def test_columns_read_two_ways_stop_check_and_score_alike(
 def test_rules_show_names_the_customers_columns(capsys: pytest.CaptureFixture[str]) -> None:
     code = _outcome(lambda: app(["rules", "show", "seed003-grade"], prog_name="tierscore"),
                     verbose=False)  # fmt: skip
-    said = capsys.readouterr().err
+    said = capsys.readouterr().out
     assert code == 0
     assert "customers column 历史销售额" in said
     assert "bonus: x 1.05 when customers column 历史销售额 > 1000000" in said
@@ -443,4 +443,4 @@ def test_shipped_listed_and_checked(capsys: pytest.CaptureFixture[str]) -> None:
     for args in (["rules", "list"], ["rules", "check", "seed003-grade"]):
         code = _outcome(lambda a=args: app(a, prog_name="tierscore"), verbose=False)
         assert code == 0
-        assert "seed003-grade" in capsys.readouterr().err
+        assert "seed003-grade" in capsys.readouterr().out

@@ -201,8 +201,9 @@ def test_explain_shows_the_cap_per_code(tmp_path: Path) -> None:
 
 
 def test_explain_terminal_names_caps_and_fee(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)  # (xdist sets 80) whole lines, not wrapped
     job = job_for(tmp_path, K_TXNS)
     args = ["explain", "K", "--balances", job.balances, "--transactions", job.transactions,
             "--period", "2026H1", "--rules", job.rules]  # fmt: skip
@@ -338,17 +339,17 @@ def test_a_bounded_upgrade_list_keeps_the_count_a_number(tmp_path: Path, monkeyp
 
 
 def test_report_shows_the_transactions_only_for_a_capped_lever(tmp_path: Path) -> None:
-    html = render_html(upgrade_of(tmp_path), {})
+    html = render_html(upgrade_of(tmp_path), {}, "en")
     section = html.split('id="upgrade"', 1)[1].split("</section>", 1)[0]
     assert "<th>lever (transactions)</th>" in section
-    assert '<td class="num">2 of 20000.00 each (REMOTE_CASH)</td>' in section
-    assert '<td class="num">3 of 20000.00 each (REMOTE_CASH)</td>' in section
+    assert '<td class="num">2 of 20,000.00 each (REMOTE_CASH)</td>' in section
+    assert '<td class="num">3 of 20,000.00 each (REMOTE_CASH)</td>' in section
     assert "only with a fee where the lever says so" in section
     uncapped = dict(upgrade_of(tmp_path / "u"))
     for entry in uncapped["upgrade"]["top"]:
         entry.update(lever_transactions=None, lever_each=None, lever_codes=None)
-    plain = render_html(uncapped, {}).split('id="upgrade"', 1)[1].split("</section>", 1)[0]
-    assert "lever (transactions)" not in plain and "40000.00" in plain
+    plain = render_html(uncapped, {}, "en").split('id="upgrade"', 1)[1].split("</section>", 1)[0]
+    assert "lever (transactions)" not in plain and "40,000.00" in plain
 
 
 def test_report_escapes_the_new_lever_cells(tmp_path: Path) -> None:
@@ -356,7 +357,7 @@ def test_report_escapes_the_new_lever_cells(tmp_path: Path) -> None:
     found["upgrade"]["top"][0].update(
         lever_each="<b>x</b>", lever_codes="<script>", lever_transactions="7"
     )
-    html = render_html(found, {})
+    html = render_html(found, {}, "en")
     assert "<script>" not in html and "<b>x</b>" not in html
     assert "7 of &lt;b&gt;x&lt;/b&gt; each (&lt;script&gt;)" in html
 

@@ -154,6 +154,7 @@ def test_bar_of_one_component_of_a_custom_rule_set(tmp_path: Path) -> None:
     assert got["BELOW"]["cash_amount"] == got["AT"]["cash_amount"]  # both show 1000.01
     assert result.summary["quality_gates"] == {
         "evaluated": True, "blocked_customers": 1, "by_gate": {"cash_bar": 1},
+        "labels": {"cash_bar": "cash_bar"},  # no label given: the id
     }  # fmt: skip
 
 
@@ -408,7 +409,8 @@ def test_strict_on_the_sample_without_customers(tmp_path: Path) -> None:
     header = (tmp_path / "s" / "scores.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header.split(",")[-1] == "quality_blocked_by"
     report = (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
-    assert "deposits_300k" in report and "the gates on its columns not applied" in report
+    assert "存款余额30万元以上 (deposits of 300,000 yuan)" in report  # gates by label, in zh
+    assert "客户信息列上的门槛未应用：90+ days overdue、连三" in report
 
 
 @pytest.mark.parametrize(
@@ -421,7 +423,7 @@ def test_strict_on_the_sample_without_customers(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_rules_show(capsys: pytest.CaptureFixture[str], name: str, shown: list[str]) -> None:
     code = _outcome(lambda: app(["rules", "show", name], prog_name="tierscore"), False)
-    said = capsys.readouterr().err
+    said = capsys.readouterr().out
     assert code == 0, said
     for text in shown:
         assert text in said, text

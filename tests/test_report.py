@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tierscore.scoring.report import render_html
+from tierscore.scoring.report_text import HTML_LANG, LANGS, TEXT
 
 TIERS = ("七星级", "六星级", "五星级", "四星级", "三星级", "准星级", "非星级")
 BRANCHES = ("朝阳支行", "海淀支行", "西城支行")
@@ -177,7 +178,7 @@ def facts(summary: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def page(summary: dict[str, Any], facts: dict[str, Any]) -> str:
-    return render_html(summary, facts)
+    return render_html(summary, facts, "en")  # the words asserted here; zh: test_report_lang
 
 
 def test_declares_utf8_and_shows_chinese_labels(page: str) -> None:
@@ -191,7 +192,7 @@ def test_declares_utf8_and_shows_chinese_labels(page: str) -> None:
 def test_one_svg_per_chart(page: str, summary: dict[str, Any], facts: dict[str, Any]) -> None:
     assert page.count("<svg") == 3
     without = {k: v for k, v in summary.items() if k != "migration"}
-    other = render_html(without, facts)
+    other = render_html(without, facts, "en")
     assert other.count("<svg") == 2
     assert "Tier migration" not in other
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page
@@ -222,7 +223,7 @@ def test_references_nothing_outside_itself(page: str) -> None:
 def test_values_from_data_appear(page: str) -> None:
     assert f">{MIGRATION_COUNT}<" in page
     assert "C0012" in page and "C0444" in page
-    for money in ("123456.78", "1890.00", "110000.00", "45671.90"):
+    for money in ("123,456.78", "1,890.00", "110,000.00", "45,671.90"):
         assert money in page
     assert "20.0% of customers bring 80% of points" in page
     assert "ab12ab12ab12" in page and "cd34cd34cd34" in page
@@ -256,9 +257,9 @@ def test_tolerates_missing_and_empty_data(facts: dict[str, Any]) -> None:
         "upgrade": {"top": []},
         "quality_gates": {"evaluated": False, "note": "no gate data"},
     }
-    page = render_html(minimal, facts)
+    page = render_html(minimal, facts, "en")
     assert "<svg" not in page
-    assert "no gate data" in page
+    assert "No --customers given: the quality gates were not applied." in page
     assert render_html({}, {}).startswith("<!DOCTYPE html>")
 
 
@@ -420,12 +421,15 @@ def _browser() -> str | None:
     return next((path for path in map(shutil.which, names) if path), None)
 
 
-def test_headless_chromium_renders_charts(page: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_headless_chromium_renders_charts(
+    summary: dict[str, Any], facts: dict[str, Any], lang: str, tmp_path: Path
+) -> None:
     browser = _browser()
     if browser is None:
         pytest.skip("no chromium")
     target = tmp_path / "report.html"
-    target.write_text(page, encoding="utf-8")
+    target.write_text(render_html(summary, facts, lang), encoding="utf-8")
     command = [
         browser,
         "--headless",
@@ -446,3 +450,7 @@ def test_headless_chromium_renders_charts(page: str, tmp_path: Path) -> None:
     assert dom.count("<svg") == 3
     assert "七星级" in dom and "朝阳支行" in dom
     assert 'id="migration-chart"' in dom
+    say = TEXT[lang]
+    for key in ("tiers_heading", "branches_heading", "facts_heading", "migration_rows"):
+        assert say[key] in dom, key
+    assert f'<html lang="{HTML_LANG[lang]}">' in dom

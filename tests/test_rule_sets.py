@@ -119,7 +119,7 @@ def test_shipped_rule_sets_score_sample_data(tmp_path: Path, rules: str) -> None
             "label": "关键客户", "tiers": ["重要客户", "次要客户"], "customers": 57, "share": 0.2,
         }  # fmt: skip
         report = (tmp_path / "report.html").read_text(encoding="utf-8")
-        assert "关键客户 (重要客户 + 次要客户): 57 customers, 20.0% of all." in report
+        assert "关键客户（重要客户 + 次要客户）：57 位客户，占全部客户的 20.0%。" in report
     else:
         assert sum(counts) == 285 and counts[-1] > 0
 
@@ -128,7 +128,7 @@ def test_rules_list_names_every_shipped_set() -> None:
     done = subprocess.run([str(TIERSCORE), "rules", "list"], capture_output=True, text=True)
     assert done.returncode == 0
     for name in ("icbc-star", "icbc-star-strict", "card-tier", "pyramid"):
-        assert name in done.stderr
+        assert name in done.stdout
 
 
 def test_quality_gates_block_quality_not_the_tier(tmp_path: Path) -> None:
@@ -293,4 +293,4 @@ def test_rules_show_prints_what_the_file_declares(name: str, shown: list[str]) -
                           text=True)  # fmt: skip
     assert done.returncode == 0
     for text in shown:
-        assert text in done.stderr, text
+        assert text in done.stdout, text

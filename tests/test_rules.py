@@ -210,11 +210,12 @@ def test_rules_check_invalid_toml_exits_2(tmp_path: Path) -> None:
 def test_rules_check_shipped_exits_0() -> None:
     done = tierscore("rules", "check", "icbc-star")
     assert done.returncode == 0, done.stderr
-    assert "ok: " in done.stderr and "icbc-star.toml" in done.stderr
+    assert "ok: " in done.stdout and "icbc-star.toml" in done.stdout
+    assert done.stderr == ""
     for cid, _, _ in COMPONENTS:
-        assert cid in done.stderr
+        assert cid in done.stdout
     for label, _, _ in TIERS:
-        assert label in done.stderr
+        assert label in done.stdout
 
 
 def test_rules_check_unknown_name_exits_2() -> None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import select
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -157,29 +161,36 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(TIERSCORE), *args], capture_output=True, text=True, timeout=600)
 
 
-def test_cli_engine_spark_writes_the_same_files(tmp_path: Path) -> None:
+def cli_here(*args: str) -> int:
+    """The CLI in this process: ``--engine spark`` then runs on the shared session instead
+    of starting a JVM of its own (a fresh process's is run by the README's Spark command and
+    the Spark Connect test below)."""
+    from tierscore.cli.errors import _outcome
+    from tierscore.cli.main import app
+
+    return _outcome(lambda: app(list(args), prog_name="tierscore"), verbose=False)
+
+
+def test_cli_engine_spark_writes_the_same_files(spark: Any, tmp_path: Path) -> None:
     inputs = ["--balances", str(SAMPLE / "balances.csv"),
               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
-    polars_run = cli("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
-    spark_run = cli("score", *inputs, "--out", str(tmp_path / "s"), "--no-report",
-                    "--engine", "spark", "--spark-conf", "spark.master=local[2]",
-                    "--spark-conf", "spark.ui.enabled=false")  # fmt: skip
-    assert polars_run.returncode == 0 and spark_run.returncode == 0, spark_run.stderr
+    polars_run = cli_here("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
+    spark_run = cli_here("score", *inputs, "--out", str(tmp_path / "s"), "--no-report",
+                         "--engine", "spark")  # fmt: skip
+    assert polars_run == 0 and spark_run == 0
     for name in ("scores.csv", "summary.json", "rejects.csv"):
         assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
 
 
-def test_cli_uri_out_scores_stay_on_the_cluster(tmp_path: Path) -> None:
+def test_cli_uri_out_scores_stay_on_the_cluster(spark: Any, tmp_path: Path) -> None:
     """With a URI --out the run leaves the scores on the cluster and Spark writes them:
     the dataset holds the polars engine's rows, and summary.json is the same."""
     inputs = ["--balances", str(SAMPLE / "balances.csv"),
               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
-    polars_run = cli("score", *inputs, "--out", str(tmp_path / "p"), "--format", "parquet")
+    polars_run = cli_here("score", *inputs, "--out", str(tmp_path / "p"), "--format", "parquet")
     out = (tmp_path / "s").as_uri()
-    spark_run = cli("score", *inputs, "--out", out, "--no-report", "--engine", "spark",
-                    "--spark-conf", "spark.master=local[2]",
-                    "--spark-conf", "spark.ui.enabled=false")  # fmt: skip
-    assert polars_run.returncode == 0 and spark_run.returncode == 0, spark_run.stderr
+    spark_run = cli_here("score", *inputs, "--out", out, "--no-report", "--engine", "spark")
+    assert polars_run == 0 and spark_run == 0
     local = pl.read_parquet(tmp_path / "p" / "scores.parquet")
     back = pl.read_parquet(tmp_path / "s" / "scores" / "**" / "*.parquet", hive_partitioning=True)
     back = back.select(local.columns).with_columns(pl.col("tier").cast(pl.String))
@@ -280,16 +291,66 @@ def test_uri_out_needs_the_spark_engine(tmp_path: Path) -> None:
     assert done.returncode == 2 and "--out" in done.stderr
 
 
-def test_spark_connect_gives_the_same_files(tmp_path: Path) -> None:
+# A Spark Connect server of its own for the test: local[2], on a free port of the loopback
+# address only, with a token, so that two runs on one machine never meet on 15002.
+CONNECT_SERVER = """
+import sys
+from pyspark.sql import SparkSession
+
+spark = (SparkSession.builder.master("local[2]").appName("tierscore-test-connect")
+         .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+         .config("spark.connect.grpc.binding.address", "127.0.0.1")
+         .config("spark.connect.grpc.binding.port", sys.argv[1])
+         .config("spark.default.parallelism", "2")  # a client cannot ask Connect for cores
+         .config("spark.ui.enabled", "false").getOrCreate())
+print("ready", flush=True)
+sys.stdin.read()  # serve until the test closes this pipe
+spark.stop()
+"""
+
+
+def free_port() -> int:
+    """A port nobody listens on now: the OS picks it for a socket bound to port 0."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def connect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A running Spark Connect server; yields the environment a client needs to reach it."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = {**os.environ, "SPARK_CONNECT_AUTHENTICATE_TOKEN": token,
+           "PYSPARK_PYTHON": sys.executable}  # fmt: skip
+    env.pop("SPARK_REMOTE", None)
+    log = tmp_path / "connect-server.log"
+    with log.open("w") as errors:
+        server = subprocess.Popen(
+            [sys.executable, "-c", CONNECT_SERVER, str(port)], env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+        )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        up, _, _ = select.select([server.stdout], [], [], 300)
+        assert up and server.stdout.readline() == "ready\n", log.read_text()[-3000:]
+        yield {**env, "SPARK_REMOTE": f"sc://localhost:{port}"}
+    finally:
+        try:
+            server.communicate(timeout=120)  # closes stdin: the server stops its session
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+
+
+def test_spark_connect_gives_the_same_files(tmp_path: Path, connect_server: dict[str, str]) -> None:
     """SPARK_REMOTE is honoured: here a Spark Connect server on this machine (local[2])."""
     inputs = ["--balances", str(SAMPLE / "balances.csv"),
               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
     polars_run = cli("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
-    env = {**os.environ, "SPARK_REMOTE": "local[2]"}
     connect = subprocess.run(
         [str(TIERSCORE), "score", *inputs, "--out", str(tmp_path / "c"), "--no-report",
          "--engine", "spark"],
-        capture_output=True, text=True, timeout=600, env=env,
+        capture_output=True, text=True, timeout=600, env=connect_server,
     )  # fmt: skip
     assert polars_run.returncode == 0 and connect.returncode == 0, connect.stderr
     for name in ("scores.csv", "summary.json", "rejects.csv"):

@@ -53,7 +53,8 @@ CUSTOMERS = [
 HOSTILE = {"=1+2", LINK, "@SUM(1)", "-5", DDE, "-2+3", "=cmd", "@x", "+86 138", "=note", TIER}
 BAL_HEADER = ("customer_id", "account_id", "product", "date", "balance")
 TXN_HEADER = ("customer_id", "txn_id", "date", "txn_type", "amount", "fee", "fee_ratio")
-TEXT = ("customer_id", "branch", "manager", "=note", "tier", "next_tier", "quality_blocked_by")
+TEXT = ("customer_id", "branch", "manager", "=note", "tier", "next_tier", "quality_blocked_by",
+        "service_tier", "service_reason")  # fmt: skip
 
 
 def write_rows(path: Path, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> Path:
@@ -65,7 +66,8 @@ def write_rows(path: Path, header: tuple[str, ...], rows: list[tuple[Any, ...]])
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as source:
+    """The call lists start with a BOM (for Excel); scores.csv does not: read both."""
+    with path.open(newline="", encoding="utf-8-sig") as source:
         return list(csv.DictReader(source))
 
 
@@ -286,7 +288,7 @@ def test_report_and_terminal_stay_small(codes_run: tuple[Path, str]) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     assert len(page.encode()) < 100_000
     assert page.count("<td>Z") == TOP_CODES - 2  # the listed Z codes, and no other
-    assert f"transactions: 4,950 more codes ({REST_ROWS:,} rows)" in page
+    assert f"交易：另有 4,950 个代码（{REST_ROWS:,} 行）" in page  # Chinese tiers: a zh page
     assert len(stderr) < 10_000 and len(stderr.splitlines()) < 40
     line = next(x for x in stderr.splitlines() if x.startswith("unmapped transactions codes"))
     assert line.count(" (3)") == TOP_CODES and f"and 4,950 more codes ({REST_ROWS:,} rows)" in line
@@ -366,7 +368,7 @@ def test_groups_and_upgrade_list_are_bounded(tmp_path: Path, monkeypatch: Any) -
 def test_report_tables_show_at_most_so_many_rows(tmp_path: Path, monkeypatch: Any) -> None:
     found = run(branches_inputs(tmp_path, 6)).summary
     monkeypatch.setattr(report, "TABLE_ROWS", 2)
-    page = render_html(found, {})
+    page = render_html(found, {}, "en")
     assert "2 of 6 branches (those with the most customers) shown" in page
     assert "2 of 8 managers" in page and "2 of 8 customers closest" in page
     assert "B000" in page and "B001" in page and "B005" not in page
@@ -462,7 +464,7 @@ def test_report_of_a_hostile_run_is_inert(hostile_out: Path) -> None:
 # 5. the terminal shows data, never obeys it ----------------------------------------
 
 
-def test_terminal_shows_escapes_and_markup_as_text() -> None:
+def test_terminal_shows_escapes_and_markup_as_text(capsys: pytest.CaptureFixture[str]) -> None:
     bad = "[link=http://x]y[/link]\x1b]0;pwned\x07"
     found = hostile_summary(bad)
     found["tiers"][0]["tier"] = bad
@@ -474,8 +476,8 @@ def test_terminal_shows_escapes_and_markup_as_text() -> None:
     rejects = pl.DataFrame({"file": ["f"], "line": [2], "column": ["x"], "value": [bad * 500]})
     with err.capture() as captured:
         show_run(found, None, 0)
-        show_inspection({bad: {"read": 1, "valid": 1, "duplicate": 0, "rejected": 0}}, rejects, 5)
-    shown = captured.get()
+    show_inspection({bad: {"read": 1, "valid": 1, "duplicate": 0, "rejected": 0}}, rejects, 5)
+    shown = captured.get() + capsys.readouterr().out  # validate's answer is on stdout
     assert "\x1b" not in shown and "\x07" not in shown
     assert "[link=http://x]y[/link]\\x1b]0;pwned\\x07" in shown
     assert "and 1 more codes (1 rows)" in shown

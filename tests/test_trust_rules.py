@@ -448,7 +448,8 @@ def test_rules_check_shows_labels_as_written(
 ) -> None:
     """Rich reads table cells as markup: "[/b]" would have stopped the command."""
     path = rule_file(tmp_path, edited(ICBC, 'label = "短期资产"', 'label = "[/b]短期[red]"'))
-    code, said = cli(capsys, "rules", "check", str(path))
+    code = _outcome(lambda: app(["rules", "check", str(path)], prog_name="tierscore"), False)
+    said = capsys.readouterr().out  # the answer, on stdout
     assert code == 0, said
     assert "[/b]短期[red]" in said
 
