@@ -15,7 +15,7 @@ from tierscore.scoring.outdir import claim
 from tierscore.scoring.pipeline import Job, Observer, Result
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.report_text import check_lang
-from tierscore.scoring.sources import is_uri, parse_mapping
+from tierscore.scoring.sources import is_uri
 
 from .display import cell, plain
 from .errors import err
@@ -41,7 +41,7 @@ from .options import (
     TransactionsTable,
     Verbose,
     check_rate,
-    inputs_of,
+    job_of,
     run_on,
     window_of,
 )
@@ -111,12 +111,10 @@ def compare_rules(  # keyword-only: the options list in help panel order
     check_two(given_rules)
     _check_out(out)
     check_rate(max_reject_rate)
-    tables = {"balances": balances_table, "transactions": transactions_table}
-    given = inputs_of({"balances": balances, "transactions": transactions}, tables)
     window = window_of(period, months, from_, to)
-    mapping = parse_mapping(columns) if columns else None
-    job = Job(given["balances"], given["transactions"], window, "", encoding, mapping, customers)
-    job.tables = {name: table for name, table in tables.items() if table}
+    paths = {"balances": balances, "transactions": transactions}
+    tables = {"balances": balances_table, "transactions": transactions_table}
+    job = job_of(paths, tables, window, "", encoding, columns, customers)
     stages = observer(quiet)
     with claim(Path(out)):  # locked before computing: a second run stops at once
         runs = iter(("A", "B"))

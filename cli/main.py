@@ -14,7 +14,7 @@ import typer
 from tierscore.scoring import __version__
 from tierscore.scoring.errors import ConfigError, RejectLimitError
 from tierscore.scoring.outdir import abandon, claim
-from tierscore.scoring.pipeline import Job, Result, Stages, inspect
+from tierscore.scoring.pipeline import Result, Stages, inspect
 from tierscore.scoring.publish import publish, write_scores
 from tierscore.scoring.quality import over_reject_limit
 from tierscore.scoring.report_text import check_lang
@@ -61,7 +61,7 @@ from .options import (
     check_bom,
     check_rate,
     extras_of,
-    inputs_of,
+    job_of,
     percent_of,
     publish_to_uri,
     run_on,
@@ -152,12 +152,10 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     check_bom(csv_bom, out, format_)
     extras = replace(extras, lang=check_lang(lang), csv_bom=csv_bom)
     window = window_of(period, months, from_, to)
-    mapping = parse_mapping(columns) if columns else None
     stages = observer(quiet)
+    paths = {"balances": balances, "transactions": transactions}
     tables = {"balances": balances_table, "transactions": transactions_table}
-    given = inputs_of({"balances": balances, "transactions": transactions}, tables)
-    job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping, customers)
-    job.tables = {name: table for name, table in tables.items() if table}
+    job = job_of(paths, tables, window, rules, encoding, columns, customers)
     job.previous, job.near = previous, percent_of(near)
     job.overrides = overrides
     with _folder_of(out):  # locked before computing: a second run stops at once

@@ -13,7 +13,7 @@ from tierscore.scoring.csv_bytes import codec_of
 from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.pipeline import Job, Observer, Result, run
 from tierscore.scoring.publish import SCORES_FORMATS, Extras
-from tierscore.scoring.sources import is_uri
+from tierscore.scoring.sources import is_uri, parse_mapping
 from tierscore.scoring.split import SPLIT_FOLDERS
 from tierscore.scoring.window import Window, parse_window
 
@@ -294,6 +294,24 @@ def publish_to_uri(
 
     spark = spark_engine.session(_settings(conf))  # the session the run used
     return publish_uri(spark, result, out, scores=scores, extras=extras)
+
+
+def job_of(
+    paths: dict[str, str | None],
+    tables: dict[str, str | None],
+    window: Window,
+    rules: str,
+    encoding: str | None,
+    columns: str | None,
+    customers: str | None,
+) -> Job:
+    """The job ``score`` and ``compare`` share: inputs from files or catalog tables,
+    the window, and the columns mapping read once."""
+    mapping = parse_mapping(columns) if columns else None
+    given = inputs_of(paths, tables)
+    job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping, customers)
+    job.tables = {name: table for name, table in tables.items() if table}
+    return job
 
 
 def inputs_of(paths: dict[str, str | None], tables: dict[str, str | None]) -> dict[str, str]:
