@@ -259,7 +259,8 @@ def check(
             return
         console = terminal()
         _describe(rules, console)
-        _line(console, f"ok: {rules.source}")
+        # a path is never folded: a script reads it back whole from the last line
+        console.print(Text(inert(f"ok: {rules.source}")), soft_wrap=True)
 
 
 @rules_app.command("show")

@@ -550,3 +550,19 @@ def test_fitted_at_every_width() -> None:
         assert_nothing_cut(shown, wide, tokens, width)
         layouts.add("┃" in shown)  # a header row: side by side, not stacked
     assert layouts == {True, False}
+
+
+def test_check_never_folds_the_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI's checkout lives deep (``/check/work/main/.venv/…``): at 80 columns the path on
+    ``ok:`` was folded across two lines, and a script reading it back got half a path."""
+    deep = tmp_path.joinpath(*["a_rather_long_folder_name"] * 5)
+    deep.mkdir(parents=True)
+    rules = deep / "icbc-star.toml"
+    rules.write_text(ICBC, encoding="utf-8")
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = cli(capsys, "rules", "check", str(rules))
+    assert (code, err) == (0, ""), err
+    assert len(str(rules)) > 80
+    assert out.rstrip().splitlines()[-1] == f"ok: {rules}"
