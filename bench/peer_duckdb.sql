@@ -1,10 +1,12 @@
 -- The peer: the default icbc-star star rating (SPEC.md sections 1-4) as one DuckDB
--- query, written the way a data engineer would for clean, typed Parquet exports.
+-- query, written the way a data engineer would for clean, typed exports (Parquet, or CSV read
+-- with declared column types).
 -- Exact: money in integer cents (BIGINT), fee ratios in millionths, sums and points
 -- in HUGEINT; a customer's points are N / (D * 10^12) and tiers compare N with
 -- integer bounds, so 2,000.00 points is 五星级 however they add up.
 --
--- Filled in by bench.py: {balances} {transactions} (Parquet globs), {start} (first day),
+-- Filled in by bench.py: {read_balances} {read_transactions} (read_parquet or read_csv of
+-- every file of the input, at any folder depth, money as DECIMAL), {start} (first day),
 -- {stop} (the day after the last), {days} (D), {out} (the Parquet file written).
 -- What it does not do (tierscore does): validation and reject reports, duplicate and
 -- conflict detection, row accounting, summary and manifest.
@@ -18,7 +20,7 @@ WITH bal AS (
         CAST(balance * 100 AS BIGINT) AS cents,
         date,
         LEAD(date) OVER (PARTITION BY account_id ORDER BY date) AS next_date
-    FROM read_parquet('{balances}')
+    FROM {read_balances}
 ),
 held AS (
     -- days of the window the row holds: a carry-in row from the first day, clipped at
@@ -65,7 +67,7 @@ txn AS (
                 ELSE amount
             END * 100 AS BIGINT
         ) * COALESCE(CAST(fee_ratio * 1000000 AS BIGINT), 1000000) AS value
-    FROM read_parquet('{transactions}')
+    FROM {read_transactions}
 ),
 txn_c AS (
     -- cumulative amounts per component; every customer kept, even with nothing counted

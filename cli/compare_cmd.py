@@ -23,8 +23,11 @@ from .options import (
     INPUTS,
     OUTPUTS,
     RULES,
+    BalanceLayout,
     BalancesTable,
     Columns,
+    DateFormat,
+    Delimiter,
     Encoding,
     Engine,
     From,
@@ -62,11 +65,18 @@ class _Named:
         if self.inner is not None:
             self.inner.finished(f"{self.name} {stage}", seconds, detail)
 
+    def warning(self, text: str) -> None:
+        """Said once: both runs read the same inputs (A's run tells it)."""
+        tell = getattr(self.inner, "warning", None)
+        if tell is not None and self.name == "A":
+            tell(text)
+
 
 _Customers = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(metavar="PATH", rich_help_panel=INPUTS,
-                 help="Customer attributes (CSV/Parquet): branch, the gates' columns."),
+                 help="Customer attributes (CSV/Parquet): branch, the gates' columns. "
+                 "May repeat."),
 ]  # fmt: skip
 _TwoRules = Annotated[
     list[str] | None,
@@ -87,6 +97,9 @@ def compare_rules(  # keyword-only: the options list in help panel order
     customers: _Customers = None,
     columns: Columns = None,
     encoding: Encoding = None,
+    delimiter: Delimiter = None,
+    date_format: DateFormat = None,
+    balance_layout: BalanceLayout = None,
     max_reject_rate: MaxRejectRate = 0.001,
     period: Period = None,
     months: Months = None,
@@ -113,8 +126,12 @@ def compare_rules(  # keyword-only: the options list in help panel order
     check_rate(max_reject_rate)
     window = window_of(period, months, from_, to)
     paths = {"balances": balances, "transactions": transactions}
+    for name, given in {**paths, "customers": customers}.items():
+        if "-" in (given or ()):  # each rule set's run reads the inputs again
+            raise ConfigError("compare reads its inputs twice: give a file, not -", key=f"--{name}")
     tables = {"balances": balances_table, "transactions": transactions_table}
-    job = job_of(paths, tables, window, "", encoding, columns, customers)
+    job = job_of(paths, tables, window, "", encoding, columns, customers, delimiter)
+    job.date_format, job.balance_layout = date_format, balance_layout
     stages = observer(quiet)
     with claim(Path(out)):  # locked before computing: a second run stops at once
         runs = iter(("A", "B"))

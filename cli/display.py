@@ -239,11 +239,26 @@ def show_run(summary: dict[str, Any], files: dict[str, Path] | None, rejects: in
             f"{counts['rejected']:,} rejected",
             markup=False,
         )
+    _show_checks(summary)
     _show_unmapped(summary, files or {})
     if rejects:
         err.print(f"{rejects:,} problem(s) in rejected rows", markup=False)
     _show_views(summary)
     _show_files(files or {})
+
+
+def _show_checks(summary: dict[str, Any]) -> None:
+    """Overdrawn account-days counted as 0 (``negative_balances = "zero"``), and the
+    run's warnings, as summary.json has them."""
+    overdrawn = summary.get("overdrawn")
+    if overdrawn:
+        err.print(
+            f"overdrawn: {overdrawn['account_days']:,} account-days of "
+            f"{overdrawn['accounts']:,} accounts counted as 0",
+            markup=False,
+        )
+    for warning in summary.get("warnings") or []:
+        err.print(f"warning: {warning}", markup=False)
 
 
 def _show_unmapped(summary: dict[str, Any], files: dict[str, Path]) -> None:

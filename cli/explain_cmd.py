@@ -15,8 +15,11 @@ from tierscore.scoring.sources import parse_mapping
 
 from .display import Col, answering, fitted, inert, plain, print_json, terminal
 from .options import (
+    BalanceLayout,
     Balances,
     Columns,
+    DateFormat,
+    Delimiter,
     Encoding,
     From,
     Months,
@@ -26,6 +29,7 @@ from .options import (
     To,
     Transactions,
     Verbose,
+    stdin_once,
     window_of,
 )
 
@@ -42,6 +46,9 @@ def explain(
     to: To = None,
     rules: Rules = "icbc-star",
     encoding: Encoding = None,
+    delimiter: Delimiter = None,
+    date_format: DateFormat = None,
+    balance_layout: BalanceLayout = None,
     columns: Columns = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     quiet: QuietAnswer = False,  # the answer is all explain prints: -q keeps it
@@ -49,8 +56,11 @@ def explain(
 ) -> None:
     """Explain one customer's points: accounts, transaction types, caps, fees, levers."""
     mapping = parse_mapping(columns) if columns else None
+    stdin_once({"balances": balances, "transactions": transactions})
     job = Job(balances, transactions, window_of(period, months, from_, to), rules, encoding,
               mapping)  # fmt: skip
+    job.delimiter, job.date_format = delimiter, date_format
+    job.balance_layout = balance_layout
     data = explain_customer(job, customer_id)
     with answering():
         if as_json:

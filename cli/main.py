@@ -26,11 +26,14 @@ from .errors import ON_INTERRUPT, err, is_broken_pipe, run_cli, stdout_closed
 from .examples import epilog
 from .explain_cmd import explain
 from .options import (
+    BalanceLayout,
     Balances,
     BalancesTable,
     Columns,
     CsvBom,
     Customers,
+    DateFormat,
+    Delimiter,
     Encoding,
     Engine,
     From,
@@ -65,6 +68,7 @@ from .options import (
     percent_of,
     publish_to_uri,
     run_on,
+    stdin_once,
     window_of,
 )
 from .progress import observer
@@ -115,6 +119,9 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     customers: Customers = None,
     columns: Columns = None,
     encoding: Encoding = None,
+    delimiter: Delimiter = None,
+    date_format: DateFormat = None,
+    balance_layout: BalanceLayout = None,
     max_reject_rate: MaxRejectRate = 0.001,
     period: Period = None,
     months: Months = None,
@@ -155,9 +162,10 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     stages = observer(quiet)
     paths = {"balances": balances, "transactions": transactions}
     tables = {"balances": balances_table, "transactions": transactions_table}
-    job = job_of(paths, tables, window, rules, encoding, columns, customers)
+    job = job_of(paths, tables, window, rules, encoding, columns, customers, delimiter)
     job.previous, job.near = previous, percent_of(near)
-    job.overrides = overrides
+    job.overrides, job.date_format = overrides, date_format
+    job.balance_layout = balance_layout
     with _folder_of(out):  # locked before computing: a second run stops at once
         result = run_on(engine, spark_conf or [], job, stages, collect=not is_uri(out))
         breaches = over_reject_limit(result.summary, max_reject_rate)
@@ -208,6 +216,9 @@ def validate(
     balances: Balances,
     transactions: Transactions,
     encoding: Encoding = None,
+    delimiter: Delimiter = None,
+    date_format: DateFormat = None,
+    balance_layout: BalanceLayout = None,
     columns: Columns = None,
     max_reject_rate: MaxRejectRate = 0.001,
     show: Show = 20,
@@ -223,7 +234,14 @@ def validate(
     if show < 0:  # polars' head(-n) would list all but the last n
         raise ConfigError(f"{show} is not a count: give 0 or more", key="--show")
     mapping = parse_mapping(columns) if columns else None
-    found = inspect(balances, transactions, encoding, mapping, rules)
+    stdin_once({"balances": balances, "transactions": transactions})
+    found = inspect(
+        balances, transactions, encoding, mapping, rules, delimiter=delimiter,
+        date_format=date_format, balance_layout=balance_layout,
+    )  # fmt: skip
+    for name, files in found.skipped.items() if not quiet else ():
+        for file in files:  # as ``score`` tells them (``progress``)
+            err.print(f"warning: --{name}: not read, of an unknown type: {file}", markup=False)
     breaches = over_reject_limit({"rows": found.counts}, max_reject_rate)
     with answering():  # on stdout; a breach is then the error message, exit 3
         if as_json:

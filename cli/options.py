@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from tierscore.scoring.csv_bytes import codec_of
+from tierscore.scoring.csv_bytes import codec_of, delimiter_of
 from tierscore.scoring.errors import ConfigError
+from tierscore.scoring.layouts import LAYOUTS
 from tierscore.scoring.pipeline import Job, Observer, Result, run
 from tierscore.scoring.publish import SCORES_FORMATS, Extras
 from tierscore.scoring.sources import is_uri, parse_mapping
 from tierscore.scoring.split import SPLIT_FOLDERS
+from tierscore.scoring.validate import check_date_format
 from tierscore.scoring.window import Window, parse_window
 
 from .errors import spark_output
@@ -32,6 +34,18 @@ def _known_encoding(name: str | None) -> str | None:
     if name is not None:
         codec_of(name)  # raises ConfigError (exit 2) naming --encoding
     return name
+
+
+def _known_delimiter(given: str | None) -> str | None:
+    """A --delimiter tierscore does not read stops the command before anything is read
+    (exit 2 naming --delimiter); a known one is the character it names."""
+    return delimiter_of(given) if given is not None else None
+
+
+def _known_date_format(text: str | None) -> str | None:
+    """A --date-format that cannot write and read back a whole date stops the command
+    before anything is read (``validate.check_date_format``: exit 2 naming it)."""
+    return check_date_format(text)
 
 
 def one_of(option: str, *values: str) -> dict[str, Any]:
@@ -53,24 +67,24 @@ def one_of(option: str, *values: str) -> dict[str, Any]:
 
 
 Balances = Annotated[
-    str,
+    list[str],
     typer.Option("--balances", "-b", metavar="PATH", rich_help_panel=INPUTS,
-                 help="Balances: a file, glob or folder (CSV/Parquet)."),
+                 help="Balances: a file, glob, folder or - (stdin CSV); may repeat."),
 ]  # fmt: skip
 Transactions = Annotated[
-    str,
+    list[str],
     typer.Option("--transactions", "-t", metavar="PATH", rich_help_panel=INPUTS,
-                 help="Transactions: a file, glob or folder (CSV/Parquet)."),
+                 help="Transactions: a file, glob, folder or - (stdin CSV); may repeat."),
 ]  # fmt: skip
 OptionalBalances = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option("--balances", "-b", metavar="PATH", rich_help_panel=INPUTS,
-                 help="Balances: a file, glob, folder or URI."),
+                 help="Balances: a file, glob, folder, URI or - (stdin CSV); may repeat."),
 ]  # fmt: skip
 OptionalTransactions = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option("--transactions", "-t", metavar="PATH", rich_help_panel=INPUTS,
-                 help="Transactions: a file, glob, folder or URI."),
+                 help="Transactions: a file, glob, folder, URI or - (stdin CSV); may repeat."),
 ]  # fmt: skip
 Encoding = Annotated[
     str | None,
@@ -78,16 +92,35 @@ Encoding = Annotated[
                  help="CSV encoding (default: detect UTF-8 / GB18030); bytes it does not "
                  "decode stop the run."),
 ]  # fmt: skip
+Delimiter = Annotated[
+    str | None,
+    typer.Option(metavar="CHAR", rich_help_panel=INPUTS, callback=_known_delimiter,
+                 help="Text files' delimiter: , | ; or \\t (default: from each header; "
+                 ".tsv: tab)."),
+]  # fmt: skip
+DateFormat = Annotated[
+    str | None,
+    typer.Option(metavar="FORMAT", rich_help_panel=INPUTS, callback=_known_date_format,
+                 help="Text dates in this one strftime format (%y%m%d, %d/%m/%Y); a date "
+                 "not in it is rejected."),
+]  # fmt: skip
 Columns = Annotated[
     str | None,
     typer.Option(metavar="FILE", rich_help_panel=INPUTS,
                  help="TOML file mapping export headers to columns."),
 ]  # fmt: skip
-Customers = Annotated[
+BalanceLayout = Annotated[
     str | None,
+    typer.Option(rich_help_panel=INPUTS, **{**one_of("--balance-layout", *LAYOUTS),
+                                            "metavar": "LAYOUT"},
+                 help="Balances as changes, intervals, accumulations or postings "
+                 "(default: from their columns)."),
+]  # fmt: skip
+Customers = Annotated[
+    list[str] | None,
     typer.Option(metavar="PATH", rich_help_panel=INPUTS,
                  help="Customer attributes (CSV/Parquet): branch, manager, the quality "
-                 "gates' columns; every column is carried into scores."),
+                 "gates' columns; every column is carried into scores. May repeat."),
 ]  # fmt: skip
 MaxRejectRate = Annotated[
     float,
@@ -242,7 +275,7 @@ def percent_of(value: float) -> Fraction:
     return Fraction(repr(value)).limit_denominator(10**6)
 
 
-def extras_of(split: str | None, xlsx: bool, report: bool, customers: str | None) -> Extras:
+def extras_of(split: str | None, xlsx: bool, report: bool, customers: list[str] | None) -> Extras:
     if split not in (None, *SPLIT_FOLDERS):
         raise ConfigError("must be tier or branch", key="--split")
     if split == "branch" and not customers:
@@ -297,30 +330,48 @@ def publish_to_uri(
 
 
 def job_of(
-    paths: dict[str, str | None],
+    paths: dict[str, list[str] | None],
     tables: dict[str, str | None],
     window: Window,
     rules: str,
     encoding: str | None,
     columns: str | None,
-    customers: str | None,
+    customers: list[str] | None,
+    delimiter: str | None = None,
 ) -> Job:
     """The job ``score`` and ``compare`` share: inputs from files or catalog tables,
     the window, and the columns mapping read once."""
     mapping = parse_mapping(columns) if columns else None
     given = inputs_of(paths, tables)
-    job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping, customers)
+    stdin_once({**paths, "customers": customers})
+    # each occurrence adds files, as --balances' do (one: as given, for its messages)
+    attributes = (customers[0] if len(customers) == 1 else tuple(customers)) if customers else None
+    job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping,
+              attributes)  # fmt: skip
     job.tables = {name: table for name, table in tables.items() if table}
+    job.delimiter = delimiter
     return job
 
 
-def inputs_of(paths: dict[str, str | None], tables: dict[str, str | None]) -> dict[str, str]:
-    """Each input comes from files or from a table, exactly one of the two."""
+def stdin_once(paths: dict[str, list[str] | None]) -> None:
+    """Standard input (``-``) is one pipe: one input reads it, once; said before any
+    input is read (the reader would stop at the second, after reading the first)."""
+    takers = [f"--{name}" for name, given in paths.items() for one in given or () if one == "-"]
+    if len(takers) > 1:
+        raise ConfigError(f"standard input is read once, not by {' and '.join(takers)}",
+                          key=takers[-1])  # fmt: skip
+
+
+def inputs_of(
+    paths: dict[str, list[str] | None], tables: dict[str, str | None]
+) -> dict[str, tuple[str, ...]]:
+    """Each input comes from files (each occurrence of its option: ``sources.locate``)
+    or from a table, exactly one of the two."""
     given = {}
     for name, path in paths.items():
         if path and tables[name]:
             raise ConfigError(f"give --{name} or --{name}-table, not both", key=f"--{name}")
         if not path and not tables[name]:
             raise ConfigError(f"missing --{name} (or --{name}-table)", key=f"--{name}")
-        given[name] = path or ""
+        given[name] = tuple(path or ())
     return given

@@ -47,6 +47,13 @@ class LiveStages:
         """Rows read per input, told by the run (from another thread than the spinner's)."""
         self._rows = {**self._rows, **counts}
 
+    def warning(self, text: str) -> None:
+        """A line that stays above the spinner: something the run passed over (a file of
+        an unknown type in an input's folder)."""
+        with self._lock:
+            if not self._closed:
+                err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
     def finished(self, stage: str, seconds: float, detail: str) -> None:
         with self._lock:
             if self._closed:
@@ -108,6 +115,9 @@ class LogStages:
 
     def rows(self, counts: dict[str, int]) -> None:
         self._rows = {**self._rows, **counts}
+
+    def warning(self, text: str) -> None:
+        err.print(f"{log_stamp()} tierscore warning: {text}", markup=False)
 
     def finished(self, stage: str, seconds: float, detail: str) -> None:
         told = _rows_said(self._rows, self._said)

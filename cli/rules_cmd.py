@@ -86,6 +86,8 @@ def _describe_tiers(rules: RuleSet, console: Console) -> None:
     if rules.key_group:
         group = " + ".join(rules.key_group)
         _line(console, f"key group {rules.key_group_label}: {group} (key_customer)")
+    if rules.negative_balances == "zero":
+        _line(console, "negative balances: a day below zero counts as 0 (negative_balances)")
 
 
 def _reached(rules: RuleSet, tier: Tier, last: bool) -> str:
@@ -154,6 +156,7 @@ def rules_data(rules: RuleSet) -> dict[str, Any]:
         "sha256": rules.sha256,
         "unit": _num(rules.unit),
         "tier_by": rules.tier_by,
+        "negative_balances": rules.negative_balances,
         "quality_tier": rules.quality_tier,
         "summary_assets": list(rules.assets),
         "components": [_component_data(c) for c in rules.components],

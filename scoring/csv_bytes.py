@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import os
 import re
 from collections import deque
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from .errors import ConfigError, InputError
 
@@ -37,28 +39,169 @@ UTF16 = "UTF-16 is not supported; re-export as UTF-8 or GB18030"
 GB_CODECS = ("gb18030", "gbk", "gb2312")
 _BOM = b"\xef\xbb\xbf"
 
-# A quoted field may hold commas, newlines and doubled quotes; a bare field holds none
-# of them. polars reads the same: a quote inside a bare field is not CSV.
+DELIMITERS = (",", "|", ";", "\t")  # what a delimited text file may be cut by
+
+# A quoted field may hold delimiters, newlines and doubled quotes; a bare field holds
+# none of them. polars reads the same: a quote inside a bare field is not CSV.
 _QUOTED = rb'"(?:[^"]|"")*+"'
-_FIELD = rb'(?:"(?:[^"]|"")*+"|[^,\n"]*+)'
-_FIELD_LINE = rb'(?:"[^"\n]*+(?:""[^"\n]*+)*+"|[^,\n"]*+)'  # a field without a newline
-_RECORD = re.compile(rb"%s(?:,%s)*+\r?\n" % (_FIELD, _FIELD))
-_NOT_MARKS = bytes(b for b in range(256) if b not in b',"\n')  # all but what shapes records
-_AS_TEXT = bytes(b if b in b',"\n\r' else ord("x") for b in range(256))
-_FIELDS_BEFORE = re.compile(rb"(?:%s,)*+" % _FIELD_LINE)  # whole fields on the line
 
 
-def _record_of(fields: int, trailing: bool) -> bytes:
-    """A one-line record of exactly ``fields`` fields (``trailing``: or one more, empty:
-    an export that ends every row with a comma)."""
-    more = rb"(?:,%s){%d}" % (_FIELD_LINE, fields - 1) if fields > 1 else b""
-    comma = b",?+" if trailing else b""
-    return rb"%s%s%s\r?\n" % (_FIELD_LINE, more, comma)
+class Syntax:
+    """The patterns that shape records cut by one delimiter (``DELIMITERS``), compiled once
+    per delimiter (``syntax_of``). Quoting is CSV's whatever the delimiter: a field in
+    double quotes may hold the delimiter, newlines and doubled quotes."""
+
+    def __init__(self, delimiter: str) -> None:
+        if delimiter not in DELIMITERS:
+            raise ConfigError(f"unknown delimiter {delimiter!r}", key="--delimiter")
+        sep = delimiter.encode("ascii")
+        self.sep, self.delimiter = sep, delimiter
+        bare = rb'[^%s\n"]*+' % re.escape(sep)
+        self.field = rb'(?:"(?:[^"]|"")*+"|%s)' % bare
+        self.field_line = rb'(?:"[^"\n]*+(?:""[^"\n]*+)*+"|%s)' % bare  # without a newline
+        self.record = re.compile(rb"%s(?:%s%s)*+\r?\n" % (self.field, re.escape(sep), self.field))
+        marks = sep + b'"\n'
+        self.not_marks = bytes(b for b in range(256) if b not in marks)  # all but the marks
+        self.as_text = bytes(b if b in marks + b"\r" else ord("x") for b in range(256))
+        self.fields_before = re.compile(rb"(?:%s%s)*+" % (self.field_line, re.escape(sep)))
+        self._runs: dict[tuple[int, bool], re.Pattern[bytes]] = {}
+
+    def record_of(self, fields: int, trailing: bool) -> bytes:
+        """A one-line record of exactly ``fields`` fields (``trailing``: or one more, empty:
+        an export that ends every row with a delimiter)."""
+        sep = re.escape(self.sep)
+        more = rb"(?:%s%s){%d}" % (sep, self.field_line, fields - 1) if fields > 1 else b""
+        end = sep + b"?+" if trailing else b""
+        return rb"%s%s%s\r?\n" % (self.field_line, more, end)
+
+    def run_of(self, fields: int, trailing: bool) -> re.Pattern[bytes]:
+        """A run of such records."""
+        if (fields, trailing) not in self._runs:
+            pattern = rb"(?:%s)*+" % self.record_of(fields, trailing)
+            self._runs[fields, trailing] = re.compile(pattern)
+        return self._runs[fields, trailing]
+
+    def fields(self, record: bytes) -> tuple[int, int, bool]:
+        """(fields, newlines inside quoted fields, last field empty) of one whole record."""
+        body = record[:-1]
+        if body.endswith(b"\r"):
+            body = body[:-1]
+        bare = re.sub(_QUOTED, lambda m: b"q" if len(m.group()) > 2 else b"", body)
+        sep = self.sep
+        return bare.count(sep) + 1, body.count(b"\n"), bare.endswith(sep) or not bare
 
 
-def _run_of(fields: int, trailing: bool) -> re.Pattern[bytes]:
-    """A run of such records."""
-    return re.compile(rb"(?:%s)*+" % _record_of(fields, trailing))
+_SYNTAX: dict[str, Syntax] = {}
+
+
+def syntax_of(delimiter: str) -> Syntax:
+    """The delimiter's ``Syntax``, compiled on first use."""
+    if delimiter not in _SYNTAX:
+        _SYNTAX[delimiter] = Syntax(delimiter)
+    return _SYNTAX[delimiter]
+
+
+_NAMED = {"\\t": "\t", "tab": "\t", "pipe": "|", "comma": ",", "semicolon": ";"}
+
+
+def delimiter_of(given: str) -> str:
+    """``--delimiter`` as the character it names: ``,`` ``|`` ``;`` or a tab (as a tab,
+    the two characters ``\\t``, or ``tab``). Anything else stops the run: a file cut by
+    another character would be read as one column, or worse, shifted."""
+    found = _NAMED.get(given.lower(), given)
+    if found not in DELIMITERS:
+        raise ConfigError(
+            f"{given!r} is not a delimiter tierscore reads: one of , | ; or \\t (tab)",
+            key="--delimiter",
+        )
+    return found
+
+
+def sniff(path: Path, known: set[str], default: str, codec: str | None) -> str:
+    """The delimiter (``DELIMITERS``) that cuts the header line into the most ``known``
+    column names; ``default`` when none cuts out any, or two cut out as many: the header
+    says how a file is cut, and where it does not say it clearly the file's suffix
+    does (a wrong one then stops the run on a missing column, never reads shifted)."""
+    text = _header_text(_first_line(path), codec)
+    found = {d: sum(f.strip() in known for f in _split(text, d)) for d in DELIMITERS}
+    best = max(found.values())
+    winners = [d for d, n in found.items() if n == best]
+    return winners[0] if best > 0 and len(winners) == 1 else default
+
+
+def _first_line(path: Path) -> bytes:
+    """The file's first line (at most ``CHUNK`` bytes of it), without its newline."""
+    with path.open("rb") as fh:
+        head = fh.read(CHUNK)
+    return head.split(b"\n", 1)[0].removesuffix(b"\r").removeprefix(_BOM)
+
+
+def _header_text(line: bytes, codec: str | None) -> str:
+    """The header line as text, for its names only: in ``codec``, else UTF-8 or GB18030
+    (as ``scan`` detects); a byte neither decodes is replaced (it is no known name)."""
+    for name in (codec,) if codec else ("utf-8", "gb18030"):
+        try:
+            return line.decode(name)
+        except UnicodeDecodeError:
+            continue
+    return line.decode(codec or "utf-8", errors="replace")
+
+
+def _split(text: str, delimiter: str) -> list[str]:
+    """A header line's fields cut by ``delimiter``, with CSV's quoting; none of a line
+    that is no CSV (a stray carriage return, a NUL: ``scan`` then says what is wrong)."""
+    import csv
+
+    try:
+        return next(csv.reader([text], delimiter=delimiter, quotechar='"'), [])
+    except csv.Error:
+        return []
+
+
+class _Hashed(io.RawIOBase):
+    """A file read through: the SHA-256 of every byte read, as it is read."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.fh.read(len(buffer))
+        self.digest.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def decompress(path: Path, shown: str, compression: str, target: Path) -> str:
+    """Decompress ``path`` (``compression``: "gzip" or "zstd") into ``target``, streamed,
+    and the SHA-256 of the compressed bytes, which are what the manifest names. A file
+    that is cut short or not of its compression stops the run naming it: the rows read
+    so far would be a silent part of the export."""
+    import pyarrow as pa
+
+    with path.open("rb") as raw, target.open("wb") as dst:
+        hashed = _Hashed(raw)
+        with pa.CompressedInputStream(pa.PythonFile(hashed, mode="r"), compression) as src:
+            while chunk := _read_some(src, compression, shown):
+                dst.write(chunk)  # (a full disk is no fault of the file's)
+    return hashed.digest.hexdigest()
+
+
+def _read_some(src: Any, compression: str, shown: str) -> bytes:
+    """The next chunk decompressed: the decompressor's errors are the file's."""
+    import pyarrow as pa
+
+    try:
+        return bytes(src.read(CHUNK))
+    except (OSError, pa.ArrowException) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"not a readable {compression} file ({why}): it may be cut short or corrupt",
+            file=shown,
+        ) from None
 
 
 def codec_of(encoding: str) -> str:
@@ -102,6 +245,7 @@ class Shape:
     records: int | None = None  # data records, when they were counted
     first_odd: tuple[int, int] | None = None  # (line, fields) of the first odd row
     header: bytes = b""  # the header record as written (no byte order mark)
+    delimiter: str = ","  # what its fields are cut by (``DELIMITERS``)
 
     @property
     def odd(self) -> bool:
@@ -141,8 +285,9 @@ class _Shaper:
     start is then read again), so that a plain file is never counted.
     """
 
-    def __init__(self, path: Path, shown: str, count: bool = False):
+    def __init__(self, path: Path, shown: str, count: bool = False, delimiter: str = ","):
         self.path, self.shown = path, shown
+        self.syntax = syntax_of(delimiter)
         self.tail = b""  # the start of a record that goes on in the next chunk
         self.offset = 0  # the file offset of ``tail``
         self.shape: Shape | None = None
@@ -152,9 +297,8 @@ class _Shaper:
         # the records are counted in any file)
         self.newlines: int | None = 0 if count else None
         self._cursor = (0, 0)  # (position in the buffer, newlines before it)
-        self._runs: dict[int, re.Pattern[bytes]] = {}
         self.one: re.Pattern[bytes] | None = None  # one such record
-        self.unit = b""  # a line of the header's fields, reduced to its commas
+        self.unit = b""  # a line of the header's fields, reduced to its delimiters
         self.trail = False  # the header ends in an empty field: rows may too
         self._mixed_to = 0  # in this buffer: _alike failed on the stretch up to here
         self._odd_to = 0  # in this buffer: the quote-free stretch up to here has odd lines
@@ -214,20 +358,22 @@ class _Shaper:
 
     def _header(self, buf: bytes, end: int, final: bool) -> int | None:
         start = len(_BOM) if buf.startswith(_BOM) else 0
-        found = _RECORD.match(buf, start, end)
+        syntax = self.syntax
+        found = syntax.record.match(buf, start, end)
         if found is None:
             return self._unfinished(buf, start, end, final)
-        fields, inside, last_empty = _fields(buf[start : found.end()])
+        fields, inside, last_empty = syntax.fields(buf[start : found.end()])
         wanted = fields - 1 if last_empty and fields > 1 else fields
         header = buf[start : found.end()]
         self.shape = Shape(wanted, fields, 1 + inside, shifts=[inside], header=header)
+        self.shape.delimiter = syntax.delimiter
         self.inside = inside
         # Rows may end in one more, empty field only where the header does too: else an
         # unquoted "1,000.00" in a row ending in "," would pass as amount 1, fee 000.00.
         self.trail = last_empty and fields > 1
-        self.fast = _run_of(wanted, trailing=self.trail)
-        self.one = re.compile(_record_of(wanted, trailing=self.trail))
-        self.unit = b"," * (wanted - 1) + b"\n"
+        self.fast = syntax.run_of(wanted, trailing=self.trail)
+        self.one = re.compile(syntax.record_of(wanted, trailing=self.trail))
+        self.unit = syntax.sep * (wanted - 1) + b"\n"
         return found.end()
 
     def _regular(self, buf: bytes, pos: int, end: int) -> int:
@@ -260,11 +406,11 @@ class _Shaper:
         a record of the header's fields (see the class)."""
         assert self.shape is not None
         if pos < 1 << 16 and stop == buf.rfind(b"\n") + 1:  # most of a chunk: no copy of it
-            marks = buf.translate(None, _NOT_MARKS)
-            before = len(buf[:pos].translate(None, _NOT_MARKS))
+            marks = buf.translate(None, self.syntax.not_marks)
+            before = len(buf[:pos].translate(None, self.syntax.not_marks))
             marks = marks[before : marks.rfind(b"\n") + 1]
         else:
-            marks = buf[pos:stop].translate(None, _NOT_MARKS)
+            marks = buf[pos:stop].translate(None, self.syntax.not_marks)
         if b'"' in marks:
             return self._quoted_alike(buf, pos, stop, marks)
         lines = marks.count(b"\n")
@@ -272,9 +418,10 @@ class _Shaper:
             return True
         if not self.trail:
             return False
-        # one more comma: the last field must be empty (an export ending rows with ",")
-        ended = buf.count(b",\n", pos, stop) + buf.count(b",\r\n", pos, stop)
-        return ended == lines and marks == (b"," + self.unit) * lines
+        # one more delimiter: the last field must be empty (an export ending rows with ",")
+        sep = self.syntax.sep
+        ended = buf.count(sep + b"\n", pos, stop) + buf.count(sep + b"\r\n", pos, stop)
+        return ended == lines and marks == (sep + self.unit) * lines
 
     def _quoted_alike(self, buf: bytes, pos: int, stop: int, marks: bytes) -> bool:
         """Every line's marks are the first line's, every field in it bare or quoted with
@@ -285,20 +432,20 @@ class _Shaper:
         unit = marks[: marks.find(b"\n") + 1]
         if not unit or len(marks) % len(unit) or marks != unit * (len(marks) // len(unit)):
             return False
-        parts = unit[:-1].split(b",")
+        parts = unit[:-1].split(self.syntax.sep)
         if len(parts) != self.shape.fields or not set(parts) <= {b"", b'""'}:
             return False
         if pos < 1 << 16:  # most of a chunk: no copy of it
-            return buf.translate(_AS_TEXT).find(b'x"x', pos, stop) < 0
-        return buf[pos:stop].translate(_AS_TEXT).find(b'x"x') < 0
+            return buf.translate(self.syntax.as_text).find(b'x"x', pos, stop) < 0
+        return buf[pos:stop].translate(self.syntax.as_text).find(b'x"x') < 0
 
     def _odd(self, buf: bytes, pos: int, end: int, final: bool) -> int | None:
         """One record the fast match did not take, and a run of rows as short after it."""
         assert self.shape is not None
-        found = _RECORD.match(buf, pos, end)
+        found = self.syntax.record.match(buf, pos, end)
         if found is None:
             return self._unfinished(buf, pos, end, final)
-        fields, inside, last_empty = _fields(buf[pos : found.end()])
+        fields, inside, last_empty = self.syntax.fields(buf[pos : found.end()])
         wanted = self.shape.fields
         trailing = fields == wanted + 1 and last_empty and self.trail
         count = 0 if fields == wanted or trailing else fields
@@ -321,7 +468,7 @@ class _Shaper:
             why = "a quote inside an unquoted field, or text after a closing quote"
             raise InputError(f"line {self._nl(buf, pos) + 1}: {why}", file=self.shown)
         if final:
-            bare = _FIELDS_BEFORE.match(buf, pos).end()  # type: ignore[union-attr]
+            bare = self.syntax.fields_before.match(buf, pos).end()  # type: ignore[union-attr]
             why = (
                 "a quoted field is never closed (an unbalanced quote)"
                 if buf[bare : bare + 1] == b'"'
@@ -345,9 +492,7 @@ class _Shaper:
         )
 
     def _run(self, fields: int) -> re.Pattern[bytes]:
-        if fields not in self._runs:
-            self._runs[fields] = _run_of(fields, trailing=False)
-        return self._runs[fields]
+        return self.syntax.run_of(fields, trailing=False)
 
     def _record(self, buf: bytes, pos: int) -> int:
         """The data record index of the record that starts at ``pos``."""
@@ -365,15 +510,6 @@ class _Shaper:
         before += buf.count(b"\n", at, pos)
         self._cursor = (pos, before)
         return before
-
-
-def _fields(record: bytes) -> tuple[int, int, bool]:
-    """(fields, newlines inside quoted fields, last field empty) of one whole record."""
-    body = record[:-1]
-    if body.endswith(b"\r"):
-        body = body[:-1]
-    bare = re.sub(_QUOTED, lambda m: b"q" if len(m.group()) > 2 else b"", body)
-    return bare.count(b",") + 1, body.count(b"\n"), bare.endswith(b",") or not bare
 
 
 def count_newlines(path: Path, upto: int) -> int:
@@ -435,15 +571,18 @@ class Scanned:
     not_utf8_at: int | None = None  # the first byte that is not UTF-8, if any
 
 
-def scan(path: Path, shown: str, encoding: str | None, count: bool = False) -> Scanned:
+def scan(
+    path: Path, shown: str, encoding: str | None, count: bool = False, delimiter: str = ","
+) -> Scanned:
     """Hash, check and shape a CSV file in one read; ``encoding`` None: detect UTF-8
     (with or without a byte order mark) or else GB18030 (GBK's superset, the
     encoding of Chinese core-banking exports). ``count``: count the records of any
-    file (``Shape.records``; else only of a file with an odd record)."""
+    file (``Shape.records``; else only of a file with an odd record). ``delimiter``:
+    what its fields are cut by (``DELIMITERS``)."""
     check_utf8 = encoding is None or encoding == "utf-8"
     decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
     not_utf8_at: int | None = None
-    shaper, size = _Shaper(path, shown, count), 0
+    shaper, size = _Shaper(path, shown, count, delimiter), 0
     with path.open("rb") as fh:
         hasher = _Hasher(threaded=os.fstat(fh.fileno()).st_size > CHUNK)
         try:

@@ -14,15 +14,17 @@ import polars as pl
 
 from .breakdown import levers
 from .errors import InputError
+from .layout_measures import HELD, layout_rows
 from .measures import (
     COMPONENT,
     STATUS,
     USED,
     balance_rows,
-    measure_balances,
+    fold_balances,
     measure_transactions,
     transaction_rows,
 )
+from .overdraft import counted_balance
 from .pipeline import ROWS, Job, customer_sums, read_inputs, require_customers
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import bounds_within, customer_values, report_columns, score, to_money, with_gap
@@ -32,14 +34,16 @@ from .validate import bad_rows, rejects_table
 
 
 def _accounts(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Per account: balance-days (积数, yuan-days) and daily average over the window."""
-    cent_days = (pl.col("balance").cast(pl.Int128) * pl.col("_days")).sum()
+    """Per account: balance-days (积数, yuan-days) and daily average over the window; an
+    overdrawn day counts 0 where the rule set says so, as in the fold."""
+    cent_days = (counted_balance(plan).cast(pl.Int128) * pl.col("_days")).sum()
+    held = HELD if HELD in rows.collect_schema().names() else "_days"  # accumulations' days
     return (
         rows.filter(pl.col(STATUS) == USED)
         .group_by(COMPONENT, "account_id", "product")
         .agg(
             to_money(cent_days, CENTS).alias("balance_days"),
-            pl.col("_days").sum().alias("days"),
+            pl.col(held).sum().alias("days"),
             to_money(cent_days, CENTS * plan.day_count).alias("daily_average"),
         )
         .sort(COMPONENT, "account_id", "product")
@@ -72,16 +76,22 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
     """Everything about one customer's score, as JSON-ready data."""
     plan = compile_plan(load_rules(job.rules), job.window)
     require_customers(plan, None, "explain")  # customers columns read as yuan: not here
-    with Reader(job.encoding, job.mapping) as reader:
-        inputs = read_inputs(reader, job.balances, job.transactions, plan)
+    with Reader(job.encoding, job.mapping, job.delimiter) as reader:
+        inputs = read_inputs(
+            reader, job.balances, job.transactions, plan, job.date_format, job.balance_layout
+        )
         mine = pl.col("customer_id") == customer_id
         bal = inputs["balances"].good.filter(mine)
         txn = inputs["transactions"].good.filter(mine)
         repeated = inputs["transactions"].repeated
+        if inputs["balances"].layout == "changes":
+            bal_rows = balance_rows(plan, bal)
+        else:  # the layout's rows (its rejects are the run's business, not the customer's)
+            bal_rows = layout_rows(plan, bal)[0]
         folded_bal, folded_txn, accounts, types = pl.collect_all([
-            measure_balances(plan, bal, wide=True),
+            fold_balances(plan, bal_rows, wide=True),
             measure_transactions(plan, txn, repeated, wide=True),
-            _accounts(plan, balance_rows(plan, bal)),
+            _accounts(plan, bal_rows),
             _types(transaction_rows(plan, txn, repeated)),
         ])  # fmt: skip
         if folded_bal.height == 0 and folded_txn.height == 0:

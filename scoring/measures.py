@@ -15,7 +15,9 @@ from collections.abc import Callable
 from datetime import date
 
 import polars as pl
+import polars.selectors as cs
 
+from .overdraft import OVERDRAWN, counted_balance, overdrawn_columns
 from .plan import Plan
 from .sources import FILE_COL, LINE_COL
 from .validate import DETAIL, bad_rows, good_rows
@@ -289,7 +291,8 @@ def _fold(
     if magnitude is not None:
         columns.append(pl.when(used).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
     names = rows.collect_schema().names()
-    values = [c.meta.output_name() for c in columns] + ([BROKEN] if BROKEN in names else [])
+    summed_too = [c for c in (BROKEN, *OVERDRAWN) if c in names]  # per-row sums of their own
+    values = [c.meta.output_name() for c in columns] + summed_too
     counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
     summed = [*values, *(c.meta.output_name() for c in counts)]
     # Most rows group by customer alone (one string key is far cheaper than three);
@@ -468,9 +471,11 @@ def balance_rows(
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
     component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
     index = code_index(plan, "balances", pl.col("product"), seen)
-    return (
+    rows = (
         marked.with_columns(days.alias("_days"), index).with_columns(component).with_columns(status)
     )
+    overdrawn = overdrawn_columns(plan, pl.col(STATUS) == USED)  # "zero" rule sets only
+    return rows.with_columns(overdrawn) if overdrawn else rows
 
 
 def _next(column: pl.Expr) -> pl.Expr:
@@ -491,8 +496,9 @@ def fold_balances(
     seen: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """Balance-days (积数) per customer and component: balance x days held, summed."""
-    value = pl.col("balance").cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
-    magnitude = None if wide else pl.col("balance").cast(pl.Float64) * pl.col("_days")
+    balance = counted_balance(plan)  # below zero counts as 0 where the rule set says so
+    value = balance.cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
+    magnitude = None if wide else balance.cast(pl.Float64) * pl.col("_days")
     return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, magnitude, alone, seen)
 
 
@@ -576,7 +582,7 @@ def folded_from(source: str, lines: bool = True) -> list[pl.Expr]:
         pl.when(status == _RARE_TEXT[c]).then(pl.col(c)).alias(c) if c in _RARE_TEXT else pl.col(c)
         for c in FOLDED_FROM[source]
         if lines or c not in (FILE_COL, LINE_COL)
-    ]
+    ] + [cs.by_name(*OVERDRAWN, require_all=False)]  # where counted (``overdraft``)
 
 
 def without_lines(held: pl.LazyFrame) -> pl.LazyFrame:
@@ -948,9 +954,10 @@ def _repeats_marked(plan: Plan, checked: pl.LazyFrame, held: pl.LazyFrame) -> pl
 
 def shown_value(column: str, cell: pl.Expr) -> pl.Expr:
     """A conflicting row's cell as a person reads it (balances back in yuan)."""
-    if column == "balance":
+    if column == "balance":  # the magnitude's yuan and cents (an overdraft is below zero)
         cents = cell.cast(pl.Int64)
-        return pl.concat_str(
-            (cents // 100).cast(pl.String), pl.lit("."), (cents % 100).cast(pl.String).str.zfill(2)
-        )
+        sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+        size = cents.abs()
+        yuan, fen = (size // 100).cast(pl.String), (size % 100).cast(pl.String).str.zfill(2)
+        return pl.concat_str(sign, yuan, pl.lit("."), fen)
     return cell

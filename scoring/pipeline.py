@@ -20,7 +20,10 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .errors import ConfigError, InputError
+from .layout_measures import layout_marks, layout_rejects, measure_layout
+from .layouts import layout_of, one_layout
 from .measures import (
     BALANCE_KEY,
     CODE,
@@ -54,6 +57,7 @@ from .measures import (
     shown_value,
 )
 from .migration import read_previous
+from .overdraft import overdrawn_of
 from .plan import CENTS, Plan, compile_plan, longest_window, money_names
 from .points import NUMERATOR, UNUSABLE, bounds, to_money, with_numerator
 from .ranked import Ranked, ranked_of
@@ -61,19 +65,19 @@ from .rules import SERVICE_COLUMNS, load_rules, money_columns
 from .service import Overrides, floor_parsers, read_overrides, service_run
 from .sources import (
     ATTRIBUTES,
-    BALANCES,
     TRANSACTIONS,
     Batch,
+    Given,
     InputFile,
     Reader,
     TableSpec,
+    balances_spec,
     customers_spec,
-    resolve_paths,
+    given_specs,
 )
 from .summary import Scoring, no_customers, score_part, summary_of, summary_parts
 from .validate import (
     DETAIL,
-    TRANSACTION_PARSERS,
     Parsed,
     Parser,
     bad_rows,
@@ -87,6 +91,7 @@ from .validate import (
     parse_text,
     rejects_table,
 )
+from .validate import transaction_parsers as txn_parsers
 from .watch import forward_values
 from .window import Window
 
@@ -102,18 +107,21 @@ INPUTS = ("balances", "transactions")
 class Job:
     """What to score: inputs, window and rule set, as the operator gave them."""
 
-    balances: str
-    transactions: str
+    balances: Given  # a file, glob, folder or - (stdin); or several (``sources.locate``)
+    transactions: Given
     window: Window
     rules: str = "icbc-star"
     encoding: str | None = None
     mapping: dict[str, dict[str, str]] | None = None
-    customers: str | None = None  # attributes: branch, manager, gates' columns, others
+    customers: Given | None = None  # attributes: branch, manager, gates' columns, others
     previous: str | None = None  # an earlier run's scores, for tier migration
     overrides: str | None = None  # service-tier overrides (``[service]``, see service)
     near: Fraction = Fraction(10)  # percent of the next bound that counts as near
     tables: dict[str, str] | None = None  # input -> catalog table (Spark engine only)
     rows_per_part: int = ROWS_PER_PART  # larger inputs are measured in parts
+    delimiter: str | None = None  # text files' delimiter; None: sniffed from each header
+    date_format: str | None = None  # text dates' one strftime format (``validate.parse_date``)
+    balance_layout: str | None = None  # ``layouts.LAYOUTS``; None: from the columns
 
 
 @dataclass
@@ -126,6 +134,8 @@ class Result:
     unmapped: dict[str, dict[str, int]]  # every unmapped code's rows (summary names the top)
     timings: dict[str, float] = field(default_factory=dict)
     cluster_scores: Any = None  # scores left on a Spark cluster (``scores`` is then empty)
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # unknown files, by input
+    date_format: str | None = None  # ``--date-format``: how text dates were read
 
 
 @dataclass
@@ -173,10 +183,23 @@ class _Input:
                     file=info.path,
                 )
 
+    @property
+    def layout(self) -> str:
+        """How balances hold their history (``layouts``; the change log for others)."""
+        return layout_of(self.checked.collect_schema().names())
+
     def mark(self, name: str) -> pl.LazyFrame:
+        if name == "balances" and self.layout != "changes":
+            return layout_marks(self.good)
         if name == "balances":
             return mark_balance_rows(self.good)
         return mark_transaction_rows(self.good, self.repeated)
+
+    def conflicts(self, name: str, marked: pl.LazyFrame) -> pl.LazyFrame:
+        """The rejects lines of ``mark``'s conflicting rows."""
+        if name == "balances" and self.layout != "changes":
+            return layout_rejects(marked)
+        return conflict_rejects(marked, BALANCE_KEY if name == "balances" else TXN_KEY)
 
     def measure(
         self, name: str, plan: Plan, wide: bool = False, part: tuple[int, int] = (1, 0)
@@ -186,6 +209,8 @@ class _Input:
         checked = self.checked
         if part[0] > 1:
             checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
+        if name == "balances" and self.layout != "changes":
+            return measure_layout(plan, checked, wide)
         one_pass = name == "transactions" and part[0] == 1
         repeated = None if one_pass else self.repeated
         reread = part[0] == 1 and self.typed  # in parts, each part reads the input already
@@ -234,23 +259,37 @@ class Stages:
         if tell is not None and counts:
             tell(counts)
 
+    def skipped(self, skipped: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Files of an unknown type in an input's folders, each told to an observer that
+        has ``warning(text)`` (the terminal); the inputs that have some, for the manifest."""
+        found = {name: files for name, files in skipped.items() if files}
+        tell = getattr(self.observer, "warning", None)
+        for name, files in found.items():
+            for file in files if tell is not None else ():
+                tell(f"--{name}: not read, of an unknown type: {file}")
+        return found
 
-def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser]) -> _Input:
+
+def _read(reader: Reader, spec: TableSpec, given: Given, parsers: dict[str, Parser]) -> _Input:
     """Open and validate every file of one input, a batch of files read by one scan at
-    a time (``Reader.open_all``: each file, or many that share a header); typed rows
+    a time (``Reader.open_input``: each file, or many that share a header); typed rows
     are concatenated."""
-    files, batches = reader.open_all(spec, resolve_paths(given, f"--{spec.name}"))
+    files, batches = reader.open_input(spec, given)
     checks, raws, hashes = [], [], []
     for batch in batches:
         lf = batch.frame
         names = lf.collect_schema().names()
         carried = [c for c in names if c not in parsers and c[0] != "_"]
-        # a carried file may lack a column some parser reads (a service floor's: optional)
-        read = {c: p for c, p in parsers.items() if c in names or not spec.carry_rest}
+        # a carried file may lack a column some parser reads (a service floor's: optional);
+        # balances' parsers are every layout's, of which a file has its own layout's
+        optional = spec.carry_rest or spec.name == "balances"
+        read = {c: p for c, p in parsers.items() if c in names or not optional}
         checks.append(check(lf, read | {c: parse_text for c in carried}, batch.typed))
         raws.append(lf)
         if spec is TRANSACTIONS:  # CSV ids are trimmed by validation: hash them trimmed
             hashes.append(lf.select(id_hash(trim=not batch.typed).alias(HASH)))
+    if spec.name == "balances":
+        one_layout(batches)
     how = "diagonal_relaxed" if spec.carry_rest else "vertical"  # files may differ in columns
     hashed = pl.concat(hashes) if hashes else None
     sizes = [batch.sizes for batch in batches]
@@ -259,13 +298,21 @@ def _read(reader: Reader, spec: TableSpec, given: str, parsers: dict[str, Parser
 
 
 def read_inputs(
-    reader: Reader, job_balances: str, job_transactions: str, plan: Plan | None = None
+    reader: Reader,
+    job_balances: Given,
+    job_transactions: Given,
+    plan: Plan | None = None,
+    date_format: str | None = None,
+    balance_layout: str | None = None,
 ) -> dict[str, _Input]:
     """Both inputs opened and validated; balances by the ``plan``'s signs (without one,
-    every negative balance is rejected: see ``validate.balance_parsers``)."""
+    every negative balance is rejected: see ``validate.balance_parsers``), text dates
+    in ``date_format`` when given, balances in ``balance_layout`` (None: the layout
+    their columns say, ``layouts.detect_layout``)."""
+    balances = balance_parsers(plan, date_format)
     return {
-        "balances": _read(reader, BALANCES, job_balances, balance_parsers(plan)),
-        "transactions": _read(reader, TRANSACTIONS, job_transactions, TRANSACTION_PARSERS),
+        "balances": _read(reader, balances_spec(balance_layout), job_balances, balances),
+        "transactions": _read(reader, TRANSACTIONS, job_transactions, txn_parsers(date_format)),
     }
 
 
@@ -281,25 +328,46 @@ def run(job: Job, observer: Observer | None = None) -> Result:
     for name, table in (job.tables or {}).items():
         if table:
             raise ConfigError("catalog tables are read by --engine spark", key=f"--{name}-table")
-    with Reader(job.encoding, job.mapping) as reader:
+    with Reader(job.encoding, job.mapping, job.delimiter) as reader:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
-            inputs = read_inputs(reader, job.balances, job.transactions, plan)
+            inputs = read_inputs(
+                reader, job.balances, job.transactions, plan, job.date_format, job.balance_layout
+            )
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
             context = context_of(reader, plan, job)
             stages.rows(rows_counted({n: i.files for n, i in inputs.items()}, context))
+            skipped = stages.skipped(reader.skipped)
         with stages.stage("compute", "validate, measure, score") as done:
             parts = parts_for(inputs, job.rows_per_part)
             measured, whole = _measured_in_parts(plan, inputs, parts)
             stages.rows(rows_counted({n: m.files for n, m in measured.items()}, read=True))
             if parts > 1:
                 done.append(_parts_said(list(inputs), parts, whole))
+            warnings, overdrawn = _window_met(plan, inputs, measured)  # exit 2 if it is not
             if plan.ruleset.service is not None:  # measured again towards the rating day
                 context.forward = forward_values(plan, inputs, parts)
             result = result_of(plan, measured, context)
+            with_checks(result.summary, warnings, overdrawn)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
-    result.timings = stages.timings
+    result.timings, result.skipped = stages.timings, skipped
+    result.date_format = job.date_format
     return result
+
+
+def _window_met(
+    plan: Plan, inputs: dict[str, _Input], measured: dict[str, Measured]
+) -> tuple[list[str], dict[str, int] | None]:
+    """Stop if an input's usable rows all lie outside the window (its span read again,
+    on that way only); else the warnings, and the overdrawn account-days, which
+    ``result_of`` (it consumes ``measured``) leaves out."""
+    counts = {name: counts_of(m.folded, m.bad) for name, m in measured.items()}
+
+    def span(name: str) -> Span | None:
+        return span_of_parts(usable_span(plan, name, inputs[name].checked).collect())
+
+    check_window(plan, counts, span)
+    return window_warnings(plan, counts), overdrawn_of(measured["balances"].folded)
 
 
 def rows_counted(
@@ -342,7 +410,7 @@ def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
     return context
 
 
-def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
+def _check_carried(plan: Plan, carried: tuple[str, ...], given: Given) -> None:
     """An attribute named like a scores column would make two columns of one name."""
     empty = no_customers(plan, Scoring(bounds(plan, Ranked(0, 0, {}, 0)), gated=False))
     taken = set(empty.scores.columns) | {"previous_tier", "movement", "quality_blocked_by"}
@@ -352,7 +420,7 @@ def _check_carried(plan: Plan, carried: tuple[str, ...], given: str) -> None:
             raise InputError(
                 "a customers column has the name of a scores column; rename it in a "
                 "[customers] table of --columns",
-                file=given,
+                file=", ".join(given_specs(given)),
                 key=column,
             )
 
@@ -370,7 +438,8 @@ def parts_for(inputs: dict[str, _Input], rows_per_part: int) -> int:
             elif info.format == "parquet":
                 rows += int(pl.scan_parquet(info.path).select(pl.len()).collect().item())
             else:
-                rows += os.path.getsize(info.path) // 48
+                size = info.size if info.size is not None else os.path.getsize(info.path)
+                rows += size // 48
     return max(1, -(-rows // rows_per_part))
 
 
@@ -413,6 +482,8 @@ def _measured_whole(
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """``measures.measure_whole``, folded again with 128-bit sums where needed (see
     ``_exact``); None if either fold would have to hold the rows."""
+    if name == "balances" and read.layout != "changes":  # measured in parts (``measure``)
+        return None
     measured = measure_whole(plan, name, read.checked)
     if measured is not None and _too_big(measured[0]):
         wide = measure_whole(plan, name, read.checked, wide=True)
@@ -468,7 +539,7 @@ class _Attributes:
         return (*ordered, UNUSABLE)
 
 
-def _read_attributes(reader: Reader, plan: Plan, given: str) -> _Attributes:
+def _read_attributes(reader: Reader, plan: Plan, given: Given) -> _Attributes:
     """The customers file: validated like the other inputs. Besides the gates' columns
     it carries branch, manager and any other column, as text, into scores.
 
@@ -562,7 +633,7 @@ def _unusable_ids(checked: pl.LazyFrame, marked: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([bad, conflicting]).unique()
 
 
-def _check_not_components(plan: Plan, columns: tuple[str, ...], given: str) -> None:
+def _check_not_components(plan: Plan, columns: tuple[str, ...], given: Given) -> None:
     """Attributes are joined to each customer's component values: a customers column
     named like a component would be shown in its place (Spark ignores case)."""
     ids = {c.id.casefold() for c in plan.components}
@@ -571,7 +642,7 @@ def _check_not_components(plan: Plan, columns: tuple[str, ...], given: str) -> N
             raise InputError(
                 "a customers column has the name of a rule set component; rename it in a "
                 "[customers] table of --columns",
-                file=given,
+                file=", ".join(given_specs(given)),
                 key=column,
             )
 
@@ -749,27 +820,30 @@ class Inspection:
     counts: dict[str, dict[str, int]]
     rejects: pl.DataFrame
     inputs: dict[str, list[InputFile]]
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # unknown files, by input
 
 
 def inspect(
-    balances: str,
-    transactions: str,
+    balances: Given,
+    transactions: Given,
     encoding: str | None = None,
     mapping: dict[str, dict[str, str]] | None = None,
     rules: str | None = None,
+    delimiter: str | None = None,
+    date_format: str | None = None,
+    balance_layout: str | None = None,
 ) -> Inspection:
     """Read and validate both inputs, and find duplicates, without scoring. ``rules``:
     a rule set whose balance signs apply (a loan it counts negated is no reject here);
     its signs depend on no window, so it is compiled for the longest one."""
     plan = compile_plan(load_rules(rules), longest_window()) if rules else None
-    with Reader(encoding, mapping) as reader:
-        inputs = read_inputs(reader, balances, transactions, plan)
+    with Reader(encoding, mapping, delimiter) as reader:
+        inputs = read_inputs(reader, balances, transactions, plan, date_format, balance_layout)
         queries = []
         for name, read in inputs.items():
-            key = BALANCE_KEY if name == "balances" else TXN_KEY
             rows = read.mark(name)
             statuses = rows.group_by(STATUS).agg(pl.len().alias(ROWS))
-            queries += [statuses, conflict_rejects(rows, key), read.bad, *read.sizes]
+            queries += [statuses, read.conflicts(name, rows), read.bad, *read.sizes]
         collected = pl.collect_all(queries)
     counts, rejects, files = {}, [], {}
     for name, read in inputs.items():
@@ -783,4 +857,5 @@ def inspect(
         rejects += [rejects_table(bad), conflicts]
         files[name] = read.files
     ordered = pl.concat(rejects).sort("file", "line", maintain_order=True)
-    return Inspection(counts, reader.file_names(ordered), files)
+    skipped = {name: found for name, found in reader.skipped.items() if found}
+    return Inspection(counts, reader.file_names(ordered), files, skipped)

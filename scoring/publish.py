@@ -43,6 +43,10 @@ def manifest(
         "ruleset": result.plan.ruleset.as_dict(),
         "window": result.plan.window.as_dict(),
         "inputs": {name: [f.as_dict() for f in files] for name, files in result.inputs.items()},
+        # files of an unknown type in the inputs' folders, by input: not read
+        "skipped": result.skipped,
+        # ``--date-format``, when given: the one format the text inputs' dates were read in
+        **({"date_format": result.date_format} if result.date_format else {}),
         "outputs": [
             {"file": name, "sha256": sha256_of(path), "bytes": path.stat().st_size}
             for name, path in sorted(outputs.items())

@@ -26,10 +26,12 @@ SOURCES = {"balances": "daily_average", "transactions": "cumulative"}
 
 _RULESET_KEYS = {
     "name", "title", "version", "unit", "quality_tier", "tier_by", "description", "key_group",
-    "key_group_label",
+    "key_group_label", "negative_balances",
 }  # fmt: skip
 KEY_GROUP_LABEL = "关键客户"  # seed 002: the top tiers together, who bring most of the profit
 TIER_BY = ("points", "rank")
+# What a balance below zero (after its component's sign) is: a reject, or 0 that day.
+NEGATIVE_BALANCES = ("reject", "zero")
 _COMPONENT_KEYS = {
     "id",
     "label",
@@ -293,6 +295,8 @@ class RuleSet:
     key_group: tuple[str, ...] = ()  # tier labels that are key customers together
     key_group_label: str = KEY_GROUP_LABEL
     service: Service | None = None  # the service tier's lifecycle (``[service]``)
+    # "zero": an overdrawn end-of-day balance counts as 0 that day (see ``plan``)
+    negative_balances: str = "reject"
 
     @property
     def quality_index(self) -> int | None:
@@ -467,6 +471,7 @@ class _Parser:
             sha256=sha256,
             key_group=self.key_group(head, tiers),
             key_group_label=self.text(head, "key_group_label", "ruleset", KEY_GROUP_LABEL),
+            negative_balances=self.negative_balances(head),
         )
         if "service" not in data:
             return rules
@@ -491,6 +496,14 @@ class _Parser:
         if len(set(value)) != len(value):
             raise self.fail(key, "lists a tier twice")
         return tuple(value)
+
+    def negative_balances(self, head: dict[str, Any]) -> str:
+        """A current account may be overdrawn: "zero" counts such a day as 0 for its
+        component instead of rejecting the row (the default, "reject")."""
+        value = head.get("negative_balances", "reject")
+        if value not in NEGATIVE_BALANCES:
+            raise self.fail("ruleset.negative_balances", "must be 'reject' or 'zero'")
+        return value
 
     def version(self, value: Any) -> str:
         """A label for the manifest: text or a number as written (2026.1), not a table."""

@@ -12,18 +12,26 @@ from __future__ import annotations
 import glob
 import hashlib
 import re
+import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote
 
 import polars as pl
 
 from . import csv_bytes
 from .errors import ConfigError, InputError
+from .layouts import ALL_COLUMNS, KEY_COLUMNS, LAYOUT_COLUMNS, detect_layout
 
-CSV_SUFFIXES = {".csv", ".txt"}
+CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}  # delimited text (``csv_bytes.DELIMITERS``)
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+# A text file may be compressed (``x.csv.gz``); it is read from a decompressed copy.
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+TAB_SUFFIXES = {".tsv"}  # tab-separated whatever the header looks like (no sniffing)
 FILE_COL = "_file"
 LINE_COL = "_line"
 EXTRA_COL = "_extra"  # CSV: a field beyond the header's (see _scan_csv)
@@ -50,12 +58,28 @@ class TableSpec:
     optional: tuple[str, ...] = ()
     carry_rest: bool = False  # keep every other column under its own header
     strict: bool = False  # a CSV row with another field count stops the run
+    # The spec a file's columns choose (balance layouts: ``layouts.detect_layout``),
+    # given the canonical names present and the file as shown; None: this spec.
+    detect: Callable[[set[str], str], TableSpec] | None = None
 
 
 ATTRIBUTES = ("branch", "manager")  # named customer attributes the reports group by
 
 
-BALANCES = TableSpec("balances", ("customer_id", "account_id", "product", "date", "balance"))
+def balances_spec(layout: str | None = None) -> TableSpec:
+    """The balances of one layout (``layouts.LAYOUT_COLUMNS``), or (None) of the layout
+    their columns say: ``BALANCES``, whose optional columns are every layout's, so
+    that ``--columns`` may map any of them."""
+    if layout is None:
+        return BALANCES
+    return TableSpec("balances", KEY_COLUMNS + LAYOUT_COLUMNS[layout])
+
+
+def _detected(present: set[str], shown: str) -> TableSpec:
+    return balances_spec(detect_layout(present, shown))
+
+
+BALANCES = TableSpec("balances", KEY_COLUMNS, ALL_COLUMNS, detect=_detected)
 
 
 def customers_spec(columns: tuple[str, ...]) -> TableSpec:
@@ -87,6 +111,10 @@ class InputFile:
     # rows known before polars reads them, when they are (CSV: counted in its bytes;
     # Parquet read with many others: from its footer); polars must read as many
     records: int | None = None
+    delimiter: str | None = None  # text: what its fields are cut by (given or sniffed)
+    compression: str | None = None  # "gzip", "zstd": sha256 is of the compressed bytes
+    layout: str | None = None  # balances: how they hold their history (``layouts``)
+    size: int | None = None  # bytes, where ``path`` is no file (stdin: its copy's)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -97,25 +125,186 @@ class InputFile:
         }
         if self.encoding:
             out["encoding"] = self.encoding
+        if self.delimiter:
+            out["delimiter"] = self.delimiter
+        if self.compression:
+            out["compression"] = self.compression
+        if self.layout:
+            out["layout"] = self.layout
         return out
 
 
-def resolve_paths(spec: str, option: str) -> list[Path]:
-    """A file, a glob or a folder, as a sorted list of CSV/Parquet files."""
-    path = Path(spec)
+STDIN = "-"  # an input read from standard input (CSV only), named so in rejects and manifest
+# ``key=value`` folders whose value is a row's date when its file has no date column
+DATE_PARTITIONS = ("dt", "date", "data_date", "etl_date")
+_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # Hive's and Spark's folder for a null value
+Given = str | Sequence[str]  # an input's option as given: once, or each occurrence
+Partitions = tuple[tuple[str, str | None], ...]
+_NOT_TEXT = (b"PAR1", b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # Parquet, gzip, zstd: not for stdin
+
+
+@dataclass(frozen=True)
+class Located:
+    """A file of an input: where it is (None: standard input, copied when opened), the
+    name its rows and messages give it, and the ``key=value`` folders it lies in below
+    the folder given (Hive-style partitions: the value as text, None for Hive's null)."""
+
+    path: Path | None
+    shown: str
+    partitions: Partitions = ()
+
+
+@dataclass
+class Listing:
+    """Every file of one input, and the files of an unknown type its folders and globs
+    hold: listed on the terminal and in the manifest, never passed over unsaid."""
+
+    files: list[Located] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def given_specs(given: Given) -> tuple[str, ...]:
+    """An input as its option's occurrences (a library caller's plain string: one)."""
+    return (given,) if isinstance(given, str) else tuple(given)
+
+
+def locate(given: Given, option: str) -> Listing:
+    """Every file of an input: the occurrences in the order given, each one's files
+    sorted. A file found twice (the same inode: one path twice, two globs, a folder and
+    a file in it, a link) stops the run: its rows would count twice."""
+    specs = given_specs(given)
+    if not specs:
+        raise InputError("no file given", key=option)
+    listing = Listing()
+    seen: dict[object, str] = {}
+    for spec in specs:
+        for one in _located(spec, option, listing.skipped):
+            ident = _identity(one)
+            if ident in seen:
+                also = f" (also as {seen[ident]})" if seen[ident] != one.shown else ""
+                raise InputError(f"the same file is given twice{also}", file=one.shown, key=option)
+            seen[ident] = one.shown
+            listing.files.append(one)
+    listing.skipped = list(dict.fromkeys(listing.skipped))
+    return listing
+
+
+def resolve_paths(given: Given, option: str) -> list[Path]:
+    """The files of an input read only from files (``--previous``, ``--overrides``): no
+    standard input, and a folder holds nothing else (no one would see it passed over)."""
+    listing = locate(given, option)
+    if listing.skipped:
+        raise InputError(f"not an input file: {cut(', '.join(listing.skipped))}", key=option)
+    paths = [one.path for one in listing.files if one.path is not None]
+    if len(paths) < len(listing.files):
+        raise InputError("standard input (-) is read only by --balances, --transactions "
+                         "or --customers", key=option)  # fmt: skip
+    return paths
+
+
+def _located(spec: str, option: str, skipped: list[str]) -> list[Located]:
+    """One occurrence: standard input, a folder (searched recursively), a glob or a file."""
+    if spec == STDIN:
+        return [Located(None, STDIN)]
+    if not spec.strip():
+        raise InputError("is empty: give a file, glob or folder", key=option)
+    path, before = Path(spec), len(skipped)
     if path.is_dir():
-        files = [p for p in path.iterdir() if _format_of(p)]
-    elif any(ch in spec for ch in "*?["):
-        files = [Path(p) for p in glob.glob(spec, recursive=True) if _format_of(Path(p))]
+        found = _walked(path, path, skipped)
+    elif _is_glob(spec):
+        found = _globbed(spec, skipped)
     elif path.is_file():
         if not _format_of(path):
-            raise InputError("not a .csv or .parquet file", file=spec, key=option)
-        files = [path]
+            raise InputError(refusal(path), file=spec, key=option)
+        return [Located(path, spec)]
     else:
         raise InputError("no such file or folder", file=spec, key=option)
-    if not files:
-        raise InputError("no .csv or .parquet files found", file=spec, key=option)
-    return sorted(files)
+    if not found:
+        unknown = sorted(set(skipped[before:]))
+        also = f"; of other types: {cut(', '.join(unknown))}" if unknown else ""
+        raise InputError(f"no CSV or Parquet files found{also}", file=spec, key=option)
+    return found
+
+
+def _is_glob(spec: str) -> bool:
+    return any(ch in spec for ch in "*?[")
+
+
+def _passed_over(name: str) -> bool:
+    """Hidden files and folders (``.x``), and what Hadoop, Spark and Hive write beside
+    the data: markers (``_SUCCESS``, ``_committed_…``), work folders (``_temporary``)
+    and checksums (``x.crc``)."""
+    return name.startswith((".", "_")) or name.lower().endswith(".crc")
+
+
+def _walked(folder: Path, base: Path, skipped: list[str]) -> list[Located]:
+    """A folder's input files, at any depth, with the partitions of the folders below
+    ``base`` they lie in; what ``_passed_over`` names is left out, any other file of an
+    unknown type goes to ``skipped``. A folder reached twice (a link) is read once."""
+    files: list[Path] = []
+    pending, visited = [folder], set()
+    while pending:
+        current = pending.pop()
+        st = current.stat()
+        if (st.st_dev, st.st_ino) in visited:
+            continue
+        visited.add((st.st_dev, st.st_ino))
+        for entry in current.iterdir():
+            if _passed_over(entry.name):
+                continue
+            if entry.is_dir():
+                pending.append(entry)
+            elif entry.is_file() and _format_of(entry):
+                files.append(entry)
+            else:  # another type, or no file at all (a broken link, a socket)
+                skipped.append(str(entry))
+    return [Located(p, str(p), _partitions(p, base)) for p in sorted(files)]
+
+
+def _globbed(spec: str, skipped: list[str]) -> list[Located]:
+    """A glob's files, and the files of the folders it matches; partitions are the
+    ``key=value`` folders below its fixed part (``data/bal`` of ``data/bal/dt=*``)."""
+    parts = Path(spec).parts
+    fixed = next((i for i, part in enumerate(parts) if _is_glob(part)), len(parts))
+    base = Path(*parts[:fixed])
+    found: dict[object, Located] = {}
+    for match in sorted(glob.glob(spec, recursive=True)):
+        path = Path(match)
+        if any(_passed_over(part) for part in path.relative_to(base).parts):
+            continue
+        if path.is_dir():
+            ones = _walked(path, base, skipped)
+        elif path.is_file() and _format_of(path):
+            ones = [Located(path, match, _partitions(path, base))]
+        else:
+            skipped.append(match)
+            continue
+        for one in ones:  # ``**`` matches a file and the folders above it
+            found.setdefault(_identity(one), one)
+    return sorted(found.values(), key=lambda one: Path(one.shown))
+
+
+def _partitions(path: Path, base: Path) -> Partitions:
+    """The ``key=value`` folders between ``base`` and the file, escapes undone as Hive
+    writes them (``%3A``); a key twice is ambiguous and stops the run."""
+    found: dict[str, str | None] = {}
+    for segment in path.relative_to(base).parts[:-1]:
+        key, sep, value = segment.partition("=")
+        if not sep or not key:
+            continue
+        key = unquote(key)
+        if key in found:
+            raise InputError(f"the partition {key!r} is twice in the path", file=str(path))
+        found[key] = None if value == _NULL_PARTITION else unquote(value)
+    return tuple(found.items())
+
+
+def _identity(one: Located) -> object:
+    """What makes two names one file: its device and inode (standard input: itself)."""
+    if one.path is None:
+        return STDIN
+    st = one.path.stat()
+    return (st.st_dev, st.st_ino)
 
 
 def is_uri(given: str) -> bool:
@@ -124,12 +313,41 @@ def is_uri(given: str) -> bool:
 
 
 def _format_of(path: Path) -> str | None:
-    suffix = path.suffix.lower()
+    """What a file is read as: "csv" for delimited text (``CSV_SUFFIXES``, compressed
+    too: ``x.txt.gz``), "parquet", or None: another kind, or compressed Parquet."""
+    suffix = _inner_suffix(path)
     if suffix in CSV_SUFFIXES:
         return "csv"
-    if suffix in PARQUET_SUFFIXES:
+    if suffix in PARQUET_SUFFIXES and compression_of(path) is None:
         return "parquet"
     return None
+
+
+def compression_of(path: Path) -> str | None:
+    """The file's compression by its last suffix ("gzip", "zstd"), or None."""
+    return COMPRESSIONS.get(path.suffix.lower())
+
+
+def suffix_delimiter(path: Path) -> str | None:
+    """The delimiter a file's suffix says (.tsv: tab), or None: its header says."""
+    return "\t" if _inner_suffix(path) in TAB_SUFFIXES else None
+
+
+def _inner_suffix(path: Path) -> str:
+    """The suffix that says the format: of ``x.csv.gz``, ``.csv``."""
+    inner = Path(path.stem) if compression_of(path) else path
+    return inner.suffix.lower()
+
+
+def refusal(path: Path) -> str:
+    """Why a file of no known format (``_format_of`` None) is not read."""
+    if compression_of(path) and _inner_suffix(path) in PARQUET_SUFFIXES:
+        return (
+            "a compressed Parquet file: Parquet compresses its own pages; give the "
+            ".parquet file itself"
+        )
+    known = sorted(CSV_SUFFIXES | PARQUET_SUFFIXES)
+    return f"not a {', '.join(known)} file (text may be .gz or .zst)"
 
 
 def sha256_of(path: Path) -> str:
@@ -218,16 +436,28 @@ class Reader:
     """
 
     def __init__(
-        self, encoding: str | None = None, mapping: dict[str, dict[str, str]] | None = None
+        self,
+        encoding: str | None = None,
+        mapping: dict[str, dict[str, str]] | None = None,
+        delimiter: str | None = None,
     ):
         self.codec = csv_bytes.codec_of(encoding) if encoding else None
         self.encoding = encoding
         self.mapping = mapping or {}
+        # every text file's delimiter (``--delimiter``), or None: sniffed (``delimiter_of``)
+        self.delimiter = csv_bytes.delimiter_of(delimiter) if delimiter else None
         self.names: list[str] = []  # file names by FILE_COL id
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._hashing: list[tuple[InputFile, Future[str]]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._opened: list[_Opened] = []
+        self._copies = 0  # files made in the work folder (``_copy``)
+        # each file's partition columns (``Located``), by its name: filled in by _canonical
+        self.partitions: dict[str, dict[str, str | None]] = {}
+        self.skipped: dict[str, list[str]] = {}  # files of an unknown type, by input
+        self.stdin: BinaryIO | None = None  # what - reads (default: the process's stdin)
+        self._stdin_by: str | None = None  # the option that read it: it is read once
+        self.stdin_sha256 = ""  # of its bytes, taken as they were read (``stdin_copy``)
 
     def close(self) -> None:
         """Fill in the checksums (waiting for them) and remove transcoded copies."""
@@ -294,6 +524,52 @@ class Reader:
             self._tmp = tempfile.TemporaryDirectory(prefix="tierscore-")
         return Path(self._tmp.name)
 
+    def open_input(
+        self, spec: TableSpec, given: Given, option: str | None = None
+    ) -> tuple[list[InputFile], list[Batch]]:
+        """Every file of an input as given (``locate``: files, globs, folders, ``-``),
+        opened by ``open_all``; its files of an unknown type are kept in ``skipped``."""
+        option = option or f"--{spec.name}"
+        listing = locate(given, option)
+        self.skipped[spec.name] = listing.skipped
+        paths = [self.local_path(one, option) for one in listing.files]
+        files, batches = self.open_all(spec, paths, [one.shown for one in listing.files])
+        for info, path in zip(files, paths, strict=True):
+            if info.path == STDIN:  # (its copy's, the same bytes: as they were read)
+                info.sha256, info.size = self.stdin_sha256, path.stat().st_size
+        return files, batches
+
+    def local_path(self, one: Located, option: str) -> Path:
+        """The file to read for ``one`` (standard input: its copy, ``stdin_copy``); its
+        partition columns are kept for ``_canonical``, by its name."""
+        self.partitions[one.shown] = dict(one.partitions)
+        return one.path if one.path is not None else self.stdin_copy(option)
+
+    def stdin_copy(self, option: str) -> Path:
+        """Standard input copied into the work folder as it is read, and hashed on the
+        way: a pipe is read once, and the checks, counts and scans read the bytes again.
+        One input a run reads it; it is CSV (Parquet and compressed bytes are refused:
+        give such a file by its path)."""
+        if self._stdin_by is not None:
+            raise InputError(f"standard input is already read by {self._stdin_by}",
+                             file=STDIN, key=option)  # fmt: skip
+        self._stdin_by = option
+        stream = self.stdin or getattr(sys.stdin, "buffer", None)
+        if stream is None or stream.isatty():
+            raise InputError("standard input is not a pipe: give - with a file piped in",
+                             file=STDIN, key=option)  # fmt: skip
+        target, digest, first = self._copy("stdin.csv"), hashlib.sha256(), True
+        with target.open("wb") as out:
+            while chunk := stream.read(1 << 22):
+                if first and chunk.startswith(_NOT_TEXT):
+                    why = "standard input is read as plain CSV: give this file by its path"
+                    raise InputError(why, file=STDIN, key=option)
+                first = False
+                digest.update(chunk)
+                out.write(chunk)
+        self.stdin_sha256 = digest.hexdigest()
+        return target
+
     def open(self, spec: TableSpec, path: Path, shown: str) -> tuple[pl.LazyFrame, InputFile]:
         """One file as a LazyFrame of canonical columns plus ``_file`` (an id; see
         ``file_names``) and ``_line``."""
@@ -302,7 +578,9 @@ class Reader:
         file_id = pl.lit(self._number([shown]), pl.UInt16)  # a number, not a string per row
         return lf.with_columns(file_id.alias(FILE_COL)), found.info
 
-    def open_all(self, spec: TableSpec, paths: list[Path]) -> tuple[list[InputFile], list[Batch]]:
+    def open_all(
+        self, spec: TableSpec, paths: list[Path], shown: list[str] | None = None
+    ) -> tuple[list[InputFile], list[Batch]]:
         """Every file of one input (in order), and the batches that read them.
 
         Fewer than ``MANY_FILES`` files are opened one by one (``open``). Of more, the
@@ -311,18 +589,21 @@ class Reader:
         of their first file: a plan of thousands of scans, each with its own checks,
         cost polars far more than their rows (5,000 one-row files a minute each).
         Every file is still hashed, shaped and checked on its own, and its rows keep
-        its own file id and line."""
+        its own file id and line. ``shown``: the files' names (default: their paths);
+        files of other partition columns (``partitions``) are not read together."""
+        names = shown or [str(path) for path in paths]
         if len(paths) < MANY_FILES:
             batches = []
-            for path in paths:
-                lf, info = self.open(spec, path, str(path))
+            for path, name in zip(paths, names, strict=True):
+                lf, info = self.open(spec, path, name)
                 batches.append(Batch(lf, [info], lf.select(pl.len())))
             return [b.files[0] for b in batches], batches
-        found = [self._find(spec, path, str(path), count=True) for path in paths]
+        found = [self._find(spec, p, n, count=True) for p, n in zip(paths, names, strict=True)]
         first = self._number([f.opened.shown for f in found])
         groups: dict[object, list[int]] = {}
         for index, one in enumerate(found):
-            groups.setdefault(one.key if one.key is not None else index, []).append(index)
+            key = (one.key, *self.partitions.get(one.opened.shown, {}))
+            groups.setdefault(key if one.key is not None else index, []).append(index)
         batches = []
         for members in groups.values():
             part, ids = [found[i] for i in members], [first + i for i in members]
@@ -353,10 +634,46 @@ class Reader:
             self._hash_later(info, path)
             lf, schema = _parquet_file(path, shown)
             return _Found(opened, info, ("parquet", *schema.items()), lf)
+        opened.source = self.text_source(spec, path, shown, info)
         scanned = self._checked_csv(spec, opened, info, count)
         shape = scanned.shape
         together = shape.header_lines == 1 and shape.records is not None
-        return _Found(opened, info, ("csv", scanned.encoding, shape.header) if together else None)
+        key = ("csv", scanned.encoding, shape.delimiter, shape.header)
+        return _Found(opened, info, key if together else None)
+
+    def text_source(self, spec: TableSpec, path: Path, shown: str, info: InputFile) -> Path:
+        """What to read of a text file: the file, or a decompressed copy of it (its
+        compression in ``info``, and the compressed bytes' SHA-256, which the manifest
+        names: they are the file given); and the delimiter it is cut by, into ``info``
+        (``--delimiter``, else sniffed from its header, ``_sniffed``). Both engines
+        read a compressed file from this copy: every check of its bytes and every line
+        a reject names is then as in the plain file."""
+        compression = compression_of(path)
+        source = path
+        if compression is not None:
+            if _inner_suffix(path) in PARQUET_SUFFIXES:
+                raise InputError(refusal(path), file=shown)
+            source = self._copy(path.stem)
+            info.sha256 = csv_bytes.decompress(path, shown, compression, source)
+            info.compression = compression
+        info.delimiter = self.delimiter or self._sniffed(spec, source, path)
+        return source
+
+    def _sniffed(self, spec: TableSpec, source: Path, path: Path) -> str:
+        """The delimiter of a file without ``--delimiter``: tab for .tsv, else the one that
+        cuts its header into the most names the table knows (canonical, or as
+        ``--columns`` maps them; ``csv_bytes.sniff``), comma on a tie or none."""
+        fixed = suffix_delimiter(path)
+        if fixed is not None:
+            return fixed
+        names = self.mapping.get(spec.name, {})
+        known = {names.get(c, c) for c in spec.required + spec.optional} | set(names.values())
+        return csv_bytes.sniff(source, known, ",", self.codec)
+
+    def _copy(self, name: str) -> Path:
+        """A new file in the work folder, for a copy of an input (its name kept in it)."""
+        self._copies += 1
+        return self._workdir() / f"{self._copies}-{name}"
 
     def _frame_of(self, spec: TableSpec, found: _Found) -> pl.LazyFrame:
         """One file found, as canonical columns with its lines (no file id yet)."""
@@ -415,13 +732,15 @@ class Reader:
     ) -> csv_bytes.Scanned:
         """Hash, check and shape the bytes (``csv_bytes.scan``), and decode them to a
         UTF-8 copy if they are not UTF-8, for polars to scan with what the shape says."""
-        scanned = csv_bytes.scan(opened.path, opened.shown, self.codec, count)
-        info.sha256, info.records = scanned.sha256, scanned.shape.records
+        source, shown = opened.source, opened.shown
+        scanned = csv_bytes.scan(source, shown, self.codec, count, info.delimiter or ",")
+        info.sha256 = info.sha256 or scanned.sha256  # (a compressed file's: already taken)
+        info.records = scanned.shape.records
         info.encoding = self.encoding or scanned.encoding
         if scanned.encoding != "utf-8":
-            target = self._workdir() / f"{len(self._opened)}-{opened.path.name}"
+            target = self._copy(f"utf8-{source.name}")
             forced = self.codec is not None
-            csv_bytes.transcode(opened.path, opened.shown, scanned, target, forced)
+            csv_bytes.transcode(source, shown, scanned, target, forced)
             opened.source = target
         opened.shape = scanned.shape
         if spec.strict and scanned.shape.first_odd is not None:
@@ -448,12 +767,36 @@ class Reader:
         names = lf.collect_schema().names()
         marks = [c for c in (LINE_COL, EXTRA_COL, SHORT_COL) if c in names]
         ids = [pl.col(FILE_COL)] if FILE_COL in names else []
-        found = [c for c in names if c not in marks and c != FILE_COL]
+        lf, added = self._with_partitions(lf, names, shown)
+        found = [c for c in names if c not in marks and c != FILE_COL] + added
         select = [pl.col(c) for c in marks]
-        for header, canon in canonical_columns(spec, found, self.mapping, shown):
+        for header, canon in canonical_columns(spec, found, self.mapping, shown, added):
             column = pl.col(header) if header is not None else pl.lit(None, dtype=pl.String)
             select.append(column.alias(canon))
         return lf.select(*select, *ids)
+
+    def _with_partitions(
+        self, lf: pl.LazyFrame, names: list[str], shown: str
+    ) -> tuple[pl.LazyFrame, list[str]]:
+        """The partition columns (``Located``) the file lacks, as text, and their names: a
+        column of the file's own of that name wins. One file's are its values; a scan of
+        many (with ``FILE_COL``) looks each row's up by its file id (``open_all`` reads
+        together only files of the same partition columns)."""
+        header = {c.strip() for c in names}
+        parts = {k: v for k, v in self.partitions.get(shown, {}).items() if k not in header}
+        if not parts:
+            return lf, []
+        if FILE_COL not in names:
+            values = [pl.lit(v, pl.String).alias(k) for k, v in parts.items()]
+        else:
+            by_id = [self.partitions.get(name, {}) for name in self.names]
+            values = [
+                pl.lit(pl.Series([p.get(k) for p in by_id], dtype=pl.String))
+                .gather(pl.col(FILE_COL))
+                .alias(k)
+                for k in parts
+            ]
+        return lf.with_columns(values), [*parts]
 
 
 def cut(exc: BaseException | str, limit: int = 200) -> str:
@@ -519,6 +862,7 @@ def _scan_csv(source: Path, shape: csv_bytes.Shape, shown: str) -> pl.LazyFrame:
         row_index_name=LINE_COL,
         row_index_offset=2 if shape.plain else 0,
         encoding="utf8",
+        separator=shape.delimiter,
         **skip,  # type: ignore[arg-type]
     )
     if shape.plain:
@@ -529,7 +873,9 @@ def _scan_csv(source: Path, shape: csv_bytes.Shape, shown: str) -> pl.LazyFrame:
 def _header_of(source: Path, shape: csv_bytes.Shape, shown: str) -> list[str]:
     """The header as polars reads it, which must have the fields the bytes have."""
     try:
-        header = pl.read_csv(source, n_rows=0, infer_schema=False, encoding="utf8").columns
+        header = pl.read_csv(
+            source, n_rows=0, infer_schema=False, encoding="utf8", separator=shape.delimiter
+        ).columns
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot read the header: {cut(exc)}", file=shown) from None
     if len(header) != shape.header_fields:
@@ -627,6 +973,7 @@ def _csv_scan(part: list[_Found]) -> tuple[pl.LazyFrame, list[str]]:
         truncate_ragged_lines=True,
         row_index_name=_ROW,
         encoding="utf8",
+        separator=first.shape.delimiter,  # (one key, ``_find``: one delimiter)
         skip_rows=1,  # in each file
         include_file_paths=_PATH,
         glob=False,
@@ -654,9 +1001,14 @@ def _small(rows: list[int]) -> bool:
 
 
 def canonical_columns(
-    spec: TableSpec, found: list[str], mapping: dict[str, dict[str, str]], shown: str
+    spec: TableSpec,
+    found: list[str],
+    mapping: dict[str, dict[str, str]],
+    shown: str,
+    partitions: Sequence[str] = (),
 ) -> list[tuple[str | None, str]]:
     """(header in the file, or None when absent; canonical name) for every column to read.
+    ``partitions``: those of ``found`` that are the file's folders' (``key=value``).
 
     Engine-neutral, so that both engines accept the same headers and mappings and
     stop on the same missing column with the same message.
@@ -664,6 +1016,12 @@ def canonical_columns(
     names = mapping.get(spec.name, {})
     header_of = {canon: names.get(canon, canon) for canon in spec.required + spec.optional}
     stripped = {c.strip(): c for c in found}
+    _partition_date(spec.name, header_of, names, stripped, partitions, shown)
+    if spec.detect is not None:  # balances: the layout the file's own columns say
+        own = {c for c, h in header_of.items() if h in stripped and h not in partitions}
+        spec = spec.detect(own, shown)
+        header_of = {canon: names.get(canon, canon) for canon in spec.required + spec.optional}
+        _partition_date(spec.name, header_of, names, stripped, partitions, shown)
     missing = [c for c in spec.required if header_of[c] not in stripped]
     if missing:
         named = ", ".join(f"{c} (as {header_of[c]!r})" if header_of[c] != c else c for c in missing)
@@ -679,6 +1037,31 @@ def canonical_columns(
         header = header_of[canon]
         out.append((stripped[header], canon) if header in stripped else (None, canon))
     return out
+
+
+def _partition_date(
+    table: str,
+    header_of: dict[str, str],
+    names: dict[str, str],
+    stripped: dict[str, str],
+    partitions: Sequence[str],
+    shown: str,
+) -> None:
+    """A file with no date column of its own, in date-partitioned folders, takes its
+    folder's date: ``dt=``, ``date=``, ``data_date=`` or ``etl_date=`` (``DATE_PARTITIONS``),
+    unless ``--columns`` names the date's header; two of them are not chosen between."""
+    if "date" not in header_of or "date" in names or "date" in stripped:
+        return
+    dates = [key for key in DATE_PARTITIONS if key in partitions]
+    if len(dates) > 1:
+        raise InputError(
+            f"the folders give {len(dates)} dates ({', '.join(dates)}): name the one "
+            f'that is the rows\' date in --columns ([{table}] date = "{dates[0]}")',
+            file=shown,
+            key=table,
+        )
+    if dates:
+        header_of["date"] = dates[0]
 
 
 def _carried_columns(

@@ -39,8 +39,12 @@ import polars as pl
 import pyarrow as pa
 
 from . import csv_bytes
+from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .csv_bytes import Shape
 from .errors import ConfigError, InputError
+from .layout_measures import measure_layout
+from .layouts import as_of as known_on
+from .layouts import layout_of
 from .measures import (
     CODE,
     CODE_ROWS,
@@ -51,6 +55,7 @@ from .measures import (
     count_column,
     measure_in_steps,
 )
+from .overdraft import OVERDRAWN, overdrawn_of, zeroes
 from .pipeline import (
     Context,
     Job,
@@ -73,20 +78,25 @@ from .plan import Plan, compile_plan
 from .points import NUMERATOR
 from .rules import load_rules
 from .sources import (
-    BALANCES,
     EXTRA_COL,
     FILE_COL,
     LINE_COL,
     SHORT_COL,
     TRANSACTIONS,
+    Given,
     InputFile,
+    Partitions,
     Reader,
     TableSpec,
+    _format_of,
     _marks,
+    balances_spec,
     canonical_columns,
+    given_specs,
     is_uri,
-    resolve_paths,
+    locate,
     sha256_of,
+    suffix_delimiter,
 )
 from .spark_scoring import (
     KIND,
@@ -99,7 +109,7 @@ from .spark_scoring import (
     scores_template,
 )
 from .summary import summary_of
-from .validate import DETAIL, TRANSACTION_PARSERS, balance_parsers, check
+from .validate import DETAIL, balance_parsers, check, transaction_parsers
 from .watch import FORWARD, rating_of
 
 if TYPE_CHECKING:
@@ -133,9 +143,18 @@ def session(conf: dict[str, str] | None = None) -> SparkSession:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python
         if "spark.master" not in conf:
             builder = builder.master("local[*]")
+            # Spark's 200 shuffle partitions are a cluster's: on one machine every stage
+            # after a shuffle ran 200 tiny tasks (the sample: 82 s of 120 under load).
+            # AQE starts from this many instead; the measuring tasks' count is
+            # ``_partitions``' choice, unchanged.
+            initial = "spark.sql.adaptive.coalescePartitions.initialPartitionNum"
+            conf.setdefault(initial, str(2 * (os.cpu_count() or 1)))
     conf.setdefault("spark.sql.session.timeZone", "UTC")  # dates as written, not shifted
     conf.setdefault("spark.ui.showConsoleProgress", "false")  # stderr is tierscore's
     conf.setdefault("spark.log.level", "ERROR")
+    # a URI folder's key=value partitions are Spark's own: as text, as the local files'
+    # are (``sources``), so that dt=20260101 or an id 007 is parsed, never inferred
+    conf.setdefault("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -156,22 +175,28 @@ def run(
     plan = compile_plan(load_rules(job.rules), job.window)
     require_customers(plan, job.customers)  # before a Spark session is started
     spark = spark or session()
-    with Reader(job.encoding, job.mapping) as reader:
+    with Reader(job.encoding, job.mapping, job.delimiter) as reader:
         with stages.stage("read", "finding and opening inputs on Spark") as done:
+            balances = balances_spec(job.balance_layout)
             opened = {
-                "balances": _open(spark, reader, BALANCES, job.balances, job),
+                "balances": _open(spark, reader, balances, job.balances, job),
                 "transactions": _open(spark, reader, TRANSACTIONS, job.transactions, job),
             }
+            _layout_recorded(opened["balances"])
             done.append(", ".join(f"{len(o.files)} {n} file(s)" for n, o in opened.items()))
+            for one in opened.values():
+                one.date_format = job.date_format
             context = context_of(reader, plan, job)
             stages.rows(rows_counted({n: o.files for n, o in opened.items()}, context))
+            skipped = stages.skipped(reader.skipped)
         with stages.stage("compute", "validate, measure and score on Spark") as done:
             result = _compute(plan, opened, context, collect)
             _unchanged(opened)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.summary['customers']:,} customers")
             stages.rows(rows_in(result.summary))
-    result.timings = stages.timings
+    result.timings, result.skipped = stages.timings, skipped
+    result.date_format = job.date_format
     return result
 
 
@@ -190,6 +215,8 @@ def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: 
         counts[name] = counts_of(found[f"counts:{name}"], h.bad)
         unmapped[name] = unmapped_of(found[f"unmapped:{name}"])
         conflicts.append(found[f"conflicts:{name}"])
+    check_window(plan, counts, lambda name: _span(plan, name, opened[name]))  # exit 2 if not met
+    warnings = window_warnings(plan, counts)
     rejects = rejects_of([h.bad for h in handed.values()], conflicts, context)
     ranked = ranked_on_cluster(plan, values, partitions)
     how = scoring_of(plan, ranked, context)
@@ -199,6 +226,7 @@ def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: 
         ahead.unpersist()
     counts = counts_with(counts, context)
     summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
+    with_checks(summary, warnings, handed["balances"].overdrawn)
     files = files_with({name: h.files for name, h in handed.items()}, context)
     scores = scores_template(plan, how, context)
     if collect:
@@ -249,6 +277,7 @@ class _Opened:
     size: int = 0  # bytes of local files (0: unknown, e.g. a URI or a table)
     facts: dict[int, _Facts] = field(default_factory=dict)  # local CSV files', by id
     stamps: dict[Path, Stamp | None] = field(default_factory=dict)  # local files as opened
+    date_format: str | None = None  # text dates' one format (``Job.date_format``)
 
 
 @dataclass(frozen=True)
@@ -265,6 +294,7 @@ class _Facts:
 
     shape: Shape
     blank: tuple[tuple[int, int, str], ...] = ()
+    source: Path | None = None  # what Spark reads: the file, or its decompressed copy
 
     @property
     def multiline(self) -> bool:
@@ -292,56 +322,130 @@ class _Facts:
         return pl.concat([read.with_columns(_marks(self.shape)), part.filter(made)])
 
 
-def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job: Job) -> _Opened:
-    """One input: a catalog table, a URI Spark reads (``hdfs://``, ``s3a://``, …), or
-    local files, folders and globs resolved as the polars engine resolves them (each
-    CSV file checked on the driver first, ``_scan_csv``), numbered in that order."""
+def _one_layout(frames: list[DataFrame]) -> None:
+    """Balances read in several groups of files must share one layout (``layouts``)."""
+    found = sorted({layout_of(frame.columns) for frame in frames})
+    if len(found) > 1:
+        raise InputError(
+            f"balances in the {' and '.join(found)} layouts: one input holds one layout",
+            key="--balances",
+        )
+
+
+def _layout_recorded(opened: _Opened) -> None:
+    """Each balances file's layout, for the manifest (as ``pipeline`` records it)."""
+    layout = layout_of(opened.frame.columns)
+    for info in opened.files:
+        info.layout = layout
+
+
+def _open(spark: SparkSession, reader: Reader, spec: TableSpec, given: Given, job: Job) -> _Opened:
+    """One input: a catalog table, URIs Spark reads (``hdfs://``, ``s3a://``, …), or
+    local files, folders, globs and stdin found as the polars engine finds them
+    (``Reader.local_path``, each CSV file checked on the driver first, ``_scan_csv``),
+    numbered in that order. Files of other partition values are read apart, each
+    read given its folders' values (``_read``)."""
     table = (job.tables or {}).get(spec.name)
     if table:
         return _open_table(spark, reader, spec, table)
-    if is_uri(given):
-        return _open_uri(spark, reader, spec, given, job)
-    groups: dict[tuple[str, str, str, bool], list[tuple[Path, int]]] = {}
+    specs, option = given_specs(given), f"--{spec.name}"
+    if any(is_uri(one) for one in specs):
+        return _open_uris(spark, reader, spec, specs, job)
+    listing = locate(specs, option)
+    reader.skipped[spec.name] = listing.skipped
+    groups: dict[tuple[object, Partitions], list[tuple[Path, int]]] = {}
     opened = _Opened(None, [], [], typed=False)  # type: ignore[arg-type]
-    for path in resolve_paths(given, f"--{spec.name}"):
-        number = len(reader.names)
+    for one in listing.files:
+        path, number = reader.local_path(one, option), len(reader.names)
         opened.stamps[path] = _stamp(path)
         if path.suffix.lower() in (".parquet", ".pq"):
-            info = InputFile(str(path), "parquet", None, sha256_of(path))
-            key = ("parquet", "", "", False)
+            info = InputFile(one.shown, "parquet", None, sha256_of(path))
+            key: object = ("parquet", "", "", False)
         else:
-            info, facts = _scan_csv(path, reader)
+            info, facts = _scan_csv(path, reader, spec, one.shown)
+            info.sha256 = reader.stdin_sha256 if one.path is None else info.sha256
             opened.facts[number] = facts
             encoding = info.encoding or "utf-8"
-            key = ("csv", encoding, _first_line(path, encoding), facts.multiline)
-        reader.names.append(str(path))
+            key = ("csv", encoding, _first_line(facts, encoding), facts.multiline)
+        reader.names.append(one.shown)
         opened.files.append(info)
         opened.ids.append(number)
-        groups.setdefault(key, []).append((path, number))
-    opened.typed = {key[0] for key in groups} == {"parquet"}
-    frames = [_read_local(spark, spec, key, group, reader, opened) for key, group in groups.items()]
+        groups.setdefault((key, one.partitions), []).append((path, number))
+    opened.typed = all(info.format == "parquet" for info in opened.files)
+    frames = [
+        _read_local(spark, spec, key, group, reader, opened, dict(parts))  # type: ignore[arg-type]
+        for (key, parts), group in groups.items()
+    ]
+    if spec.name == "balances":  # a union of two layouts' columns would fail unexplained
+        _one_layout(frames)
     opened.frame = frames[0]
-    for frame in frames[1:]:
-        opened.frame = opened.frame.unionByName(frame)
+    for frame in frames[1:]:  # Parquet has no CSV marks (``_extra``, ``_short``): null
+        opened.frame = opened.frame.unionByName(frame, allowMissingColumns=True)
     opened.size = sum(path.stat().st_size for path in opened.stamps)
     return opened
 
 
-def _scan_csv(path: Path, reader: Reader) -> tuple[InputFile, _Facts]:
+def _scan_csv(
+    path: Path, reader: Reader, spec: TableSpec, shown: str | None = None
+) -> tuple[InputFile, _Facts]:
     """Hash, check and shape a local CSV file by the polars engine's own code, so that
     the same files stop the run with the same messages (NUL bytes, UTF-16, broken
     quoting, …); a file that is not UTF-8 is decoded whole as there (a byte the encoding
     lacks, or UTF-8 lines in a GB file, stop the run), into nothing: Spark reads the
-    file itself."""
-    shown = str(path)
-    scanned = csv_bytes.scan(path, shown, reader.codec, count=True)  # (``_same_records``)
+    file itself. A compressed file is decompressed on the driver as there, and Spark
+    reads that copy (zstd needs no native Hadoop library then); its delimiter is the
+    one the polars engine finds (``Reader.text_source``). ``shown``: its name (stdin's
+    copy: -)."""
+    shown = shown or str(path)
+    info = InputFile(shown, "csv")
+    source = reader.text_source(spec, path, shown, info)
+    delimiter = info.delimiter or ","
+    scanned = csv_bytes.scan(source, shown, reader.codec, True, delimiter)  # (_same_records)
     if scanned.encoding != "utf-8":
         forced = reader.codec is not None
-        csv_bytes.transcode(path, shown, scanned, Path(os.devnull), forced)
-    encoding = reader.encoding or scanned.encoding
+        csv_bytes.transcode(source, shown, scanned, Path(os.devnull), forced)
+    info.encoding = reader.encoding or scanned.encoding
+    info.sha256 = info.sha256 or scanned.sha256  # (a compressed file's: already taken)
     shape = scanned.shape
-    info = InputFile(shown, "csv", encoding, scanned.sha256, records=shape.records)
-    return info, _Facts(shape, _blank_records(path, shape, any(shape.shifts)))
+    info.records = shape.records
+    if delimiter == "\t" and not any(shape.shifts):
+        _no_tabs_only_line(source, shown)
+    blank = _blank_records(source, shape, any(shape.shifts))
+    return info, _Facts(shape, blank, source)
+
+
+# A data line of tabs and blanks (after a newline: not the header), in a tab-delimited
+# file a record of several fields, which Spark's reader (cut at "\n") skips as blank
+# (Java's trim) and polars reads as a row. Led by "\n" it is searched at C speed.
+_TABS_ONLY = re.compile(rb"\n[\x00-\x09\x0b-\x20]*\t[\x00-\x09\x0b-\x20]*(?:\n|\Z)")
+
+
+def _no_tabs_only_line(source: Path, shown: str) -> None:
+    """Stop on the first line of only tabs and blanks (``_TABS_ONLY``): Spark would drop
+    its row where the polars engine rejects it, and the run would count other rows
+    (a one-field blank line is made up for instead, ``_blank_records``)."""
+    newlines, carry = 0, b""  # carry: from the newline before the unfinished line on
+    with source.open("rb") as fh:
+        while True:
+            chunk = fh.read(csv_bytes.CHUNK)
+            buf = carry + chunk
+            end = len(buf) if not chunk else buf.rfind(b"\n") + 1
+            found = _TABS_ONLY.search(buf, 0, end)
+            if found is not None:
+                line = newlines + buf.count(b"\n", 0, found.start() + 1) + 1
+                raise InputError(
+                    f"line {line} holds only tabs and blanks: Spark's CSV reader skips "
+                    "such a line, where the polars engine reads (and rejects) its row; "
+                    "remove the line, or score with --engine polars",
+                    file=shown,
+                )
+            if not chunk:
+                return
+            if end > 0:
+                newlines += buf.count(b"\n", 0, end - 1)
+                carry = buf[end - 1 :]
+            else:
+                carry = buf
 
 
 # The lines Spark's CSV reader skips: cut at "\n", a line with no character above " "
@@ -398,13 +502,19 @@ def _read_local(
     group: list[tuple[Path, int]],
     reader: Reader,
     opened: _Opened,
+    parts: dict[str, str | None] | None = None,
 ) -> DataFrame:
-    """Local files of one format, encoding, first line and mode, read by Spark in one go."""
+    """Local files of one format, encoding, delimiter, first line and mode, read by Spark
+    in one go (a compressed file: its decompressed copy, ``_Facts.source``); ``parts``:
+    the partition values of their folders (``sources.Located``), the same for all."""
     fmt, encoding, _, multiline = key
-    names = [str(path.resolve()) for path, _ in group]
+    read = {number: _read_path(path, opened.facts.get(number)) for path, number in group}
+    names = [str(read[number]) for _, number in group]
     header = None
-    options = _csv_options(spark, encoding, True, multiline) if fmt == "csv" else {}
+    options = {}
     if fmt == "csv":
+        delimiter = opened.facts[group[0][1]].shape.delimiter  # (one key: one delimiter)
+        options = _csv_options(spark, encoding, True, multiline, delimiter)
         header = _csv_header(spark, names, options)
         for path, number in group:
             fields = opened.facts[number].shape.header_fields
@@ -412,31 +522,53 @@ def _read_local(
                 raise InputError(
                     f"the header has {fields} fields but Spark reads {len(header)}", file=str(path)
                 )
-    frame = _read(spark, spec, names, fmt, options, reader.mapping, opened.typed, header)
+    frame = _read(spark, spec, names, fmt, options, reader.mapping, opened.typed, header, parts)
     spark_name = {unquote(_normal(f)): _normal(f) for f in frame.inputFiles()}
-    ids = {spark_name.get(str(p.resolve()), str(p.resolve())): number for p, number in group}
+    ids = {spark_name.get(str(p), str(p)): number for number, p in read.items()}
     frame = _with_file_ids(frame, ids)
     if header is None:
         return frame
     blank = {number: opened.facts[number] for _, number in group}
-    return _with_blank_rows(spark, frame, _first_column(spec, header, reader.mapping), blank)
+    first, filled = _first_column(spec, header, reader.mapping, parts or {})
+    return _with_blank_rows(spark, frame, first, blank, filled)
 
 
-def _first_column(spec: TableSpec, header: list[str], mapping: dict[str, dict[str, str]]) -> str:
-    """The canonical name the file's first column is read as ("" if it is not read)."""
-    read = canonical_columns(spec, header, mapping, "")
-    return next((canon for found, canon in read if found == header[0]), "")
+def _read_path(path: Path, facts: _Facts | None) -> Path:
+    """The absolute path Spark reads for a local file: a CSV file's source (the file, or
+    its decompressed copy), a Parquet file itself."""
+    source = facts.source if facts is not None and facts.source is not None else path
+    return source.resolve()
+
+
+def _first_column(
+    spec: TableSpec,
+    header: list[str],
+    mapping: dict[str, dict[str, str]],
+    parts: dict[str, str | None],
+) -> tuple[str, dict[str, str | None]]:
+    """The canonical name the file's first column is read as ("" if it is not read), and
+    the columns its folders fill (``_read``), with their values."""
+    own = {name.strip() for name in header}
+    added = {key: value for key, value in parts.items() if key not in own}
+    read = canonical_columns(spec, [*header, *added], mapping, "", [*added])
+    filled = {canon: added[found] for found, canon in read if found in added}
+    return next((canon for found, canon in read if found == header[0]), ""), filled
 
 
 def _with_blank_rows(
-    spark: SparkSession, frame: DataFrame, first: str, facts: dict[int, _Facts]
+    spark: SparkSession,
+    frame: DataFrame,
+    first: str,
+    facts: dict[int, _Facts],
+    filled: dict[str, str | None] | None = None,
 ) -> DataFrame:
     """The rows polars reads from blank lines Spark skips: the line (less a "\\r") as the
-    first field, no other field, "1 of N" fields, at the line's number."""
+    first field, no other field but those the folders fill (``filled``), "1 of N"
+    fields, at the line's number."""
     rows = []
     for number, fact in facts.items():
         for _, line, text in fact.blank:
-            row: dict[str, Any] = dict.fromkeys(frame.columns)
+            row: dict[str, Any] = dict.fromkeys(frame.columns) | (filled or {})
             row |= {SHORT_COL: f"1 of {fact.shape.fields}", FILE_COL: number, LINE_COL: line}
             if first:
                 row[first] = text or None
@@ -450,25 +582,49 @@ def _open_uri(
     spark: SparkSession, reader: Reader, spec: TableSpec, given: str, job: Job
 ) -> _Opened:
     """A file or folder on any filesystem Spark reads. Its files are listed by Spark, so
-    there is no encoding detection (``--encoding``, default UTF-8) and no checksum; a
-    URI ending in .csv or .txt is CSV, anything else Parquet.
+    there is no encoding detection (``--encoding``, default UTF-8), no delimiter sniffing
+    (``--delimiter``, default a comma; .tsv a tab) and no checksum; a URI of a text
+    suffix (``sources.CSV_SUFFIXES``, compressed too: Spark's own codecs decompress it)
+    is CSV, anything else Parquet.
 
     Its bytes are Spark's alone: none of the checks of a local file (``_scan_csv``) is
     made. A row with more fields than the header is still rejected (Spark's reader
     gives the field beyond), but one with fewer reads as empty cells, a newline inside
     quotes splits a row, and a file of other bytes reads as Spark decodes them.
     """
-    fmt = "csv" if given.lower().endswith((".csv", ".txt")) else "parquet"
+    fmt = "csv" if _format_of(Path(given)) == "csv" else "parquet"
     encoding = (job.encoding or "utf-8") if fmt == "csv" else ""
-    options = _csv_options(spark, encoding, False, False) if fmt == "csv" else {}
+    delimiter = (reader.delimiter or suffix_delimiter(Path(given)) or ",") if fmt == "csv" else ""
+    options = _csv_options(spark, encoding, False, False, delimiter) if fmt == "csv" else {}
     frame = _read(spark, spec, [given], fmt, options, reader.mapping, fmt == "parquet")
     ids, files, numbers = {}, [], []
     for found in sorted(frame.inputFiles()):
         ids[_normal(found)] = len(reader.names)
         numbers.append(len(reader.names))
         reader.names.append(found)
-        files.append(InputFile(found, fmt, encoding or None))
+        files.append(InputFile(found, fmt, encoding or None, delimiter=delimiter or None))
     return _Opened(_with_file_ids(frame, ids), files, numbers, fmt == "parquet")
+
+
+def _open_uris(
+    spark: SparkSession, reader: Reader, spec: TableSpec, specs: tuple[str, ...], job: Job
+) -> _Opened:
+    """URIs of one input, each read by ``_open_uri``: of one kind (a format and a
+    delimiter: their rows are read with one schema), none twice, and no local file
+    beside them (whose checks a URI's rows would not have had)."""
+    option = f"--{spec.name}"
+    if not all(is_uri(one) for one in specs):
+        raise ConfigError("give URIs or local files, not both", key=option)
+    if len({one.rstrip("/") for one in specs}) < len(specs):
+        raise InputError("the same URI is given twice", key=option)
+    if len({(_format_of(Path(one)), suffix_delimiter(Path(one))) for one in specs}) > 1:
+        raise ConfigError("URIs of other formats or delimiters: give one kind", key=option)
+    opened = [_open_uri(spark, reader, spec, one, job) for one in specs]
+    for other in opened[1:]:
+        opened[0].frame = opened[0].frame.unionByName(other.frame)
+        opened[0].files += other.files
+        opened[0].ids += other.ids
+    return opened[0]
 
 
 def _open_table(spark: SparkSession, reader: Reader, spec: TableSpec, table: str) -> _Opened:
@@ -494,9 +650,12 @@ def _normal(path: str) -> str:
     return re.sub(r"^file:(//)?", "", path)
 
 
-def _first_line(path: Path, encoding: str) -> str:
-    with path.open(encoding=encoding, errors="replace", newline="") as fh:
-        return fh.readline()
+def _first_line(facts: _Facts, encoding: str) -> str:
+    """What files read by one Spark scan share: their delimiter and first line (as Spark
+    reads it: of the decompressed copy)."""
+    assert facts.source is not None
+    with facts.source.open(encoding=encoding, errors="replace", newline="") as fh:
+        return f"{facts.shape.delimiter}\n{fh.readline()}"
 
 
 def _stamp(path: Path) -> Stamp | None:
@@ -518,9 +677,12 @@ def _unchanged(opened: dict[str, _Opened]) -> None:
                 raise InputError(csv_bytes.CHANGED, file=str(path))
 
 
-def _csv_options(spark: SparkSession, encoding: str, local: bool, whole: bool) -> dict[str, Any]:
-    """Spark's CSV reader set to read as polars does: a doubled quote inside quotes is one
-    quote (Spark's own escape is a backslash). A local file, checked on the driver, is
+def _csv_options(
+    spark: SparkSession, encoding: str, local: bool, whole: bool, delimiter: str = ","
+) -> dict[str, Any]:
+    """Spark's CSV reader set to read as polars does: cut by ``delimiter`` (``sep``), a
+    doubled quote inside quotes is one quote (Spark's own escape is a backslash). A
+    local file, checked on the driver, is
     cut only at "\\n" as there (Spark would also cut at a lone "\\r"; the "\\r" of
     "\\r\\n" is then taken off the last field, ``_without_cr``), and read whole (one task
     a file) only when a newline inside quotes needs it (``whole``)."""
@@ -531,6 +693,7 @@ def _csv_options(spark: SparkSession, encoding: str, local: bool, whole: bool) -
         "inferSchema": False,
         "encoding": encoding,
         "escape": '"',
+        "sep": delimiter,
     }
     if local:
         options |= {"lineSep": "\n", "multiLine": whole}
@@ -558,7 +721,10 @@ def _read(
     mapping: dict[str, dict[str, str]],
     typed: bool,
     header: list[str] | None = None,
+    parts: dict[str, str | None] | None = None,
 ) -> DataFrame:
+    """Files as canonical columns (``parts``: partition values their folders give, as
+    text, to a column they lack, as the polars engine gives them: ``Reader._canonical``)."""
     from pyspark.sql import functions as F
 
     cut_at_newline = options.get("lineSep") == "\n"
@@ -576,10 +742,16 @@ def _read(
         extra = raw[EXTRA_COL]
         select.append((_without_cr(extra) if cut_at_newline else extra).alias(EXTRA_COL))
     found = [c for c in raw.columns if c != EXTRA_COL]
-    for header_name, canon in canonical_columns(spec, found, mapping, names[0]):
-        column = raw[header_name] if header_name is not None else F.lit(None).cast("string")
-        if cut_at_newline and header_name is not None:
-            column = _without_cr(column)
+    own = {c.strip() for c in found}
+    added = {k: v for k, v in (parts or {}).items() if k not in own}
+    read = canonical_columns(spec, [*found, *added], mapping, names[0], [*added])
+    for header_name, canon in read:
+        if header_name in added:
+            column = F.lit(added[header_name]).cast("string")
+        elif header_name is None:
+            column = F.lit(None).cast("string")
+        else:
+            column = _without_cr(raw[header_name]) if cut_at_newline else raw[header_name]
         select.append(column.cast("string").alias(canon) if not typed else column.alias(canon))
     path = F.col("_metadata.file_path").alias(_PATH)
     if fmt == "parquet":
@@ -632,6 +804,7 @@ class _Handed:
     bad: pl.DataFrame
     files: list[InputFile]
     held: DataFrame
+    overdrawn: dict[str, int] | None = None  # ``overdraft.overdrawn_of`` of the folds
 
 
 def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) -> _Handed:
@@ -643,7 +816,8 @@ def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) 
     key = F.col(PARTITION_KEY[name])
     key = key if opened.typed else F.trim(key)
     handed = opened.frame.repartition(_partitions(opened), key).mapInArrow(
-        _partition_measure(plan, name, opened.typed, opened.facts, until), _handover_schema(ids)
+        _partition_measure(plan, name, opened.typed, opened.facts, until, opened.date_format),
+        _handover_schema(ids),
     )
     handed = handed.persist(StorageLevel.MEMORY_AND_DISK)
     bad = handed.where(F.col(KIND) == BAD).select(FILE_COL, LINE_COL, DETAIL)
@@ -654,8 +828,11 @@ def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) 
         info.rows = int(rows.get(number, 0) or 0)
         _same_records(info)
     folds = handed.where(F.col(KIND) == FOLD).drop(KIND, FILE_COL, LINE_COL, DETAIL, ROWS)
+    overdrawn = None
+    if name == "balances" and zeroes(plan):  # summed on the cluster, a row to the driver
+        overdrawn = overdrawn_of(_to_polars(folds.agg(*(F.sum(c).alias(c) for c in OVERDRAWN))))
     bad_rows = rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16))
-    return _Handed(folds, bad_rows, opened.files, handed)
+    return _Handed(folds.drop(*OVERDRAWN), bad_rows, opened.files, handed, overdrawn)
 
 
 def _same_records(info: InputFile) -> None:
@@ -710,6 +887,7 @@ def _handover_types(ids: list[str]) -> dict[str, Any]:
         LINE_COL: pl.Int64,
         DETAIL: pl.String,
         ROWS: pl.Int64,
+        **{c: pl.Int64 for c in OVERDRAWN},  # ``overdraft``: "zero" rule sets' balances
     }
 
 
@@ -727,10 +905,17 @@ def _handover_schema(ids: list[str]) -> str:
 
 
 def _partition_measure(
-    plan: Plan, name: str, typed: bool, facts: dict[int, _Facts], until: date | None = None
+    plan: Plan,
+    name: str,
+    typed: bool,
+    facts: dict[int, _Facts],
+    until: date | None = None,
+    date_format: str | None = None,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The function each Spark task runs: the polars engine's validate and measure."""
-    return arrow_task(lambda frame: measure_partition(plan, name, typed, frame, facts, until))
+    return arrow_task(
+        lambda frame: measure_partition(plan, name, typed, frame, facts, until, date_format)
+    )
 
 
 def measure_partition(
@@ -740,6 +925,7 @@ def measure_partition(
     frame: pl.DataFrame,
     facts: dict[int, _Facts] | None = None,
     until: date | None = None,
+    date_format: str | None = None,
 ) -> pa.Table:
     """One partition's folds, bad rows and per-file row counts, in the hand-over schema.
 
@@ -749,19 +935,51 @@ def measure_partition(
     Rows of local CSV files first get polars' lines and marks (``_placed``).
     ``until``: only the rows dated up to it are measured (``watch``'s balances).
     """
+    lf, checked = _checked_partition(plan, name, typed, frame, facts, date_format)
+    if until is not None:
+        checked = known_on(checked, until)
+    if name == "balances" and layout_of(checked.collect_schema().names()) != "changes":
+        folded, bad = measure_layout(plan, checked, wide=True)
+    else:  # finds repeats; typed rows in memory are cheap to check twice, text is not
+        folded, bad = measure_in_steps(plan, name, checked, None, wide=True, reread=typed)
+    sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS)).collect()
+    ids = [c.id for c in plan.of_source(name)]
+    return _handover([folded, bad, sizes], ids)
+
+
+def _checked_partition(
+    plan: Plan,
+    name: str,
+    typed: bool,
+    frame: pl.DataFrame,
+    facts: dict[int, _Facts] | None,
+    date_format: str | None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """A partition's rows as read (lines and marks placed) and validated, by the polars
+    engine's parsers (``pipeline.read_inputs``)."""
     frame = _placed(frame, facts or {})
     lf = frame.lazy().with_columns(
         pl.col(FILE_COL).cast(pl.UInt16), pl.col(LINE_COL).cast(pl.Int64)
     )
-    parsers = balance_parsers(plan) if name == "balances" else TRANSACTION_PARSERS
-    checked = check(lf, parsers, typed=typed)
-    if until is not None:
-        checked = checked.filter(pl.col("date") <= until)
-    # finds repeats; typed rows in memory are cheap to check twice, text is not
-    folded, bad = measure_in_steps(plan, name, checked, None, wide=True, reread=typed)
-    sizes = lf.group_by(FILE_COL).agg(pl.len().alias(ROWS)).collect()
-    ids = [c.id for c in plan.of_source(name)]
-    return _handover([folded, bad, sizes], ids)
+    if name == "balances":  # every layout's: those of the columns read
+        found = set(frame.columns)
+        parsers = {c: p for c, p in balance_parsers(plan, date_format).items() if c in found}
+    else:
+        parsers = transaction_parsers(date_format)
+    return lf, check(lf, parsers, typed=typed)
+
+
+def _span(plan: Plan, name: str, opened: _Opened) -> Span | None:
+    """``coverage.usable_span`` of an input, each partition's on the cluster (asked only
+    on the way to stopping the run: the rows are validated again)."""
+    typed, facts, date_format = opened.typed, opened.facts, opened.date_format  # not the frame
+
+    def task(frame: pl.DataFrame) -> pa.Table:
+        checked = _checked_partition(plan, name, typed, frame, facts, date_format)[1]
+        return usable_span(plan, name, checked).collect().to_arrow()
+
+    parts = opened.frame.mapInArrow(arrow_task(task), "first date, last date")
+    return span_of_parts(_to_polars(parts))
 
 
 def _placed(frame: pl.DataFrame, facts: dict[int, _Facts]) -> pl.DataFrame:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
+from .errors import ConfigError
+from .layouts import OPEN_ENDS
 from .plan import RATIO_DIGITS, Plan
 from .sources import EXTRA_COL, FILE_COL, LINE_COL, SHORT_COL
 
@@ -96,15 +99,22 @@ def parse_code(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     return parse_id(name, dtype, typed=typed)
 
 
-def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+def parse_date(
+    name: str, dtype: pl.DataType, *, typed: bool = False, date_format: str | None = None
+) -> Parsed:
     """ISO dates, timestamps (date part), ``YYYYMMDD`` and ``YYYY/MM/DD``; as text, only
     these forms in ASCII digits (the parsers alone also take a sign, inner spaces
-    and a 7-digit ``YYYYMDD``)."""
+    and a 7-digit ``YYYYMDD``). A two-digit year is none of them: never guessed.
+
+    ``date_format`` (``--date-format``, strftime): text is read in that one format
+    only (see ``_formatted``); typed dates are dates whatever it says."""
     pre: tuple[pl.Expr, ...] = ()
     if dtype == pl.Date:
         value = pl.col(name)
     elif isinstance(dtype, pl.Datetime):
         value = pl.col(name).dt.date()
+    elif date_format is not None:
+        return _formatted(name, dtype, date_format)
     else:
         iso, form = pl.col(f"_iso_{name}"), pl.col(f"_form_{name}")
         # The other forms are tried on the rest only (null text parses for free):
@@ -130,6 +140,49 @@ def parse_date(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
         .then(pl.lit("not a valid date"))
     )
     return Parsed(value, reason, pre)
+
+
+def _formatted(name: str, dtype: pl.DataType, date_format: str) -> Parsed:
+    """Text dates in one strftime format. polars' parser is lenient (a missing day is
+    the 1st, one digit passes for ``%d``), so a value counts only when the date it
+    parses to, written back in the format, is the value itself: ``930101`` under
+    ``%y%m%d``, but not ``93011``. Read as a timestamp, so that a format with a time
+    (``%d/%m/%Y %H:%M``) dates the row by its date part, as a timestamp column does."""
+    text = _text(name, dtype)
+    parsed = text.str.to_datetime(date_format, strict=False, time_unit="us")
+    same = parsed.dt.strftime(date_format).str.strip_chars() == text.str.strip_chars()
+    value = pl.when(same).then(parsed.dt.date())
+    reason = (
+        pl.when(_blank(name, dtype))
+        .then(pl.lit(f"empty {name}"))
+        .when(value.is_null())
+        .then(pl.lit(f"not a date in the format {date_format}"))
+    )
+    return Parsed(value, reason)
+
+
+# Timestamps whose dates a --date-format must write and read back: every field differs,
+# and neither year is near the two-digit pivot (00-69 read as 20xx, 70-99 as 19xx).
+_PROBES = (datetime(2026, 12, 31, 13, 45, 56), datetime(2001, 2, 3, 4, 5, 6))
+
+
+def check_date_format(date_format: str | None, key: str = "--date-format") -> str | None:
+    """A format that cannot write a date, or cannot read back the date it wrote (no
+    year, month or day in it: polars would take the 1st, or year 1), stops the run
+    before anything is read; every row would otherwise be rejected or misread."""
+    if date_format is None:
+        return None
+    probe = pl.Series(_PROBES, dtype=pl.Datetime("us"))
+    try:
+        written = probe.dt.strftime(date_format)
+        back = written.str.to_datetime(date_format, strict=False, time_unit="us").dt.date()
+    except pl.exceptions.PolarsError:
+        raise ConfigError(f"{date_format!r} is not a strftime date format", key=key) from None
+    if back.to_list() != [moment.date() for moment in _PROBES]:
+        raise ConfigError(
+            f"{date_format!r} does not hold a whole date (a year, a month and a day)", key=key
+        )
+    return date_format
 
 
 def _int_digits(digits: int) -> int:
@@ -273,7 +326,12 @@ def parse_money(name: str, dtype: pl.DataType, *, positive: bool, optional: bool
 
 
 def parse_signed_balance(
-    name: str, dtype: pl.DataType, *, typed: bool, signs: dict[str, str]
+    name: str,
+    dtype: pl.DataType,
+    *,
+    typed: bool,
+    signs: dict[str, str],
+    negative_ok: bool = False,
 ) -> Parsed:
     """A balance read by its product's sign (``signs``: code -> "negative" or "absolute",
     from ``plan.signs``): a loan stored as -500.00 under "negative" counts as 500.00.
@@ -283,7 +341,8 @@ def parse_signed_balance(
     positive. The product is the row's own, as the measures read it (``parse_code``).
     Whether it is of each kind is asked once per row (``is_in``, in ``pre``: a few
     times cheaper than finding the code's place in a table); the text of a reason is
-    made for the rows it rejects only."""
+    made for the rows it rejects only. ``negative_ok`` (``negative_balances = "zero"``):
+    what is negative after the sign is kept, for the fold to count as 0."""
     parsed = _scaled(name, dtype, 2)
     product = parse_code("product", pl.String, typed=typed).value
     kinds = {k: sorted(c for c, s in signs.items() if s == k) for k in ("negative", "absolute")}
@@ -295,7 +354,9 @@ def parse_signed_balance(
         counted = pl.when(pl.col("_sign_negative")).then(-parsed.value).otherwise(counted)
     below = counted < 0
     sign_reason = pl.when(below).then(pl.lit(f"negative {name}"))
-    if kinds["negative"]:
+    if negative_ok:
+        sign_reason = pl.lit(None, pl.String)
+    elif kinds["negative"]:
         wrong = pl.when(below & pl.col("_sign_negative")).then(product)
         said = (f"positive {name} of product ", ', whose component has sign = "negative"')
         sign_reason = pl.coalesce(
@@ -362,28 +423,82 @@ def parse_count(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed
 
 Parser = Callable[..., Parsed]  # (name, dtype, *, typed) -> Parsed
 
+
+def parse_end_date(
+    name: str, dtype: pl.DataType, *, typed: bool = False, date_format: str | None = None
+) -> Parsed:
+    """An end date that may be open (a zipper table's current row): blank, or one of
+    ``layouts.OPEN_ENDS`` (9999-12-31, 2099-12-31), is null; any other value is a
+    date as ``parse_date`` reads it, or rejected as it would be."""
+    parsed = parse_date(name, dtype, typed=typed, date_format=date_format)
+    value = pl.when(~parsed.value.is_in(list(OPEN_ENDS))).then(parsed.value)
+    return Parsed(value, pl.when(~_blank(name, dtype)).then(parsed.reason), parsed.pre)
+
+
+# Every layout's columns (``layouts.LAYOUT_COLUMNS``); a file is checked by those it has.
 BALANCE_PARSERS: dict[str, Parser] = {
     "customer_id": parse_id,
     "account_id": parse_id,
     "product": parse_code,
     "date": parse_date,
     "balance": lambda n, t, typed: parse_money(n, t, positive=False, optional=False),
+    "seq": parse_id,  # postings: a posting id or a timestamp, never empty
+    "start_date": parse_date,
+    "end_date": parse_end_date,
+    "accumulated": lambda n, t, typed: parse_money(n, t, positive=False, optional=False),
 }
 
 
-def balance_parsers(plan: Plan | None = None) -> dict[str, Parser]:
+def balance_parsers(plan: Plan | None = None, date_format: str | None = None) -> dict[str, Parser]:
     """The balance parsers of a rule set: its signed products' balances read by their
     sign (``parse_signed_balance``). A rule set with no sign, or no rule set (``validate``
     checks inputs without one), keeps ``BALANCE_PARSERS`` as they are: nothing is
-    looked up per row, and every negative balance is rejected."""
-    if plan is None or not plan.signs:
-        return BALANCE_PARSERS
+    looked up per row, and every negative balance is rejected. A rule set with
+    ``negative_balances = "zero"`` keeps a balance below zero (after its sign): the
+    fold counts it as 0 that day, and counts the day as overdrawn (``overdraft``).
+    ``date_format``: see ``parse_date``."""
+    parsers = BALANCE_PARSERS  # itself, unless a date format or a rule set changes it
+    if date_format is not None:
+        parsers = parsers | _dated(date_format) | _period_dated(date_format)
+    zero = plan is not None and plan.ruleset.negative_balances == "zero"
+    if plan is None or not (plan.signs or zero):
+        return parsers
     signs = plan.signs
 
     def balance(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
-        return parse_signed_balance(name, dtype, typed=typed, signs=signs)
+        return parse_signed_balance(name, dtype, typed=typed, signs=signs, negative_ok=zero)
 
-    return BALANCE_PARSERS | {"balance": balance}
+    return parsers | {"balance": balance, "accumulated": balance}
+
+
+def _period_dated(date_format: str | None) -> dict[str, Parser]:
+    """A period's dates (intervals, accumulations) in ``date_format``, like ``_dated``'s."""
+    if date_format is None:
+        return {}
+
+    def start(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
+        return parse_date(name, dtype, typed=typed, date_format=date_format)
+
+    def end(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
+        return parse_end_date(name, dtype, typed=typed, date_format=date_format)
+
+    return {"start_date": start, "end_date": end}
+
+
+def _dated(date_format: str | None) -> dict[str, Parser]:
+    """The date parser for ``date_format`` (none: the parsers as they are)."""
+    if date_format is None:
+        return {}
+
+    def dated(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
+        return parse_date(name, dtype, typed=typed, date_format=date_format)
+
+    return {"date": dated}
+
+
+def transaction_parsers(date_format: str | None = None) -> dict[str, Parser]:
+    """``TRANSACTION_PARSERS``, with dates in ``date_format`` (see ``parse_date``)."""
+    return TRANSACTION_PARSERS | _dated(date_format)
 
 
 TRANSACTION_PARSERS: dict[str, Parser] = {
@@ -405,8 +520,11 @@ def check(lf: pl.LazyFrame, parsers: dict[str, Parser], typed: bool = False) -> 
     """Every row of one file typed, with ``DETAIL``: null for a good row, else every
     problem the row has (see ``detail``); the raw text of a bad cell is only produced
     for bad rows. One frame for both, so one pass over the input both scores and
-    reports it (``good_rows`` and ``bad_rows`` split it)."""
+    reports it (``good_rows`` and ``bad_rows`` split it). A parser whose column the
+    frame lacks is another balance layout's (``BALANCE_PARSERS`` holds them all): a
+    required column is never lacking here, as reading stops on it first."""
     schema = lf.collect_schema()
+    parsers = {name: parse for name, parse in parsers.items() if name in schema}
     parsed = {name: parse(name, schema[name], typed=typed) for name, parse in parsers.items()}
     if EXTRA_COL in schema:  # a CSV row with more fields than the header
         parsed[EXTRA_COL] = _extra_fields()

@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 
 from .breakdown import UNASSIGNED
+from .layouts import as_of as known_on
 from .plan import CENTS, Plan, compile_plan
 from .points import NUMERATOR, to_money, with_numerator
 from .window import Window, trailing_months
@@ -141,7 +142,7 @@ def forward_values(plan: Plan, inputs: dict[str, Any], parts: int) -> pl.DataFra
         if measured is None:
             continue
         if name == "balances":  # a row after the as-of date is a change not yet made
-            read = replace(read, checked=read.checked.filter(pl.col("date") <= as_of))
+            read = replace(read, checked=known_on(read.checked, as_of))
         ids = [c.id for c in measured.of_source(name)]
         for index in range(parts):
             folded, _ = read.measure(name, measured, wide=True, part=(parts, index))

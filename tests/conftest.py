@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -80,6 +81,18 @@ def score_rows(tmp_path: Path) -> Scorer:
 
 def dec(text: str) -> Decimal:
     return Decimal(text)
+
+
+# The property tests that run whole pipelines per example run this share of their
+# examples by default (CI's and the README's run); TIERSCORE_THOROUGH=1 runs them all.
+THOROUGH = os.environ.get("TIERSCORE_THOROUGH") == "1"
+
+
+def examples(wanted: int) -> int:
+    """How many examples a whole-pipeline property test tries: ``wanted`` when
+    thorough, else two fifths of it (at least 10). Those tests were a third of the
+    suite's time; a shrunk counterexample found once is kept by hypothesis' database."""
+    return wanted if THOROUGH else max(10, wanted * 2 // 5)
 
 
 SPARK_GROUP = "spark-session"
@@ -174,3 +187,15 @@ def random_csv(rng: random.Random, max_rows: int) -> str:
         width = rng.choice([4, 4, 4, 4, 1, 2, 3, 5, 6])
         rows.append(",".join(cell() for _ in range(width)))
     return end.join(rows) + (end if rng.random() < 0.8 else "")
+
+
+@pytest.fixture(scope="module")
+def window_unchecked() -> Any:
+    """Runs that score whatever the window: property tests draw a few rows at random
+    dates around the window and compare the scores with the reference, so an input
+    whose rows all miss the window would stop the run (``coverage.check_window``,
+    tested in test_checks) and leave nothing to compare. Module-scoped: hypothesis
+    refuses function-scoped fixtures under ``@given``."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr("tierscore.scoring.pipeline.check_window", lambda *args: None)
+        yield

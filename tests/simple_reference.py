@@ -7,6 +7,7 @@ no code with tierscore.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import defaultdict
 from datetime import date, timedelta
@@ -26,12 +27,16 @@ def _money(text: str | None) -> Fraction | None:
 
 
 def reference_points(
-    balances: list[tuple[str, str, str, date, str]],
+    balances: list[tuple],
     transactions: list[tuple[str, str, date, str, str, str | None, str | None]],
     start: date,
     end: date,
+    layout: str = "changes",
 ) -> dict[str, Fraction]:
-    """Exact points per customer; every customer in either input appears."""
+    """Exact points per customer; every customer in either input appears. ``balances``
+    in one of the layouts (see ``held``): rows (customer, account, product, then
+    date, balance for changes; start, end, balance for intervals; start, end,
+    accumulated for accumulations; date, seq, balance for postings)."""
     rules = load()
     unit = Fraction(rules["ruleset"]["unit"])
     component_of = {}
@@ -45,20 +50,10 @@ def reference_points(
     for row in transactions:
         points[row[0]] += 0
 
-    by_account = defaultdict(list)
-    for customer, account, product, day, balance in balances:
-        by_account[account].append((day, customer, product, Fraction(balance)))
-    day = start
-    while day <= end:
-        for rows in by_account.values():
-            known = [r for r in rows if r[0] <= day]
-            if not known:
-                continue
-            _, customer, product, balance = max(known)
-            comp = component_of.get(("balances", product))
-            if comp is not None:
-                points[customer] += balance / days / unit * Fraction(comp["rate"])
-        day += timedelta(days=1)
+    for customer, product, yuan_days in held(balances, start, end, layout):
+        comp = component_of.get(("balances", product))
+        if comp is not None:
+            points[customer] += yuan_days / days / unit * Fraction(comp["rate"])
 
     for customer, _txn, day, kind, amount, fee, ratio in transactions:
         comp = component_of.get(("transactions", kind))
@@ -73,6 +68,64 @@ def reference_points(
             continue
         points[customer] += counted / unit * Fraction(comp["rate"])
     return dict(points)
+
+
+def held(
+    balances: list[tuple], start: date, end: date, layout: str = "changes"
+) -> list[tuple[str, str, Fraction]]:
+    """(customer, product, yuan-days) of every account on every window day, walked day
+    by day, or (accumulations) of every row wholly inside the window."""
+    if layout == "accumulations":
+        return [
+            (customer, product, Fraction(total))
+            for customer, _account, product, first, last, total in balances
+            if start <= first and last <= end
+        ]
+    if layout == "postings":
+        balances = last_postings(balances)
+    out = []
+    day = start
+    while day <= end:
+        for account in sorted({row[1] for row in balances}):
+            found = _on(balances, account, day, layout)
+            if found is not None:
+                out.append(found)
+        day += timedelta(days=1)
+    return out
+
+
+def _on(rows: list[tuple], account: str, day: date, layout: str) -> tuple | None:
+    """The account's (customer, product, balance) at the end of ``day``, if it has one."""
+    if layout == "intervals":
+        for customer, acct, product, first, last, balance in rows:
+            if acct == account and first <= day and (_open(last) or day <= last):
+                return customer, product, Fraction(balance)
+        return None
+    known = [(r[3], r[0], r[2], r[4]) for r in rows if r[1] == account and r[3] <= day]
+    if not known:
+        return None
+    _, customer, product, balance = max(known)
+    return customer, product, Fraction(balance)
+
+
+def _open(end: date | str | None) -> bool:
+    """An interval's end that means "still valid"."""
+    return end in (None, "", "9999-12-31", "2099-12-31", date(9999, 12, 31), date(2099, 12, 31))
+
+
+def last_postings(rows: list[tuple]) -> list[tuple]:
+    """Postings (customer, account, product, date, seq, balance) as a change log: each
+    account-day's last posting by seq, as numbers where all the account's are integers."""
+    numeric = defaultdict(lambda: True)
+    for row in rows:
+        numeric[row[1]] &= re.fullmatch(r"[+-]?[0-9]+", str(row[4])) is not None
+    last: dict[tuple[str, date], tuple] = {}
+    for row in rows:
+        key = int(row[4]) if numeric[row[1]] else str(row[4])
+        seen = last.get((row[1], row[3]))
+        if seen is None or key > seen[0]:
+            last[(row[1], row[3])] = (key, row)
+    return [(r[0], r[1], r[2], r[3], r[5]) for _, r in last.values()]
 
 
 def reference_tier(points: Fraction) -> str:

@@ -49,6 +49,7 @@ RULE_KEYS = {
     "sha256",
     "unit",
     "tier_by",
+    "negative_balances",
     "quality_tier",
     "summary_assets",
     "components",

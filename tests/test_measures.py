@@ -177,6 +177,7 @@ def test_excluded_unmapped_and_outside_window_score_nothing(score_rows: Scorer) 
         ("X", "2026-03-01", "ZZ99", "5.00"),
         ("X", "2025-12-31", "POS", "1000000.00"),
         ("X", "2026-07-01", "POS", "1000000.00"),
+        ("Y", "2026-03-01", "POS", "1.00"),  # a POS in the window: it meets the data
     ]
     results: list[Result] = []
     got = score_rows((), txns, result=results)["X"]
@@ -190,7 +191,10 @@ def test_excluded_unmapped_and_outside_window_score_nothing(score_rows: Scorer) 
 
 def test_customers_in_only_one_input_get_one_row(score_rows: Scorer) -> None:
     got = score_rows(
-        [("ONLY_BAL", "A", "CURRENT", "2026-07-02", "5.00")],
+        [
+            ("ONLY_BAL", "A", "CURRENT", "2026-07-02", "5.00"),  # after the window: nothing
+            ("ONLY_BAL", "B", "CURRENT", "2026-01-01", "0.00"),
+        ],
         [("ONLY_TXN", "2026-03-01", "POS", "250.00")],
     )
     assert set(got) == {"ONLY_BAL", "ONLY_TXN"}

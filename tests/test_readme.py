@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", _tierscore_commands())
+SPARK = "--engine spark"
+
+
+@pytest.mark.parametrize("command", [c for c in _tierscore_commands() if SPARK not in c])
 def test_readme_command_runs(command: str, workdir: Path) -> None:
     argv = shlex.split(command)
     argv[0] = str(TIERSCORE)
@@ -85,3 +89,21 @@ def test_readme_command_runs(command: str, workdir: Path) -> None:
     elif "--out" in command:
         out = workdir / argv[argv.index("--out") + 1]
         assert (out / "manifest.json").is_file()
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("command", [c for c in _tierscore_commands() if SPARK in c])
+def test_readme_spark_command_runs(
+    command: str, spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's Spark commands, in this process on the shared session (a JVM of
+    their own cost 45-70 s of the suite's time; a fresh process's start is the Spark
+    Connect test's and the Spark failure test's), in a copy of the sample data."""
+    from tierscore.cli.errors import _outcome
+    from tierscore.cli.main import app
+
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(command)[1:]
+    assert _outcome(lambda: app(argv, prog_name="tierscore"), verbose=False) == 0
+    assert (tmp_path / argv[argv.index("--out") + 1] / "manifest.json").is_file()

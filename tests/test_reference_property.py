@@ -8,14 +8,17 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierscore.scoring.pipeline import Job, run
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, as_parquet, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, as_parquet, examples, write_csv
 from .simple_reference import reference_points, reference_tier, round_half_up
+
+pytestmark = pytest.mark.usefixtures("window_unchecked")  # scores whatever the window
 
 START, END = date(2026, 1, 1), date(2026, 1, 20)
 PRODUCTS = ["CURRENT", "MMF", "TIME", "GOLD", "MORTGAGE", "CONSUMER_LOAN", "CC_OVERDRAFT", "ODD"]
@@ -49,7 +52,7 @@ txn_rows = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(balances=balance_rows, transactions=txn_rows)
 def test_scorer_equals_reference(balances: list, transactions: list) -> None:
     txns = [(c, f"T{i}", d, k, a, f, r) for i, (c, d, k, a, f, r) in enumerate(transactions)]
@@ -66,7 +69,7 @@ def test_scorer_equals_reference(balances: list, transactions: list) -> None:
         assert got[customer]["tier"] == reference_tier(points), customer
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     bound=st.sampled_from([50, 500, 2000, 10000, 80000]),
     offset=st.integers(min_value=-3, max_value=3),
@@ -98,7 +101,7 @@ repeating_balances = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(balances=repeating_balances)
 def test_rows_in_account_order_skip_the_sort_with_equal_results(balances: list) -> None:
     """Balances already in account order are not sorted again (``account_order``);
@@ -160,7 +163,7 @@ def test_accounts_with_one_hash_are_sorted_by_their_text(monkeypatch) -> None:
 bad_positions = st.lists(st.integers(min_value=0, max_value=24), max_size=3)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(balances=balance_rows, transactions=txn_rows, bad_bal=bad_positions, bad_txn=bad_positions)
 def test_rows_in_key_order_are_measured_in_one_pass(
     balances: list, transactions: list, bad_bal: list, bad_txn: list
@@ -295,7 +298,7 @@ def test_parquet_balances_with_bad_rows_between_good_ones_take_one_pass(tmp_path
     assert result.rejects["reason"].to_list() == ["negative balance"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     balances=balance_rows,
     transactions=txn_rows,
@@ -364,7 +367,7 @@ def _runs_apart(rows: list) -> bool:
     return False
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     balances=balance_rows,
     transactions=txn_rows,

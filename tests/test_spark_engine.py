@@ -302,6 +302,7 @@ spark = (SparkSession.builder.master("local[2]").appName("tierscore-test-connect
          .config("spark.connect.grpc.binding.address", "127.0.0.1")
          .config("spark.connect.grpc.binding.port", sys.argv[1])
          .config("spark.default.parallelism", "2")  # a client cannot ask Connect for cores
+         .config("spark.sql.shuffle.partitions", "4")  # as the shared session: not 200 tasks
          .config("spark.ui.enabled", "false").getOrCreate())
 print("ready", flush=True)
 sys.stdin.read()  # serve until the test closes this pipe
