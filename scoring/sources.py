@@ -114,7 +114,8 @@ class InputFile:
     delimiter: str | None = None  # text: what its fields are cut by (given or sniffed)
     compression: str | None = None  # "gzip", "zstd": sha256 is of the compressed bytes
     layout: str | None = None  # balances: how they hold their history (``layouts``)
-    size: int | None = None  # bytes, where ``path`` is no file (stdin: its copy's)
+    # bytes read, where ``path``'s are not (stdin, a compressed file: the plain copy's)
+    size: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -656,6 +657,7 @@ class Reader:
             source = self._copy(path.stem)
             info.sha256 = csv_bytes.decompress(path, shown, compression, source)
             info.compression = compression
+            info.size = source.stat().st_size  # parts are sized by the text, not the gzip
         info.delimiter = self.delimiter or self._sniffed(spec, source, path)
         return source
 

@@ -117,6 +117,9 @@ def test_a_compressed_file_scores_as_the_plain_file(tmp_path: Path, suffix: str)
             str(path),
         )
     assert result.inputs["balances"][0].rows == len(BAL_ROWS)
+    # parts are sized by the text read, not by the gzip (10 times smaller at scale)
+    plain_size = (tmp_path / "b.csv").stat().st_size
+    assert result.inputs["balances"][0].size == plain_size != bal.stat().st_size
 
 
 @pytest.mark.parametrize(("sep", "name"), [("|", "b.txt"), (";", "b.dat"), ("\t", "b.tsv")])
