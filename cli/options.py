@@ -344,8 +344,7 @@ def job_of(
     mapping = parse_mapping(columns) if columns else None
     given = inputs_of(paths, tables)
     stdin_once({**paths, "customers": customers})
-    # each occurrence adds files, as --balances' do (one: as given, for its messages)
-    attributes = (customers[0] if len(customers) == 1 else tuple(customers)) if customers else None
+    attributes = tuple(customers) if customers else None  # each occurrence adds files
     job = Job(given["balances"], given["transactions"], window, rules, encoding, mapping,
               attributes)  # fmt: skip
     job.tables = {name: table for name, table in tables.items() if table}

@@ -63,15 +63,9 @@ def detect_layout(present: set[str], shown: str = "") -> str:
 
 
 def layout_of(columns: Iterable[str]) -> str:
-    """The layout of canonical balance columns as read (each layout's are its own)."""
-    names = set(columns)
-    if "accumulated" in names:
-        return "accumulations"
-    if "start_date" in names:
-        return "intervals"
-    if "seq" in names:
-        return "postings"
-    return "changes"
+    """The layout of canonical balance columns as read: each layout's are its own, so
+    they never hold two layouts' (``detect_layout`` does not stop here)."""
+    return detect_layout(set(columns))
 
 
 def as_of(checked: pl.LazyFrame, day: date) -> pl.LazyFrame:

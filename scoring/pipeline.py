@@ -609,7 +609,7 @@ def money_of(plan: Plan, attributes: _Attributes | None) -> pl.DataFrame | None:
     return attributes.frame.select("customer_id", *cents)
 
 
-def require_customers(plan: Plan, given: str | None, command: str = "score") -> None:
+def require_customers(plan: Plan, given: Given | None, command: str = "score") -> None:
     """A rule set that reads customers columns as yuan cannot score without the file:
     every such indicator would sit in its lowest band, and no one would notice why."""
     needed = money_columns(plan.ruleset)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import polars as pl
 
@@ -459,7 +460,7 @@ def balance_parsers(plan: Plan | None = None, date_format: str | None = None) ->
     ``date_format``: see ``parse_date``."""
     parsers = BALANCE_PARSERS  # itself, unless a date format or a rule set changes it
     if date_format is not None:
-        parsers = parsers | _dated(date_format) | _period_dated(date_format)
+        parsers = parsers | _in_format(date_format, ("date", "start_date", "end_date"))
     zero = plan is not None and plan.ruleset.negative_balances == "zero"
     if plan is None or not (plan.signs or zero):
         return parsers
@@ -471,34 +472,24 @@ def balance_parsers(plan: Plan | None = None, date_format: str | None = None) ->
     return parsers | {"balance": balance, "accumulated": balance}
 
 
-def _period_dated(date_format: str | None) -> dict[str, Parser]:
-    """A period's dates (intervals, accumulations) in ``date_format``, like ``_dated``'s."""
+_DATE_PARSERS: dict[str, Callable[..., Parsed]] = {
+    "date": parse_date,
+    "start_date": parse_date,  # a period's (intervals, accumulations)
+    "end_date": parse_end_date,
+}
+
+
+def _in_format(date_format: str | None, columns: tuple[str, ...]) -> dict[str, Parser]:
+    """The parsers of the date ``columns`` in ``date_format`` (none: the parsers as
+    they are, so nothing to replace)."""
     if date_format is None:
         return {}
-
-    def start(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
-        return parse_date(name, dtype, typed=typed, date_format=date_format)
-
-    def end(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
-        return parse_end_date(name, dtype, typed=typed, date_format=date_format)
-
-    return {"start_date": start, "end_date": end}
-
-
-def _dated(date_format: str | None) -> dict[str, Parser]:
-    """The date parser for ``date_format`` (none: the parsers as they are)."""
-    if date_format is None:
-        return {}
-
-    def dated(name: str, dtype: pl.DataType, typed: bool = False) -> Parsed:
-        return parse_date(name, dtype, typed=typed, date_format=date_format)
-
-    return {"date": dated}
+    return {c: partial(_DATE_PARSERS[c], date_format=date_format) for c in columns}
 
 
 def transaction_parsers(date_format: str | None = None) -> dict[str, Parser]:
     """``TRANSACTION_PARSERS``, with dates in ``date_format`` (see ``parse_date``)."""
-    return TRANSACTION_PARSERS | _dated(date_format)
+    return TRANSACTION_PARSERS | _in_format(date_format, ("date",))
 
 
 TRANSACTION_PARSERS: dict[str, Parser] = {
