@@ -44,10 +44,23 @@ TXN_KEY = ("txn_id",)
 TXN_CONTENT = ("customer_id", "date", "txn_type", "amount", "fee", "fee_ratio")
 _EPOCH = date(1970, 1, 1)
 _HASH_SEED = 20260101
+# Towards the next rating day (``plan.Forward``), per row: a balance's days of the rating
+# window, a transaction's "dated in it"; folded per component as ``forward_column``s.
+FORWARD_DAYS = "_days_t"
+FORWARD_DATED = "_dated_t"
+FORWARD_PREFIX = "_fwd_"
 
 
 def count_column(status: int) -> str:
     return f"_n_{STATUSES[status]}"
+
+
+def forward_column(component: str) -> str:
+    return f"{FORWARD_PREFIX}{component}"
+
+
+def _day_of(when: date) -> int:
+    return (when - _EPOCH).days
 
 
 def conflict_reason(key: tuple[str, ...]) -> str:
@@ -261,6 +274,7 @@ def _fold(
     magnitude: pl.Expr | None,
     alone: bool = False,
     seen: tuple[str, ...] = (),
+    forward: pl.Expr | None = None,
 ) -> pl.LazyFrame:
     """One group per customer, one per conflicting row (with its file and line), and
     one per unmapped code (``CODE`` and ``CODE_ROWS``, no customer: the run reports
@@ -288,8 +302,18 @@ def _fold(
         pl.when(used & (pl.col(COMPONENT) == ids.index(c.id))).then(value).otherwise(0).alias(c.id)
         for c in plan.of_source(source)
     ]
-    if magnitude is not None:
-        columns.append(pl.when(used).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
+    if forward is not None:  # rows outside the run's window may count towards the rating day
+        live = status.is_in([USED, OUTSIDE])
+        columns += [
+            pl.when(live & (pl.col(COMPONENT) == ids.index(c.id)))
+            .then(forward)
+            .otherwise(0)
+            .alias(forward_column(c.id))
+            for c in plan.of_source(source)
+        ]
+    if magnitude is not None:  # over the rows either sum counts (``fold_*``: both terms)
+        measured = used if forward is None else status.is_in([USED, OUTSIDE])
+        columns.append(pl.when(measured).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
     names = rows.collect_schema().names()
     summed_too = [c for c in (BROKEN, *OVERDRAWN) if c in names]  # per-row sums of their own
     values = [c.meta.output_name() for c in columns] + summed_too
@@ -441,15 +465,16 @@ def balance_rows(
     to mark, and an account's next usable row is the next good row. ``lf`` may still
     hold bad rows (``DETAIL``): they are marked rejected and are no one's next row.
     """
-    start = (plan.window.start - _EPOCH).days
-    stop = (plan.window.end - _EPOCH).days + 1  # exclusive
+    start = _day_of(plan.window.start)
+    stop = _day_of(plan.window.end) + 1  # exclusive
     day = pl.col("date").cast(pl.Int32)
     if repeats:
         marked = mark_balance_rows(lf, presorted)
         live = pl.col(STATUS).is_null()
         next_account = pl.when(live).then(pl.col("_acct")).shift(-1).backward_fill()
         next_day = pl.when(live).then(day).shift(-1).backward_fill()
-        until = pl.when(next_account == pl.col("_acct")).then(next_day).otherwise(stop)
+        same = next_account == pl.col("_acct")
+        until = pl.when(same).then(next_day).otherwise(stop)
     else:
         has_bad = DETAIL in lf.collect_schema().names()
         after = _next_good if has_bad else _next
@@ -471,11 +496,27 @@ def balance_rows(
     days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
     component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
     index = code_index(plan, "balances", pl.col("product"), seen)
+    forward = [] if plan.forward is None else [_forward_days(plan, day, same, next_day)]
     rows = (
-        marked.with_columns(days.alias("_days"), index).with_columns(component).with_columns(status)
+        marked.with_columns(days.alias("_days"), index, *forward)
+        .with_columns(component)
+        .with_columns(status)
     )
     overdrawn = overdrawn_columns(plan, pl.col(STATUS) == USED)  # "zero" rule sets only
     return rows.with_columns(overdrawn) if overdrawn else rows
+
+
+def _forward_days(plan: Plan, day: pl.Expr, same: pl.Expr, next_day: pl.Expr) -> pl.Expr:
+    """``FORWARD_DAYS``: the days of the rating window a row holds as the rows dated up
+    to the as-of date tell it (a row after it is a change not yet made, so the last
+    row on or before it holds through the window's end); what the watch measured in a
+    second pass over the rows known on that date, with its own window."""
+    forward = plan.forward
+    assert forward is not None
+    as_of, start, stop = _day_of(forward.as_of), _day_of(forward.start), _day_of(forward.end) + 1
+    until = pl.when(same & (next_day <= as_of)).then(next_day).otherwise(stop)
+    days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
+    return pl.when(day <= as_of).then(days).otherwise(0).alias(FORWARD_DAYS)
 
 
 def _next(column: pl.Expr) -> pl.Expr:
@@ -499,7 +540,14 @@ def fold_balances(
     balance = counted_balance(plan)  # below zero counts as 0 where the rule set says so
     value = balance.cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
     magnitude = None if wide else balance.cast(pl.Float64) * pl.col("_days")
-    return _fold(plan, "balances", rows, "product", value, BALANCE_KEY, magnitude, alone, seen)
+    forward = None
+    if FORWARD_DAYS in rows.collect_schema().names():
+        forward = balance.cast(pl.Int128 if wide else pl.Int64) * pl.col(FORWARD_DAYS)
+        if magnitude is not None:
+            magnitude = balance.cast(pl.Float64) * (pl.col("_days") + pl.col(FORWARD_DAYS))
+    return _fold(
+        plan, "balances", rows, "product", value, BALANCE_KEY, magnitude, alone, seen, forward
+    )
 
 
 def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
@@ -528,6 +576,11 @@ def transaction_rows(
     component, status = _classify(plan, source, outside, seen)
     cap = _by_code(plan, source, lambda c: plan.caps.get(c, NO_CAP), pl.Int64, seen)
     fee_required = _by_code(plan, source, lambda c: c in fees, pl.Boolean, seen)
+    forward = plan.forward
+    dated = []
+    if forward is not None and forward.transactions:  # (see ``plan.Forward``)
+        within = pl.col("date").is_between(forward.start, forward.as_of, closed="both")
+        dated = [within.fill_null(False).alias(FORWARD_DATED)]
     return (
         mark_transaction_rows(lf, repeated)
         .with_columns(code_index(plan, source, code, seen))
@@ -535,6 +588,7 @@ def transaction_rows(
             component,
             pl.min_horizontal(pl.col("amount"), cap).alias("_capped"),
             (~fee_required | (pl.col("fee").fill_null(0) > 0)).alias("_fee_ok"),
+            *dated,
         )
         .with_columns(status)
     )
@@ -552,7 +606,14 @@ def fold_transactions(
     counted = capped.cast(pl.Int128 if wide else pl.Int64) * pl.col("fee_ratio")
     value = pl.when(pl.col("_fee_ok")).then(counted).otherwise(0)
     magnitude = None if wide else capped.cast(pl.Float64) * pl.col("fee_ratio")
-    return _fold(plan, "transactions", rows, "txn_type", value, TXN_KEY, magnitude, alone, seen)
+    forward = None
+    if FORWARD_DATED in rows.collect_schema().names():
+        forward = pl.when(pl.col(FORWARD_DATED)).then(value).otherwise(0)
+        if magnitude is not None:  # counted twice at most: in the window and forward
+            magnitude = magnitude * 2
+    return _fold(
+        plan, "transactions", rows, "txn_type", value, TXN_KEY, magnitude, alone, seen, forward
+    )
 
 
 def measure_transactions(
@@ -582,7 +643,7 @@ def folded_from(source: str, lines: bool = True) -> list[pl.Expr]:
         pl.when(status == _RARE_TEXT[c]).then(pl.col(c)).alias(c) if c in _RARE_TEXT else pl.col(c)
         for c in FOLDED_FROM[source]
         if lines or c not in (FILE_COL, LINE_COL)
-    ] + [cs.by_name(*OVERDRAWN, require_all=False)]  # where counted (``overdraft``)
+    ] + [cs.by_name(*OVERDRAWN, FORWARD_DAYS, FORWARD_DATED, require_all=False)]  # if counted
 
 
 def without_lines(held: pl.LazyFrame) -> pl.LazyFrame:

@@ -92,7 +92,7 @@ from .validate import (
     rejects_table,
 )
 from .validate import transaction_parsers as txn_parsers
-from .watch import forward_values
+from .watch import forward_folds, forward_values, with_forward
 from .window import Window
 
 ROWS = "_rows"
@@ -339,13 +339,15 @@ def run(job: Job, observer: Observer | None = None) -> Result:
             skipped = stages.skipped(reader.skipped)
         with stages.stage("compute", "validate, measure, score") as done:
             parts = parts_for(inputs, job.rows_per_part)
-            measured, whole = _measured_in_parts(plan, inputs, parts)
+            serves = plan.ruleset.service is not None  # the watch too (``with_forward``)
+            measuring = with_forward(plan) if serves else plan
+            measured, whole = _measured_in_parts(measuring, inputs, parts)
             stages.rows(rows_counted({n: m.files for n, m in measured.items()}, read=True))
             if parts > 1:
                 done.append(_parts_said(list(inputs), parts, whole))
             warnings, overdrawn = _window_met(plan, inputs, measured)  # exit 2 if it is not
             if plan.ruleset.service is not None:  # measured again towards the rating day
-                context.forward = forward_values(plan, inputs, parts)
+                context.forward = forward_values(plan, inputs, parts, measured)
             result = result_of(plan, measured, context)
             with_checks(result.summary, warnings, overdrawn)
             result.rejects = reader.file_names(result.rejects)
@@ -472,8 +474,8 @@ def _measured_in_parts(
     for name, read in inputs.items():
         read.take_sizes(collected[: len(read.sizes)])
         collected = collected[len(read.sizes) :]
-        folded = pl.concat(folds[name], how="vertical_relaxed")
-        out[name] = Measured(folded, pl.concat(bads[name]), read.files)
+        folded, forward = forward_folds(pl.concat(folds[name], how="vertical_relaxed"))
+        out[name] = Measured(folded, pl.concat(bads[name]), read.files, forward)
     return out, whole
 
 
@@ -669,6 +671,7 @@ class Measured:
     folded: pl.DataFrame
     bad: pl.DataFrame
     files: list[InputFile]
+    forward: pl.DataFrame | None = None  # towards the next rating day (``watch.forward_folds``)
 
 
 def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None = None) -> Result:

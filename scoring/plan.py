@@ -90,6 +90,23 @@ class BonusPlan:
 
 
 @dataclass(frozen=True)
+class Forward:
+    """Towards the next rating day, what the measuring pass also sums (``watch``): the
+    balance-days of the rating window ``start``..``end`` from rows dated up to
+    ``as_of`` (each account's last balance on ``as_of`` holds through ``end``), and
+    the transactions dated ``start``..``as_of`` (none when ``start`` is later). Set
+    by ``watch.with_forward``, so one pass over the rows serves the run and the watch."""
+
+    start: date
+    as_of: date
+    end: date
+
+    @property
+    def transactions(self) -> bool:
+        return self.start <= self.as_of
+
+
+@dataclass(frozen=True)
 class Plan:
     ruleset: RuleSet
     window: Window
@@ -107,6 +124,7 @@ class Plan:
     signs: dict[str, str] = field(default_factory=dict)
     # measure gate id -> the smallest sum of its components' values that passes (``_bars``)
     bars: dict[str, int] = field(default_factory=dict)
+    forward: Forward | None = None  # also measured towards the next rating day (``Forward``)
 
     def of_source(self, source: str) -> tuple[ComponentPlan, ...]:
         return tuple(c for c in self.components if c.source == source)

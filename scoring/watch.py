@@ -30,7 +30,8 @@ import polars as pl
 
 from .breakdown import UNASSIGNED
 from .layouts import as_of as known_on
-from .plan import CENTS, Plan, compile_plan
+from .measures import FORWARD_PREFIX
+from .plan import CENTS, Forward, Plan, compile_plan
 from .points import NUMERATOR, to_money, with_numerator
 from .window import Window, trailing_months
 
@@ -129,23 +130,51 @@ def lever_of(plan: Plan) -> Lever:
     return Lever(best.id, best.label, best.weight)
 
 
-def forward_values(plan: Plan, inputs: dict[str, Any], parts: int) -> pl.DataFrame:
-    """``FORWARD`` per customer (the polars engine): each input measured again by its own
-    measuring code (``_Input.measure``, in as many parts as the run), balances on their
-    rows dated up to the as-of date over ``W_T``, transactions over ``W_T.start``..as-of.
-    A customer with none of those rows is not listed (``N0`` = 0)."""
+def with_forward(plan: Plan) -> Plan:
+    """``plan``, measuring towards the next rating day too: the run's one pass over the
+    rows then also sums what ``rating_of``'s plans would measure (``plan.Forward``)."""
+    rating = rating_of(plan)
+    return replace(plan, forward=Forward(rating.window.start, plan.window.end, rating.window.end))
+
+
+def forward_folds(folded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """A fold without its columns towards the rating day, and those (per customer, by
+    component id, as ``forward_values`` adds them up); None if it has none."""
+    names = [c for c in folded.columns if c.startswith(FORWARD_PREFIX)]
+    if not names:
+        return folded, None
+    ids = {c: c.removeprefix(FORWARD_PREFIX) for c in names}
+    forward = folded.select(
+        "customer_id", *(pl.col(c).cast(pl.Int128).alias(ids[c]) for c in names)
+    )
+    return folded.drop(names), forward
+
+
+def forward_values(
+    plan: Plan, inputs: dict[str, Any], parts: int, measured: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """``FORWARD`` per customer (the polars engine), balances on their rows dated up to
+    the as-of date over ``W_T``, transactions over ``W_T.start``..as-of. An input whose
+    run measured that too (``with_forward``; ``measured[name].forward``) is not read
+    again; any other (balances of another layout than changes) is measured again by
+    its own measuring code (``_Input.measure``, in as many parts as the run). A
+    customer with none of those rows is not listed, or is listed with 0 (``N0`` = 0)."""
     rating = rating_of(plan)
     as_of = plan.window.end
     folds = []
     for name, read in inputs.items():
-        measured = rating.balances if name == "balances" else rating.transactions
-        if measured is None:
+        measured_by = rating.balances if name == "balances" else rating.transactions
+        if measured_by is None:
+            continue
+        done = None if measured is None else measured[name].forward
+        if done is not None:
+            folds.append(done)
             continue
         if name == "balances":  # a row after the as-of date is a change not yet made
             read = replace(read, checked=known_on(read.checked, as_of))
-        ids = [c.id for c in measured.of_source(name)]
+        ids = [c.id for c in measured_by.of_source(name)]
         for index in range(parts):
-            folded, _ = read.measure(name, measured, wide=True, part=(parts, index))
+            folded, _ = read.measure(name, measured_by, wide=True, part=(parts, index))
             folds.append(folded.select("customer_id", *(pl.col(c).cast(pl.Int128) for c in ids)))
     return forward_of(rating.balances, folds)
 
