@@ -12,6 +12,7 @@ every Spark task alike. The rule set reaches this module only as a compiled
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -907,6 +908,42 @@ def _unmapped_products(plan: Plan, checked: pl.LazyFrame, counted: tuple[str, ..
     return _per_code(unseen, "product").collect(engine="streaming")
 
 
+# How an input is measured (``Strategy.path``): the run records it (manifest.json's
+# ``measuring``, the compute stage's line with --verbose), and a test may name one.
+ONE_PASS = "one pass"  # rows in key order: validated, measured and folded as they are read
+SORTED = "sorted"  # balances out of account order: held, sorted by account and date
+SEARCHED = "ids searched"  # transactions out of id order: held, repeated ids found by hash
+MARKED = "repeats marked"  # transactions whose repeated ids are known already: held, marked
+STRATEGIES = (ONE_PASS, SORTED, SEARCHED, MARKED)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """The path one input took, and why: chosen once from a first look at the rows
+    (``choose``), or named by the caller; a one pass that finds rows out of order
+    after that look ends on the other path, and says so."""
+
+    path: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.why})"
+
+
+def choose(
+    plan: Plan, source: str, checked: pl.LazyFrame, repeated: list[int] | None
+) -> tuple[Strategy, tuple[str, ...]]:
+    """The strategy for an input, from a first look at ``FIRST_ROWS`` rows (and the
+    unmapped codes that look found, which the one pass counts per code)."""
+    long_way = SORTED if source == "balances" else SEARCHED
+    if source == "transactions" and repeated:
+        return Strategy(MARKED, "ids known to repeat"), ()
+    seen = _first_look(plan, source, checked, source == "balances" or repeated is None)
+    if seen is None:
+        return Strategy(long_way, "first rows out of key order"), ()
+    return Strategy(ONE_PASS, "first rows in key order"), seen
+
+
 def measure_in_steps(
     plan: Plan,
     source: str,
@@ -915,7 +952,23 @@ def measure_in_steps(
     wide: bool = False,
     reread: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One input's folds and bad rows on one machine. Usually one streaming pass
+    """``measure_how`` without the strategy (the Spark engine's tasks)."""
+    folded, bad, _ = measure_how(plan, source, checked, repeated, wide, reread)
+    return folded, bad
+
+
+def measure_how(
+    plan: Plan,
+    source: str,
+    checked: pl.LazyFrame,
+    repeated: list[int] | None,
+    wide: bool = False,
+    reread: bool = False,
+    strategy: str | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, Strategy]:
+    """One input's folds and bad rows on one machine, and the ``Strategy`` that made
+    them (``strategy``: a path of ``STRATEGIES`` to take instead of choosing one; the
+    one pass still checks the order it assumes). Usually one streaming pass
     (``_one_pass``): balances in account order and transactions with no id twice,
     as exports of tables clustered by their key come. Otherwise each step on the
     polars engine that runs it fastest: balances are read again, put in order in
@@ -928,19 +981,44 @@ def measure_in_steps(
     first look at ``FIRST_ROWS`` rows sends an input in no order the other way at
     once. ``reread``: the input is cheap to read again (see ``_one_pass``).
     """
-    if source == "balances" or not repeated:
+    how, seen = _strategy(plan, source, checked, repeated, strategy)
+    if how.path == ONE_PASS:
         check = source == "balances" or repeated is None
-        measured = _looked_then_one_pass(plan, source, checked, check, wide, reread)
+        measured = _one_pass(plan, source, checked, check, wide, reread, seen)
         if measured is not None:
-            return measured
+            return *measured, how
+        long_way = SORTED if source == "balances" else SEARCHED
+        how = Strategy(long_way, "rows out of key order after the first look")
+    if how.path in (SORTED, SEARCHED):
         rows, bad = (_balances_ordered if source == "balances" else _ids_searched)(plan, checked)
     else:
         good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
-        rows = transaction_rows(plan, good.lazy(), repeated)
+        rows = transaction_rows(plan, good.lazy(), repeated or [])
         held = rows.select(folded_from(source)).collect(engine="streaming")
         del good
         rows = held.lazy()
-    return fold_of(source)(plan, rows, wide).collect(engine="streaming"), bad
+    return fold_of(source)(plan, rows, wide).collect(engine="streaming"), bad, how
+
+
+def _strategy(
+    plan: Plan,
+    source: str,
+    checked: pl.LazyFrame,
+    repeated: list[int] | None,
+    named: str | None,
+) -> tuple[Strategy, tuple[str, ...]]:
+    """``choose``'s strategy, or the one ``named`` (checked: it must fit the input)."""
+    if named is None:
+        return choose(plan, source, checked, repeated)
+    fits = {"balances": (ONE_PASS, SORTED), "transactions": (ONE_PASS, SEARCHED, MARKED)}
+    if named not in fits[source]:
+        raise ValueError(f"{source} are not measured by {named!r}")
+    if named == ONE_PASS:  # the codes seen unmapped, which the pass counts per code
+        seen = _first_look(plan, source, checked, source == "balances" or repeated is None)
+        return Strategy(named, "named"), seen or ()
+    if named == MARKED and repeated is None:  # it marks only the repeats it is given
+        raise ValueError("'repeats marked' needs the repeated ids")
+    return Strategy(named, "named"), ()
 
 
 def measure_whole(

@@ -36,12 +36,15 @@ from .measures import (
     HASH,
     INT64_SAFE,
     MAGNITUDE,
+    MARKED,
     NO_CSE,
+    ONE_PASS,
     PACK_BITS,
     REJECTED,
     STATUS,
     STATUSES,
     TXN_KEY,
+    Strategy,
     conflict_column,
     conflict_reason,
     conflict_rejects,
@@ -50,7 +53,7 @@ from .measures import (
     mark_balance_rows,
     mark_duplicates,
     mark_transaction_rows,
-    measure_in_steps,
+    measure_how,
     measure_whole,
     part_of,
     repeated_hashes,
@@ -122,6 +125,9 @@ class Job:
     delimiter: str | None = None  # text files' delimiter; None: sniffed from each header
     date_format: str | None = None  # text dates' one strftime format (``validate.parse_date``)
     balance_layout: str | None = None  # ``layouts.LAYOUTS``; None: from the columns
+    # input -> a ``measures.STRATEGIES`` path to measure it by, instead of the one chosen
+    # from a first look at its rows (tests prove every path gives the same result)
+    strategies: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,6 +142,7 @@ class Result:
     cluster_scores: Any = None  # scores left on a Spark cluster (``scores`` is then empty)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # unknown files, by input
     date_format: str | None = None  # ``--date-format``: how text dates were read
+    measuring: dict[str, str] = field(default_factory=dict)  # input -> how (``Strategy``)
 
 
 @dataclass
@@ -146,6 +153,17 @@ class _Input:
     raw: pl.LazyFrame  # the files as read, before validation
     hashes: pl.LazyFrame | None = None  # ``HASH`` of every row's transaction id
     batches: list[Batch] = field(default_factory=list)  # the files as scanned
+    strategies: list[str] = field(default_factory=list)  # how each measure went (``said``)
+    named: str | None = None  # a ``measures.STRATEGIES`` path to take (``Job.strategies``)
+
+    def said(self, how: Strategy | str) -> None:
+        """Note how a measure of this input went, once each way (``how``)."""
+        if str(how) not in self.strategies:
+            self.strategies.append(str(how))
+
+    @property
+    def how(self) -> str:
+        return "; ".join(self.strategies)
 
     @cached_property
     def repeated(self) -> list[int]:
@@ -210,11 +228,14 @@ class _Input:
         if part[0] > 1:
             checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
         if name == "balances" and self.layout != "changes":
+            self.said(f"{self.layout} layout")
             return measure_layout(plan, checked, wide)
-        one_pass = name == "transactions" and part[0] == 1
+        one_pass = name == "transactions" and part[0] == 1 and self.named != MARKED
         repeated = None if one_pass else self.repeated
         reread = part[0] == 1 and self.typed  # in parts, each part reads the input already
-        return measure_in_steps(plan, name, checked, repeated, wide, reread)
+        folded, bad, how = measure_how(plan, name, checked, repeated, wide, reread, self.named)
+        self.said(how if part[0] == 1 else f"{how}, in {part[0]} parts")
+        return folded, bad
 
 
 class Observer(Protocol):
@@ -334,6 +355,8 @@ def run(job: Job, observer: Observer | None = None) -> Result:
                 reader, job.balances, job.transactions, plan, job.date_format, job.balance_layout
             )
             done.append(", ".join(f"{len(i.files)} {name} file(s)" for name, i in inputs.items()))
+            for name, path in job.strategies.items():
+                inputs[name].named = path
             context = context_of(reader, plan, job)
             stages.rows(rows_counted({n: i.files for n, i in inputs.items()}, context))
             skipped = stages.skipped(reader.skipped)
@@ -352,6 +375,8 @@ def run(job: Job, observer: Observer | None = None) -> Result:
             with_checks(result.summary, warnings, overdrawn)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
+            result.measuring = {name: read.how for name, read in inputs.items() if read.how}
+            done.append("· " + ", ".join(f"{n}: {how}" for n, how in result.measuring.items()))
     result.timings, result.skipped = stages.timings, skipped
     result.date_format = job.date_format
     return result
@@ -487,6 +512,8 @@ def _measured_whole(
     if name == "balances" and read.layout != "changes":  # measured in parts (``measure``)
         return None
     measured = measure_whole(plan, name, read.checked)
+    if measured is not None:
+        read.said(Strategy(ONE_PASS, "whole input, no rows held"))
     if measured is not None and _too_big(measured[0]):
         wide = measure_whole(plan, name, read.checked, wide=True)
         measured = (wide[0], measured[1]) if wide is not None else None

@@ -47,6 +47,8 @@ def manifest(
         "skipped": result.skipped,
         # ``--date-format``, when given: the one format the text inputs' dates were read in
         **({"date_format": result.date_format} if result.date_format else {}),
+        # how each input was measured (``measures.Strategy``): the path, and why
+        **({"measuring": result.measuring} if result.measuring else {}),
         "outputs": [
             {"file": name, "sha256": sha256_of(path), "bytes": path.stat().st_size}
             for name, path in sorted(outputs.items())

@@ -45,7 +45,10 @@ def reference_points(
             component_of[(comp["source"], code)] = comp
     days = (end - start).days + 1
     points: dict[str, Fraction] = defaultdict(Fraction)
-    for row in balances:
+    if layout == "changes":
+        balances = usable(balances, (1, 3))
+    transactions = usable(transactions, (1,))
+    for row in balances:  # a customer whose every row conflicts is not scored
         points[row[0]] += 0
     for row in transactions:
         points[row[0]] += 0
@@ -68,6 +71,16 @@ def reference_points(
             continue
         points[customer] += counted / unit * Fraction(comp["rate"])
     return dict(points)
+
+
+def usable(rows: list[tuple], key: tuple[int, ...]) -> list[tuple]:
+    """Rows as a run uses them: of the rows that share a key (an account and date, a
+    transaction id), one if all are the same row (the others are duplicates), none if
+    any two differ (they conflict: which is right is unknowable)."""
+    found: dict[tuple, list[tuple]] = defaultdict(list)
+    for row in rows:
+        found[tuple(row[i] for i in key)].append(row)
+    return [same[0] for same in found.values() if len(set(same)) == 1]
 
 
 def held(
