@@ -14,20 +14,13 @@ import polars as pl
 
 from .breakdown import levers
 from .errors import InputError
+from .folds import fold_balances, measure_transactions
 from .layout_measures import HELD, layout_rows
-from .measures import (
-    COMPONENT,
-    STATUS,
-    USED,
-    balance_rows,
-    fold_balances,
-    measure_transactions,
-    transaction_rows,
-)
 from .overdraft import counted_balance
 from .pipeline import ROWS, Job, customer_sums, read_inputs, require_customers
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import bounds_within, customer_values, report_columns, score, to_money, with_gap
+from .row_status import COMPONENT, STATUS, USED, balance_rows, transaction_rows
 from .rules import load_rules
 from .sources import FILE_COL, LINE_COL, Reader
 from .validate import bad_rows, rejects_table

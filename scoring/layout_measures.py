@@ -20,21 +20,12 @@ from datetime import date
 
 import polars as pl
 
+from .folds import fold_balances
 from .layouts import layout_of
-from .measures import (
-    DUPLICATE,
-    NO_CSE,
-    REJECTED,
-    STATUS,
-    USED,
-    _classify,
-    _split,
-    code_index,
-    fold_balances,
-    mark_duplicates,
-)
+from .measures import NO_CSE, _split
 from .overdraft import overdrawn_columns, zeroes
 from .plan import Plan
+from .row_status import DUPLICATE, REJECTED, STATUS, USED, _classify, code_index, mark_duplicates
 from .sources import FILE_COL, LINE_COL
 from .validate import DETAIL, detail
 

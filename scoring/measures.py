@@ -1,656 +1,50 @@
-"""Measures on the polars engine: balance-days (积数) and cumulative amounts.
+"""How an input is measured on one machine: the strategy, and the passes it runs.
 
-Each input becomes one stream of rows, every row with a status, folded by
-``customer_id`` into exact per-component sums and per-status row counts.
-Conflicting rows (usually few) are folded apart, with their file and line as
-extra keys, and unmapped rows are also tallied by code alone. ``measure_in_steps`` runs this on one
-machine (read and validate once, order balances by account, mark, fold) and in
-every Spark task alike. The rule set reaches this module only as a compiled
-``Plan`` of integers and code tables.
+``choose`` decides a ``Strategy`` once from a first look at the rows: one
+streaming pass when they come in key order (validated, measured and folded as
+read), else the long way (balances held and sorted by account, transactions held
+while repeated ids are searched). ``measure_how`` runs it and returns the folds, the
+bad rows and the strategy taken, on this machine and in every Spark task alike.
+Row expressions are in ``row_status``, the folds in ``folds``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 import polars as pl
-import polars.selectors as cs
 
-from .overdraft import OVERDRAWN, counted_balance, overdrawn_columns
+from .folds import (
+    TALLY,
+    fold_of,
+    folded_from,
+    per_code,
+    tally_field,
+    without_lines,
+)
 from .plan import Plan
-from .sources import FILE_COL, LINE_COL
+from .row_status import (
+    BALANCE_KEY,
+    BROKEN,
+    CODE,
+    CODE_ROWS,
+    HASH,
+    IN_RUN,
+    REJECTED,
+    STATUS,
+    UNMAPPED,
+    account_hash,
+    account_runs,
+    balance_rows,
+    broken,
+    code_table,
+    count_column,
+    id_hash,
+    next_good,
+    repeated_hashes,
+    transaction_rows,
+)
 from .validate import DETAIL, bad_rows, good_rows
-
-STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
-USED, EXCLUDED, UNMAPPED, OUTSIDE, DUPLICATE, REJECTED = range(len(STATUSES))
-STATUS = "_status"
-COMPONENT = "_component"
-CODE = "_code"
-CODE_ROWS = "_code_rows"  # rows of an unmapped code, in a fold's code groups
-CODE_INDEX = "_code_index"
-HASH = "_hash"
-NO_CAP = 2**63 - 1  # above any amount in cents (validation allows 15 integer digits)
-CONFLICT_FILE = "_conflict_file"
-CONFLICT_LINE = "_conflict_line"
-CONFLICT_VALUE = "_conflict_value"
-MAGNITUDE = "_magnitude"
-INT64_SAFE = 2.0**62  # a float sum below this proves the Int64 sums did not overflow
-GROUP_ROWS = "_group_rows"  # rows a fold group has, on the fast path (see ``_packed``)
-PACK_BITS = 21  # rows of one status per customer a packed count holds exactly
-BALANCE_KEY = ("account_id", "date")
-BALANCE_CONTENT = ("customer_id", "product", "balance")
-TXN_KEY = ("txn_id",)
-TXN_CONTENT = ("customer_id", "date", "txn_type", "amount", "fee", "fee_ratio")
-_EPOCH = date(1970, 1, 1)
-_HASH_SEED = 20260101
-# Towards the next rating day (``plan.Forward``), per row: a balance's days of the rating
-# window, a transaction's "dated in it"; folded per component as ``forward_column``s.
-FORWARD_DAYS = "_days_t"
-FORWARD_DATED = "_dated_t"
-FORWARD_PREFIX = "_fwd_"
-
-
-def count_column(status: int) -> str:
-    return f"_n_{STATUSES[status]}"
-
-
-def forward_column(component: str) -> str:
-    return f"{FORWARD_PREFIX}{component}"
-
-
-def _day_of(when: date) -> int:
-    return (when - _EPOCH).days
-
-
-def conflict_reason(key: tuple[str, ...]) -> str:
-    return "conflicting rows for the same " + " and ".join(key)
-
-
-def conflict_column(key: tuple[str, ...]) -> str:
-    """The cell a conflict is reported by: the balance, else the key itself (the id)."""
-    return "balance" if key == BALANCE_KEY else key[0]
-
-
-def conflict_rejects(rows: pl.LazyFrame, key: tuple[str, ...]) -> pl.LazyFrame:
-    """Rejects lines for marked rows that conflict on ``key``."""
-    column = conflict_column(key)
-    return rows.filter(pl.col(STATUS) == REJECTED).select(
-        pl.col(FILE_COL).alias("file"),
-        pl.col(LINE_COL).alias("line"),
-        pl.lit(column).alias("column"),
-        shown_value(column, pl.col(column).cast(pl.String)).alias("value"),
-        pl.lit(conflict_reason(key)).alias("reason"),
-    )
-
-
-def _marks(conflict: pl.Expr, repeat: pl.Expr) -> pl.Expr:
-    return (
-        pl.when(conflict)
-        .then(pl.lit(REJECTED, pl.UInt8))
-        .when(repeat)
-        .then(pl.lit(DUPLICATE, pl.UInt8))
-        .otherwise(pl.lit(None, pl.UInt8))
-        .alias(STATUS)
-    )
-
-
-def _changed(column: str) -> pl.Expr:
-    return (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
-
-
-def account_runs(ordered: pl.LazyFrame) -> pl.LazyFrame:
-    """Rows in account order numbered by account (``_acct``: later steps compare
-    integers), with ``_same_key`` where a row repeats the one before's account and date."""
-    rows = ordered.with_columns(pl.col("account_id").rle_id().alias("_acct"))
-    return rows.with_columns(((~_changed("_acct")) & (~_changed("date"))).alias("_same_key"))
-
-
-def mark_balance_rows(lf: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame:
-    """Balance rows sorted by account and date; exact repeats are duplicates, rows of one
-    account and date that differ all conflict.
-
-    Which of two conflicting rows is right is unknowable, so none is used. After
-    the one sort (skipped when the caller checked that the rows are in order),
-    every test compares neighbours (``account_runs``), and a key group conflicts
-    when a running count of differing neighbours grows inside it (two fills, no
-    hashing). Rows that already have ``_same_key`` are not numbered again.
-    """
-    ordered = lf if presorted else lf.sort(list(BALANCE_KEY))
-    rows = ordered if "_same_key" in lf.collect_schema().names() else account_runs(ordered)
-    differs = pl.col("_same_key") & pl.any_horizontal(_changed(c) for c in BALANCE_CONTENT)
-    count = differs.cast(pl.UInt32).cum_sum()
-    first = pl.when(~pl.col("_same_key")).then(count).forward_fill()
-    group_ends = ~pl.col("_same_key").shift(-1).fill_null(False)
-    last = pl.when(group_ends).then(count).backward_fill()
-    return rows.with_columns(_marks(last > first, pl.col("_same_key")))
-
-
-def mark_duplicates(
-    lf: pl.LazyFrame, key: tuple[str, ...], content: tuple[str, ...]
-) -> pl.LazyFrame:
-    """The same marks on unsorted rows; meant for the few rows whose key repeats."""
-    variants = pl.struct(list(content)).n_unique().over(list(key))
-    first = pl.struct(list(key + content)).is_first_distinct()
-    return lf.with_columns(_marks(variants > 1, ~first))
-
-
-def id_hash(column: str = "txn_id", trim: bool = False) -> pl.Expr:
-    """The hash that finds repeated transaction ids; ``trim`` for the raw text of CSV
-    ids, which validation trims (typed ids are used as they are)."""
-    text = pl.col(column).cast(pl.String)
-    return (text.str.strip_chars() if trim else text).hash(_HASH_SEED)
-
-
-def account_hash() -> pl.Expr:
-    """The hash balances are ordered (``by_account``) and parted by."""
-    return pl.col("account_id").hash(_HASH_SEED)
-
-
-def repeated_hashes(hashes: pl.LazyFrame) -> pl.LazyFrame:
-    """Of ``HASH``es (``id_hash`` of every row's id), those that occur more than once:
-    sorting 64-bit hashes is several times faster than a hash table of every id,
-    and reads only the id column."""
-    ordered = hashes.select(pl.col(HASH).sort())
-    return ordered.filter(pl.col(HASH) == pl.col(HASH).shift(1)).unique()
-
-
-def part_of(source: str, parts: int, repeated: list[int]) -> pl.Expr:
-    """Which part a row is measured in when an input is too large to measure at once.
-
-    Balances by account, as an account's rows make its balance-days together;
-    transactions by customer (folds stay small), except rows whose id repeats,
-    which all go to part 0 so that duplicates and conflicts still meet.
-    """
-    if source == "balances":
-        return account_hash() % parts
-    by_customer = pl.col("customer_id").hash(_HASH_SEED) % parts
-    if not repeated:
-        return by_customer
-    return pl.when(id_hash().is_in(repeated)).then(pl.lit(0, pl.UInt64)).otherwise(by_customer)
-
-
-def mark_transaction_rows(lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame:
-    """Transactions with duplicate and conflicting ids marked.
-
-    ``repeated`` (from ``repeated_hashes``, usually empty) names the few ids
-    that need a full comparison; every other row is unique without looking.
-    """
-    if not repeated:
-        return lf.with_columns(_bad_marked(lf))
-    flagged = lf.with_columns(id_hash().is_in(repeated).alias("_candidate"))
-    return pl.concat(
-        [
-            flagged.filter(~pl.col("_candidate")).with_columns(
-                pl.lit(None, pl.UInt8).alias(STATUS)
-            ),
-            mark_duplicates(flagged.filter(pl.col("_candidate")), TXN_KEY, TXN_CONTENT),
-        ]
-    ).drop("_candidate")
-
-
-def _bad_marked(lf: pl.LazyFrame) -> pl.Expr:
-    """``STATUS``: rejected for a bad row of a frame that still has them (``DETAIL``), so
-    one pass can measure good rows and set bad ones apart (``_one_pass``); else unmarked."""
-    if DETAIL not in lf.collect_schema().names():
-        return pl.lit(None, pl.UInt8).alias(STATUS)
-    return pl.when(pl.col(DETAIL).is_not_null()).then(pl.lit(REJECTED, pl.UInt8)).alias(STATUS)
-
-
-def code_table(plan: Plan, source: str, seen: tuple[str, ...] = ()) -> list[str]:
-    """Every code the rule set names for a source, then the unnamed codes ``seen``
-    (their unmapped rows are counted per code, see ``_tallies``). A row's code becomes
-    its position here once (one string lookup per row); every per-code property is
-    then a gather from a small table, several times cheaper than a string lookup
-    per property."""
-    named = set(plan.codes[source]) | set(plan.excluded)
-    if source == "transactions":
-        named |= set(plan.caps)
-    return sorted(named) + [c for c in seen if c not in named]
-
-
-def code_index(plan: Plan, source: str, code: pl.Expr, seen: tuple[str, ...] = ()) -> pl.Expr:
-    """The code's position in ``code_table``; any other code gets the position after
-    the last."""
-    codes = code_table(plan, source, seen)
-    # An Enum of the named codes maps a row in about half the time of replace_strict;
-    # a code outside it (and a null) becomes null, then the position after the last.
-    position = code.cast(pl.Enum(codes), strict=False).to_physical().cast(pl.UInt32)
-    return position.fill_null(len(codes)).alias(CODE_INDEX)
-
-
-def _by_code(
-    plan: Plan,
-    source: str,
-    value: Callable[[str | None], object],
-    dtype: pl.DataType,
-    seen: tuple[str, ...] = (),
-) -> pl.Expr:
-    """A per-code property by ``CODE_INDEX``; ``value(None)`` serves other codes."""
-    codes = code_table(plan, source, seen)
-    table = pl.Series([value(c) for c in codes] + [value(None)], dtype=dtype)
-    return pl.lit(table).gather(pl.col(CODE_INDEX))
-
-
-def _classify(
-    plan: Plan, source: str, outside: pl.Expr, seen: tuple[str, ...] = ()
-) -> list[pl.Expr]:
-    """Status and component index of live rows (marked rows keep their mark); needs
-    ``CODE_INDEX``.
-
-    A rule set that scores nothing from a source (e.g. card tiers from balances
-    only) excludes that source's rows rather than calling every code unmapped.
-    """
-    ids = [c.id for c in plan.components]
-    mapped = plan.codes[source]
-    scored = bool(plan.of_source(source))
-
-    def component_of(code: str | None) -> int:
-        return ids.index(mapped[code]) if code in mapped else -1
-
-    component = _by_code(plan, source, component_of, pl.Int16, seen)
-    excluded = _by_code(plan, source, lambda c: c in plan.excluded or not scored, pl.Boolean, seen)
-    status = (
-        pl.when(pl.col(STATUS).is_not_null())
-        .then(pl.col(STATUS))
-        .when(outside)
-        .then(pl.lit(OUTSIDE, pl.UInt8))
-        .when(pl.col(COMPONENT) >= 0)
-        .then(pl.lit(USED, pl.UInt8))
-        .when(excluded)
-        .then(pl.lit(EXCLUDED, pl.UInt8))
-        .otherwise(pl.lit(UNMAPPED, pl.UInt8))
-    )
-    return [component.alias(COMPONENT), status.alias(STATUS)]
-
-
-def _fold(
-    plan: Plan,
-    source: str,
-    rows: pl.LazyFrame,
-    code_col: str,
-    value: pl.Expr,
-    key: tuple[str, ...],
-    magnitude: pl.Expr | None,
-    alone: bool = False,
-    seen: tuple[str, ...] = (),
-    forward: pl.Expr | None = None,
-) -> pl.LazyFrame:
-    """One group per customer, one per conflicting row (with its file and line), and
-    one per unmapped code (``CODE`` and ``CODE_ROWS``, no customer: the run reports
-    unmapped codes in all, so they are counted apart from the customers).
-
-    ``alone``: only the customers' group-by, every row in it (the others' columns
-    empty). Three group-bys of rows read as they stream make polars hold the rows
-    for all three (its common-subplan cache), which costs a third more than one;
-    ``_one_pass`` counts rejected rows in the one, and unmapped rows per code
-    (``seen``, see ``_tallies``), and finds the few that need more by queries of
-    their own.
-
-    ``value`` is Int64 on the fast path (128-bit group sums are several times
-    slower); then ``magnitude``, the same value computed in floats, is summed
-    as ``MAGNITUDE`` to tell the caller whether any Int64 product or sum could
-    have overflowed, in which case it folds again with 128-bit values.
-    """
-    status = pl.col(STATUS)
-    conflict = status == REJECTED
-    ids = [c.id for c in plan.components]
-    used = status == USED
-    # Per-row columns first, plain sums in the group-by: several times faster than
-    # conditional expressions inside ``agg``.
-    columns = [
-        pl.when(used & (pl.col(COMPONENT) == ids.index(c.id))).then(value).otherwise(0).alias(c.id)
-        for c in plan.of_source(source)
-    ]
-    if forward is not None:  # rows outside the run's window may count towards the rating day
-        live = status.is_in([USED, OUTSIDE])
-        columns += [
-            pl.when(live & (pl.col(COMPONENT) == ids.index(c.id)))
-            .then(forward)
-            .otherwise(0)
-            .alias(forward_column(c.id))
-            for c in plan.of_source(source)
-        ]
-    if magnitude is not None:  # over the rows either sum counts (``fold_*``: both terms)
-        measured = used if forward is None else status.is_in([USED, OUTSIDE])
-        columns.append(pl.when(measured).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
-    names = rows.collect_schema().names()
-    summed_too = [c for c in (BROKEN, *OVERDRAWN) if c in names]  # per-row sums of their own
-    values = [c.meta.output_name() for c in columns] + summed_too
-    counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
-    summed = [*values, *(c.meta.output_name() for c in counts)]
-    # Most rows group by customer alone (one string key is far cheaper than three);
-    # conflicting rows, usually few, group with their file and line. Rows held
-    # without file and line (``folded_from``) are known to have none.
-    lines = FILE_COL in names
-    usual = rows.filter(~conflict) if lines and not alone else rows
-    if magnitude is None:
-        common = (
-            usual.with_columns(*columns, *counts).group_by("customer_id").agg(pl.col(summed).sum())
-        )
-    else:
-        tally = (code_table(plan, source, seen), seen) if alone else None
-        common = _packed(
-            usual.with_columns(*columns), values, REJECTED if alone else DUPLICATE, tally
-        )
-    if alone:  # the others from no rows, for their columns (not from ``rows``: no cache)
-        rows = pl.LazyFrame(schema=rows.collect_schema())
-    special = (
-        (rows if lines else _without_rows(rows))
-        .filter(conflict)
-        .with_columns(
-            *columns,
-            *counts,
-            pl.col(FILE_COL).alias(CONFLICT_FILE),
-            pl.col(LINE_COL).alias(CONFLICT_LINE),
-        )
-        .group_by("customer_id", CONFLICT_FILE, CONFLICT_LINE)
-        .agg(
-            pl.col(summed).sum(),
-            pl.col(conflict_column(key)).first().cast(pl.String).alias(CONFLICT_VALUE),
-        )
-    )
-    return pl.concat([special, common, _per_code(rows, code_col)], how="diagonal")
-
-
-def _per_code(rows: pl.LazyFrame, code: str) -> pl.LazyFrame:
-    """Unmapped rows per code, as a fold's code groups (``CODE``, ``CODE_ROWS``)."""
-    unmapped = rows.filter(pl.col(STATUS) == UNMAPPED)
-    return unmapped.group_by(pl.col(code).alias(CODE)).agg(pl.len().cast(pl.Int64).alias(CODE_ROWS))
-
-
-def _without_rows(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """No rows, with the file and line a conflicting row would have: the conflicts'
-    group-by then has its columns, though nothing to fold."""
-    return rows.head(0).with_columns(
-        pl.lit(None, pl.UInt16).alias(FILE_COL), pl.lit(None, pl.Int64).alias(LINE_COL)
-    )
-
-
-def _packed(
-    rows: pl.LazyFrame,
-    values: list[str],
-    third: int = DUPLICATE,
-    tally: tuple[list[str], tuple[str, ...]] | None = None,
-) -> pl.LazyFrame:
-    """The usual rows' group-by with the status counts packed in one sum: excluded,
-    outside and ``third`` (duplicate, or rejected where those are in the rows) rows
-    in 21 bits each of one integer, unmapped rows in a plain count, used rows the
-    rest of the group's rows (a third of the time of six count sums). Exact while no
-    customer has 2**21 rows of a status; ``GROUP_ROWS`` lets the caller check that
-    (``pipeline._exact`` folds again with plain counts otherwise).
-
-    ``tally`` (``code_table`` and the codes seen unmapped): unmapped rows are counted
-    per code instead (``_tallies``), in columns kept in the result.
-    """
-    shifts = {EXCLUDED: 0, OUTSIDE: PACK_BITS, third: 2 * PACK_BITS}
-    units = pl.Series([1 << shifts[s] if s in shifts else 0 for s in range(6)], dtype=pl.UInt64)
-    packed = pl.lit(units).gather(pl.col(STATUS)).alias("_packed")
-    unmapped = count_column(UNMAPPED)
-    if tally is None:
-        counted = [(pl.col(STATUS) == UNMAPPED).cast(pl.UInt32).alias(unmapped)]
-    else:
-        counted = _tallies(*tally)
-    names = [c.meta.output_name() for c in counted]
-    summed = (
-        rows.with_columns(packed, *counted)
-        .group_by("customer_id")
-        .agg(pl.col(*values, "_packed", *names).sum(), pl.len().cast(pl.Int64).alias(GROUP_ROWS))
-    )
-    unpacked = {s: _field(pl.col("_packed"), n).cast(pl.UInt32) for s, n in shifts.items()}
-    unpacked[UNMAPPED] = pl.col(unmapped) if tally is None else _tally_sum(len(tally[1]))
-    used = pl.col(GROUP_ROWS) - pl.sum_horizontal(*unpacked.values()).cast(pl.Int64)
-    absent = REJECTED if third == DUPLICATE else DUPLICATE  # the status not packed
-    counts = {USED: used.cast(pl.UInt32), **unpacked, absent: pl.lit(0, pl.UInt32)}
-    kept = [] if tally is None else names
-    return summed.select(
-        "customer_id",
-        *values,
-        *(counts[s].alias(count_column(s)) for s in range(6)),
-        GROUP_ROWS,
-        *kept,
-    )
-
-
-TALLY = "_tally"  # unmapped rows per code, packed (``_tallies``)
-
-
-def _tallies(codes: list[str], seen: tuple[str, ...]) -> list[pl.Expr]:
-    """Unmapped rows per code in a group-by's sums, packed like the status counts:
-    a 21-bit field for each code in ``seen`` and a last one for any other code,
-    three fields to a column, by ``CODE_INDEX`` in ``codes`` (``code_table`` with
-    ``seen``). Counting them in the customers' group-by costs less than a group-by
-    by code beside it, which makes polars hold the rows (see ``_fold``); ``seen``
-    comes from a first look at the input."""
-    field = [seen.index(c) if c in seen else len(seen) for c in [*codes, None]]
-    unmapped = pl.col(STATUS) == UNMAPPED
-    columns = []
-    for first in range(0, len(seen) + 1, 3):
-        units = [1 << PACK_BITS * (f - first) if first <= f < first + 3 else 0 for f in field]
-        unit = pl.lit(pl.Series(units, dtype=pl.UInt64)).gather(pl.col(CODE_INDEX))
-        columns.append(pl.when(unmapped).then(unit).otherwise(0).alias(f"{TALLY}{first // 3}"))
-    return columns
-
-
-def _field(packed: pl.Expr, shift: int) -> pl.Expr:
-    """The ``PACK_BITS`` field at ``shift`` of a packed sum."""
-    return packed // (1 << shift) % (1 << PACK_BITS)
-
-
-def _tally_field(index: int) -> pl.Expr:
-    """One code's unmapped rows in a group, out of ``_tallies``' packed sums."""
-    packed = pl.col(f"{TALLY}{index // 3}")
-    return _field(packed, PACK_BITS * (index % 3)).cast(pl.Int64)
-
-
-def _tally_sum(seen: int) -> pl.Expr:
-    return pl.sum_horizontal(_tally_field(f) for f in range(seen + 1)).cast(pl.UInt32)
-
-
-def balance_rows(
-    plan: Plan,
-    lf: pl.LazyFrame,
-    presorted: bool = False,
-    repeats: bool = True,
-    seen: tuple[str, ...] = (),
-) -> pl.LazyFrame:
-    """Each balance row with its status, component and ``_days``: the days of the window
-    it holds, from its date until the day before the account's next usable row (or
-    through the window's end). So a carry-in row before the window counts from the
-    first day, days before an account's first row count nothing, and duplicate or
-    conflicting rows are stepped over.
-
-    ``repeats=False``: the caller found ``lf``'s good rows in account order with no
-    account and date twice (``account_order``, ``_broken``), so there is nothing
-    to mark, and an account's next usable row is the next good row. ``lf`` may still
-    hold bad rows (``DETAIL``): they are marked rejected and are no one's next row.
-    """
-    start = _day_of(plan.window.start)
-    stop = _day_of(plan.window.end) + 1  # exclusive
-    day = pl.col("date").cast(pl.Int32)
-    if repeats:
-        marked = mark_balance_rows(lf, presorted)
-        live = pl.col(STATUS).is_null()
-        next_account = pl.when(live).then(pl.col("_acct")).shift(-1).backward_fill()
-        next_day = pl.when(live).then(day).shift(-1).backward_fill()
-        same = next_account == pl.col("_acct")
-        until = pl.when(same).then(next_day).otherwise(stop)
-    else:
-        has_bad = DETAIL in lf.collect_schema().names()
-        after = _next_good if has_bad else _next
-        account, next_account, next_day = (
-            pl.col("account_id"),
-            pl.col("_next_acct"),
-            pl.col("_next_day"),
-        )
-        marked = lf.with_columns(
-            _bad_marked(lf), after(account).alias("_next_acct"), after(day).alias("_next_day")
-        )
-        # one comparison of the account texts serves the days and the order check
-        same = pl.col("_same_acct")
-        marked = marked.with_columns((next_account == account).alias("_same_acct"))
-        until = pl.when(same).then(next_day).otherwise(stop)
-        if has_bad:  # a one pass (``_one_pass``), which checks the order it assumes
-            pairs = [(account, next_account), (day, next_day)]
-            marked = marked.with_columns(_broken(pairs, same))
-    days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
-    component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
-    index = code_index(plan, "balances", pl.col("product"), seen)
-    forward = [] if plan.forward is None else [_forward_days(plan, day, same, next_day)]
-    rows = (
-        marked.with_columns(days.alias("_days"), index, *forward)
-        .with_columns(component)
-        .with_columns(status)
-    )
-    overdrawn = overdrawn_columns(plan, pl.col(STATUS) == USED)  # "zero" rule sets only
-    return rows.with_columns(overdrawn) if overdrawn else rows
-
-
-def _forward_days(plan: Plan, day: pl.Expr, same: pl.Expr, next_day: pl.Expr) -> pl.Expr:
-    """``FORWARD_DAYS``: the days of the rating window a row holds as the rows dated up
-    to the as-of date tell it (a row after it is a change not yet made, so the last
-    row on or before it holds through the window's end); what the watch measured in a
-    second pass over the rows known on that date, with its own window."""
-    forward = plan.forward
-    assert forward is not None
-    as_of, start, stop = _day_of(forward.as_of), _day_of(forward.start), _day_of(forward.end) + 1
-    until = pl.when(same & (next_day <= as_of)).then(next_day).otherwise(stop)
-    days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
-    return pl.when(day <= as_of).then(days).otherwise(0).alias(FORWARD_DAYS)
-
-
-def _next(column: pl.Expr) -> pl.Expr:
-    return column.shift(-1)
-
-
-def _next_good(column: pl.Expr) -> pl.Expr:
-    """The column in the next good row (bad rows, ``DETAIL``, are stepped over): two
-    fills the streaming engine makes as rows pass, about as cheap as a plain shift."""
-    return pl.when(pl.col(DETAIL).is_null()).then(column).shift(-1).backward_fill()
-
-
-def fold_balances(
-    plan: Plan,
-    rows: pl.LazyFrame,
-    wide: bool = False,
-    alone: bool = False,
-    seen: tuple[str, ...] = (),
-) -> pl.LazyFrame:
-    """Balance-days (积数) per customer and component: balance x days held, summed."""
-    balance = counted_balance(plan)  # below zero counts as 0 where the rule set says so
-    value = balance.cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
-    magnitude = None if wide else balance.cast(pl.Float64) * pl.col("_days")
-    forward = None
-    if FORWARD_DAYS in rows.collect_schema().names():
-        forward = balance.cast(pl.Int128 if wide else pl.Int64) * pl.col(FORWARD_DAYS)
-        if magnitude is not None:
-            magnitude = balance.cast(pl.Float64) * (pl.col("_days") + pl.col(FORWARD_DAYS))
-    return _fold(
-        plan, "balances", rows, "product", value, BALANCE_KEY, magnitude, alone, seen, forward
-    )
-
-
-def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:
-    return fold_balances(plan, balance_rows(plan, lf), wide)
-
-
-def fee_codes(plan: Plan) -> list[str]:
-    """Transaction codes of components that count only rows with a charged fee."""
-    return [
-        code
-        for code, comp in plan.codes["transactions"].items()
-        if any(c.id == comp and c.requires_fee for c in plan.components)
-    ]
-
-
-def transaction_rows(
-    plan: Plan, lf: pl.LazyFrame, repeated: list[int], seen: tuple[str, ...] = ()
-) -> pl.LazyFrame:
-    """Each transaction with its status, component, ``_capped`` amount (cents) and
-    ``_fee_ok``: a component that requires a fee counts a transaction only when its fee
-    is known and positive (a missing fee is not evidence of a charged one)."""
-    code = pl.col("txn_type")
-    outside = ~pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
-    source = "transactions"
-    fees = fee_codes(plan)
-    component, status = _classify(plan, source, outside, seen)
-    cap = _by_code(plan, source, lambda c: plan.caps.get(c, NO_CAP), pl.Int64, seen)
-    fee_required = _by_code(plan, source, lambda c: c in fees, pl.Boolean, seen)
-    forward = plan.forward
-    dated = []
-    if forward is not None and forward.transactions:  # (see ``plan.Forward``)
-        within = pl.col("date").is_between(forward.start, forward.as_of, closed="both")
-        dated = [within.fill_null(False).alias(FORWARD_DATED)]
-    return (
-        mark_transaction_rows(lf, repeated)
-        .with_columns(code_index(plan, source, code, seen))
-        .with_columns(
-            component,
-            pl.min_horizontal(pl.col("amount"), cap).alias("_capped"),
-            (~fee_required | (pl.col("fee").fill_null(0) > 0)).alias("_fee_ok"),
-            *dated,
-        )
-        .with_columns(status)
-    )
-
-
-def fold_transactions(
-    plan: Plan,
-    rows: pl.LazyFrame,
-    wide: bool = False,
-    alone: bool = False,
-    seen: tuple[str, ...] = (),
-) -> pl.LazyFrame:
-    """``min(amount, cap) * fee_ratio`` per customer and component, in cent-millionths."""
-    capped = pl.col("_capped")
-    counted = capped.cast(pl.Int128 if wide else pl.Int64) * pl.col("fee_ratio")
-    value = pl.when(pl.col("_fee_ok")).then(counted).otherwise(0)
-    magnitude = None if wide else capped.cast(pl.Float64) * pl.col("fee_ratio")
-    forward = None
-    if FORWARD_DATED in rows.collect_schema().names():
-        forward = pl.when(pl.col(FORWARD_DATED)).then(value).otherwise(0)
-        if magnitude is not None:  # counted twice at most: in the window and forward
-            magnitude = magnitude * 2
-    return _fold(
-        plan, "transactions", rows, "txn_type", value, TXN_KEY, magnitude, alone, seen, forward
-    )
-
-
-def measure_transactions(
-    plan: Plan, lf: pl.LazyFrame, repeated: list[int], wide: bool = False
-) -> pl.LazyFrame:
-    return fold_transactions(plan, transaction_rows(plan, lf, repeated), wide)
-
-
-# What a fold reads of a row: kept when rows are held in memory between the steps.
-ROW_COLUMNS = (FILE_COL, LINE_COL, "customer_id", STATUS, COMPONENT)
-FOLDED_FROM = {
-    "balances": (*ROW_COLUMNS, "product", "balance", "_days"),
-    "transactions": (*ROW_COLUMNS, "txn_type", "txn_id", "_capped", "_fee_ok", "fee_ratio"),
-}
-# Text a fold reads only of some rows: the code of unmapped rows, the id of conflicting ones.
-_RARE_TEXT = {"product": UNMAPPED, "txn_type": UNMAPPED, "txn_id": REJECTED}
-
-
-def folded_from(source: str, lines: bool = True) -> list[pl.Expr]:
-    """``FOLDED_FROM`` as held between the steps: text the fold reads only of unmapped
-    or conflicting rows is null in the others, so most rows hold no text but the
-    customer's (copying every id and code into the held rows was a third of a step).
-    ``lines=False`` where no row can conflict: only a conflict's file and line are read.
-    """
-    status = pl.col(STATUS)
-    return [
-        pl.when(status == _RARE_TEXT[c]).then(pl.col(c)).alias(c) if c in _RARE_TEXT else pl.col(c)
-        for c in FOLDED_FROM[source]
-        if lines or c not in (FILE_COL, LINE_COL)
-    ] + [cs.by_name(*OVERDRAWN, FORWARD_DAYS, FORWARD_DATED, require_all=False)]  # if counted
-
-
-def without_lines(held: pl.LazyFrame) -> pl.LazyFrame:
-    """Held rows of which none conflicts, as the fold needs them (see ``folded_from``)."""
-    return held.drop(FILE_COL, LINE_COL)
-
 
 # No common-subplan caching: a shared subplan would be held in memory whole.
 NO_CSE = pl.QueryOptFlags(comm_subplan_elim=False)
@@ -698,34 +92,7 @@ def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return good, bad
 
 
-BROKEN = "_broken"  # good rows out of key order (``_broken``), summed by the fold
-IN_RUN = 1 << 32  # in ``BROKEN``: a row out of order within one account's rows
 FIRST_ROWS = 100_000  # rows looked at first, to tell an input that needs the long way
-
-
-def _broken(pairs: list[tuple[pl.Expr, pl.Expr]], same: pl.Expr | None = None) -> pl.Expr:
-    """``BROKEN``: for a good row whose key, compared column by column with the next
-    good row's (``pairs`` of this row's and the next's), does not sort strictly before
-    it, 1, else 0. Summed to 0, the good rows come in key order with no key twice: no
-    row repeats another, and an account's next row is its next good row.
-
-    ``same``: the first columns are equal, where the caller has compared them already
-    (the account's text, compared once); a row out of order where they are is out of
-    order within one account's rows, and counts ``IN_RUN`` too (see ``_in_order``)."""
-    after: pl.Expr | None = None
-    for index in reversed(range(len(pairs))):
-        this, then = pairs[index]
-        if after is None:
-            after = then > this
-            continue
-        equal = same if index == 0 and same is not None else then == this
-        after = (then > this) | (equal & after)
-    assert after is not None
-    broken = pl.col(DETAIL).is_null() & ~after.fill_null(True)
-    if same is None:
-        return broken.cast(pl.UInt64).alias(BROKEN)
-    inside = (broken & same.fill_null(False)).cast(pl.UInt64) * IN_RUN
-    return (broken.cast(pl.UInt64) + inside).alias(BROKEN)
 
 
 def _one_pass(
@@ -769,10 +136,6 @@ def _one_pass(
     return folded.collect(engine="streaming"), bad
 
 
-def fold_of(source: str) -> Callable[..., pl.LazyFrame]:
-    return fold_balances if source == "balances" else fold_transactions
-
-
 def _measured_rows(
     plan: Plan, source: str, checked: pl.LazyFrame, check: bool, seen: tuple[str, ...] = ()
 ) -> pl.LazyFrame:
@@ -784,7 +147,7 @@ def _measured_rows(
     if not check:
         return rows
     txn_id = pl.col("txn_id")
-    return rows.with_columns(_broken([(txn_id, _next_good(txn_id))]))
+    return rows.with_columns(broken([(txn_id, next_good(txn_id))]))
 
 
 def _in_order(source: str, checked: pl.LazyFrame, frame: pl.DataFrame, again: bool = False) -> bool:
@@ -848,7 +211,7 @@ def _counted_apart(
     unmapped = int(frame[count_column(UNMAPPED)].cast(pl.Int64).sum())
     if f"{TALLY}0" in frame.columns:
         fields = range(len(seen) + 1)  # the codes seen, then any other
-        found = frame.select(_tally_field(f).sum().alias(str(f)) for f in fields).row(0)
+        found = frame.select(tally_field(f).sum().alias(str(f)) for f in fields).row(0)
         counted, other = dict(zip(seen, found, strict=False)), found[-1]
     else:  # the wide fold counts unmapped rows, but not per code
         counted, other = {}, unmapped
@@ -888,7 +251,7 @@ def _unmapped_codes(plan: Plan, checked: pl.LazyFrame) -> pl.DataFrame:
     named = sorted(set(plan.codes["transactions"]) | set(plan.excluded))
     some = checked.filter(~pl.col("txn_type").is_in(named))
     rows = transaction_rows(plan, good_rows(some), [])
-    return _per_code(rows, "txn_type").collect(engine="streaming")
+    return per_code(rows, "txn_type").collect(engine="streaming")
 
 
 def _unmapped_products(plan: Plan, checked: pl.LazyFrame, counted: tuple[str, ...]) -> pl.DataFrame:
@@ -905,7 +268,7 @@ def _unmapped_products(plan: Plan, checked: pl.LazyFrame, counted: tuple[str, ..
     rows = checked.filter(pl.col("account_id").is_in(accounts["account_id"].implode()))
     measured = balance_rows(plan, rows, presorted=True, repeats=False)
     unseen = measured.filter(~pl.col("product").is_in(named))
-    return _per_code(unseen, "product").collect(engine="streaming")
+    return per_code(unseen, "product").collect(engine="streaming")
 
 
 # How an input is measured (``Strategy.path``): the run records it (manifest.json's
@@ -1089,14 +452,3 @@ def _repeats_marked(plan: Plan, checked: pl.LazyFrame, held: pl.LazyFrame) -> pl
     again = transaction_rows(plan, good_rows(checked).filter(id_hash().is_in(found)), found)
     rows = pl.concat([unique, again.select(folded_from("transactions"))])
     return rows.collect(engine="streaming", optimizations=NO_CSE).lazy()
-
-
-def shown_value(column: str, cell: pl.Expr) -> pl.Expr:
-    """A conflicting row's cell as a person reads it (balances back in yuan)."""
-    if column == "balance":  # the magnitude's yuan and cents (an overdraft is below zero)
-        cents = cell.cast(pl.Int64)
-        sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-        size = cents.abs()
-        yuan, fen = (size // 100).cast(pl.String), (size % 100).cast(pl.String).str.zfill(2)
-        return pl.concat_str(sign, yuan, pl.lit("."), fen)
-    return cell

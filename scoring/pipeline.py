@@ -22,9 +22,16 @@ import polars as pl
 
 from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .errors import ConfigError, InputError
+from .folds import needs_wide, without_checks
 from .layout_measures import layout_marks, layout_rejects, measure_layout
 from .layouts import layout_of, one_layout
-from .measures import (
+from .measures import MARKED, NO_CSE, ONE_PASS, Strategy, measure_how, measure_whole
+from .migration import read_previous
+from .overdraft import overdrawn_of
+from .plan import CENTS, Plan, compile_plan, longest_window, money_names
+from .points import NUMERATOR, UNUSABLE, bounds, to_money, with_numerator
+from .ranked import Ranked, ranked_of
+from .row_status import (
     BALANCE_KEY,
     CODE,
     CODE_ROWS,
@@ -32,19 +39,11 @@ from .measures import (
     CONFLICT_LINE,
     CONFLICT_VALUE,
     DUPLICATE,
-    GROUP_ROWS,
     HASH,
-    INT64_SAFE,
-    MAGNITUDE,
-    MARKED,
-    NO_CSE,
-    ONE_PASS,
-    PACK_BITS,
     REJECTED,
     STATUS,
     STATUSES,
     TXN_KEY,
-    Strategy,
     conflict_column,
     conflict_reason,
     conflict_rejects,
@@ -53,17 +52,10 @@ from .measures import (
     mark_balance_rows,
     mark_duplicates,
     mark_transaction_rows,
-    measure_how,
-    measure_whole,
     part_of,
     repeated_hashes,
     shown_value,
 )
-from .migration import read_previous
-from .overdraft import overdrawn_of
-from .plan import CENTS, Plan, compile_plan, longest_window, money_names
-from .points import NUMERATOR, UNUSABLE, bounds, to_money, with_numerator
-from .ranked import Ranked, ranked_of
 from .rules import SERVICE_COLUMNS, load_rules, money_columns
 from .service import Overrides, floor_parsers, read_overrides, service_run
 from .sources import (
@@ -223,7 +215,7 @@ class _Input:
         self, name: str, plan: Plan, wide: bool = False, part: tuple[int, int] = (1, 0)
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The input's per-customer folds and its bad rows; ``part`` = (parts, index)
-        measures only the rows of one part (see ``measures.part_of``)."""
+        measures only the rows of one part (see ``row_status.part_of``)."""
         checked = self.checked
         if part[0] > 1:
             checked = checked.filter(part_of(name, part[0], self.repeated) == part[1])
@@ -514,12 +506,12 @@ def _measured_whole(
     measured = measure_whole(plan, name, read.checked)
     if measured is not None:
         read.said(Strategy(ONE_PASS, "whole input, no rows held"))
-    if measured is not None and _too_big(measured[0]):
+    if measured is not None and needs_wide(measured[0]):
         wide = measure_whole(plan, name, read.checked, wide=True)
         measured = (wide[0], measured[1]) if wide is not None else None
     if measured is None:
         return None
-    return _without_checks(measured[0]), measured[1]
+    return without_checks(measured[0]), measured[1]
 
 
 def _parts_said(names: list[str], parts: int, whole: list[str]) -> str:
@@ -533,19 +525,10 @@ def _exact(
 ) -> pl.DataFrame:
     """The folds as they are, or folded again with 128-bit sums and plain counts where
     the float check says a 64-bit sum may have overflowed, or a customer has too many
-    rows for the packed counts (``measures._packed``)."""
-    if _too_big(folded):
+    rows for the packed counts (``folds._packed``)."""
+    if needs_wide(folded):
         folded = read.measure(name, plan, wide=True, part=part)[0]
-    return _without_checks(folded)
-
-
-def _too_big(folded: pl.DataFrame) -> bool:
-    big = folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE
-    return bool(big or (folded[GROUP_ROWS].max() or 0) >= 1 << PACK_BITS)
-
-
-def _without_checks(folded: pl.DataFrame) -> pl.DataFrame:
-    return folded.lazy().drop(MAGNITUDE, GROUP_ROWS, strict=False).collect()
+    return without_checks(folded)
 
 
 @dataclass
@@ -691,7 +674,7 @@ class Context:
 
 @dataclass
 class Measured:
-    """One input as an engine hands it over: per-customer folds (see ``measures._fold``),
+    """One input as an engine hands it over: per-customer folds (see ``folds._fold``),
     rejected rows, and the files with their row counts. Everything after this point is
     the same whichever engine measured."""
 

@@ -32,9 +32,9 @@ import polars as pl
 
 from .breakdown import UNASSIGNED
 from .errors import ConfigError, InputError
-from .measures import DUPLICATE, REJECTED, STATUS, STATUSES, conflict_rejects, mark_duplicates
 from .plan import Plan
 from .points import NUMERATOR, TIER_INDEX
+from .row_status import DUPLICATE, REJECTED, STATUS, STATUSES, conflict_rejects, mark_duplicates
 from .rules import Floor
 from .sources import InputFile, Reader, TableSpec, resolve_paths
 from .validate import (

@@ -45,16 +45,7 @@ from .errors import ConfigError, InputError
 from .layout_measures import measure_layout
 from .layouts import as_of as known_on
 from .layouts import layout_of
-from .measures import (
-    CODE,
-    CODE_ROWS,
-    CONFLICT_FILE,
-    CONFLICT_LINE,
-    CONFLICT_VALUE,
-    STATUSES,
-    count_column,
-    measure_in_steps,
-)
+from .measures import measure_in_steps
 from .overdraft import OVERDRAWN, overdrawn_of, zeroes
 from .pipeline import (
     Context,
@@ -76,6 +67,15 @@ from .pipeline import (
 )
 from .plan import Plan, compile_plan
 from .points import NUMERATOR
+from .row_status import (
+    CODE,
+    CODE_ROWS,
+    CONFLICT_FILE,
+    CONFLICT_LINE,
+    CONFLICT_VALUE,
+    STATUSES,
+    count_column,
+)
 from .rules import load_rules
 from .sources import (
     EXTRA_COL,

@@ -26,7 +26,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from .measures import (
+from .pipeline import INPUTS, KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
+from .plan import Plan, money_names
+from .points import NUMERATOR, PREVIOUS, value_types, with_numerator
+from .ranked import Ranked, positions, ranked_part
+from .row_status import (
     CODE,
     CODE_ROWS,
     CONFLICT_FILE,
@@ -35,10 +39,6 @@ from .measures import (
     STATUSES,
     count_column,
 )
-from .pipeline import INPUTS, KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
-from .plan import Plan, money_names
-from .points import NUMERATOR, PREVIOUS, value_types, with_numerator
-from .ranked import Ranked, positions, ranked_part
 from .service import OV_TIER, OVERRIDE_COLUMNS, PREVIOUS_COLUMNS
 from .summary import Scored, Scoring, no_customers, score_part, summary_parts
 from .watch import FORWARD

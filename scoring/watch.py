@@ -30,9 +30,9 @@ import polars as pl
 
 from .breakdown import UNASSIGNED
 from .layouts import as_of as known_on
-from .measures import FORWARD_PREFIX
 from .plan import CENTS, Forward, Plan, compile_plan
 from .points import NUMERATOR, to_money, with_numerator
+from .row_status import FORWARD_PREFIX
 from .window import Window, trailing_months
 
 FORWARD = "_forward"  # a customer's numerator on the next rating day, balances carried

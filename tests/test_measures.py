@@ -323,7 +323,7 @@ def test_packed_status_counts_fall_back_to_plain_counts(
     counts, and count exactly what it counts with room to spare. From Parquet the
     fold also counts bad rows (5 here) and unmapped rows per code (4 of ODD) in
     such fields."""
-    from tierscore.scoring import measures, pipeline
+    from tierscore.scoring import folds, pipeline
 
     txns = [("C1", "2026-02-01", "POS", "100.00")] * 3
     txns += [("C1", "2026-02-01", "MMF_BUY", "10.00")] * 5  # excluded
@@ -350,15 +350,14 @@ def test_packed_status_counts_fall_back_to_plain_counts(
         return measure(self, name, plan, wide, part)
 
     monkeypatch.setattr(pipeline._Input, "measure", counted)
-    monkeypatch.setattr(measures, "PACK_BITS", 2)
-    monkeypatch.setattr(pipeline, "PACK_BITS", 2)
+    monkeypatch.setattr(folds, "PACK_BITS", 2)  # the packed counts and the check alike
     tight = run(job)
     assert True in wide_calls  # the overflow was noticed
     assert tight.summary["rows"] == roomy.summary["rows"]
     assert tight.summary["unmapped_codes"] == roomy.summary["unmapped_codes"]
     assert tight.scores.equals(roomy.scores)
     assert tight.rejects.equals(roomy.rejects)
-    monkeypatch.setattr(pipeline, "PACK_BITS", 8)  # the check no longer sees it
+    monkeypatch.setattr(pipeline, "needs_wide", lambda folded: False)  # no check
     unchecked = run(job)
     assert unchecked.summary["rows"] != roomy.summary["rows"]  # so the check matters
 
