@@ -69,7 +69,8 @@ def account_order(frame: pl.DataFrame) -> tuple[bool, bool]:
 def by_account(good: pl.DataFrame) -> pl.DataFrame:
     """Rows sorted by a 64-bit hash of the account and the date, in memory: over three
     times faster than a sort on the account text (and the in-memory sort is several
-    times faster than the streaming one). Two accounts with one hash would
+    times faster than the streaming one); rows in date order by the hash alone
+    (``_dated``). Two accounts with one hash would
     interleave; that is checked, and then the rows are sorted by the text.
 
     Give it one chunk (``rechunk``): a sort gathers every column, and gathering
@@ -77,11 +78,23 @@ def by_account(good: pl.DataFrame) -> pl.DataFrame:
     them into one first.
     """
     account, hashed = pl.col("account_id"), pl.col(HASH)
-    ordered = good.with_columns(account_hash().alias(HASH)).sort(HASH, "date")
+    with_hash = good.with_columns(account_hash().alias(HASH))
+    if _dated(good):  # each account's rows keep their order, which is the dates'
+        ordered = with_hash.sort(HASH, maintain_order=True)
+    else:
+        ordered = with_hash.sort(HASH, "date")
     clash = (hashed == hashed.shift(1)) & (account != account.shift(1))
     if ordered.select(clash.any()).item():
         return good.sort(list(BALANCE_KEY))
     return ordered.drop(HASH)
+
+
+def _dated(good: pl.DataFrame) -> bool:
+    """Whether the rows come in date order, as a daily-appended export or one file per
+    date does: a stable sort by the account's hash alone then puts them in account and
+    date order, over twice as fast as sorting by both (one 64-bit key, not two)."""
+    day = pl.col("date")
+    return bool(good.select((day >= day.shift(1)).fill_null(True).all()).item())
 
 
 def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
