@@ -22,10 +22,19 @@ import polars as pl
 
 from .folds import fold_balances
 from .layouts import layout_of
-from .measures import NO_CSE, _split
+from .measures import NO_CSE, good_and_bad
 from .overdraft import overdrawn_columns, zeroes
 from .plan import Plan
-from .row_status import DUPLICATE, REJECTED, STATUS, USED, _classify, code_index, mark_duplicates
+from .row_status import (
+    DUPLICATE,
+    REJECTED,
+    STATUS,
+    USED,
+    classify,
+    code_index,
+    mark_duplicates,
+    window_days,
+)
 from .sources import FILE_COL, LINE_COL
 from .validate import DETAIL, detail
 
@@ -42,7 +51,7 @@ def measure_layout(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """An input's folds and bad rows (``measure_in_steps``' result) for a layout other
     than the change log: validation's bad rows and the layout's rejects together."""
-    good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
+    good, bad = good_and_bad(checked.collect(engine="streaming", optimizations=NO_CSE))
     rows, rejected = layout_rows(plan, good.lazy())
     folded = fold_balances(plan, rows, wide).collect(engine="streaming")
     return folded, pl.concat([bad, rejected.collect()], how="vertical_relaxed")
@@ -204,7 +213,7 @@ def _window_days(plan: Plan) -> tuple[int, int]:
 def _classified(plan: Plan, rows: pl.LazyFrame, outside: pl.Expr) -> pl.LazyFrame:
     """Rows with ``_days`` as the fold reads them: code, component, status (``outside``:
     the row counts no day of the window) and, under "zero", the overdrawn days."""
-    component, status = _classify(plan, "balances", outside)
+    component, status = classify(plan, "balances", outside)
     index = code_index(plan, "balances", pl.col("product"))
     rows = rows.with_columns(index).with_columns(component).with_columns(status)
     counted = (pl.col(STATUS) == USED) & (pl.col("_days") > 0)
@@ -217,9 +226,9 @@ def _interval_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     last day); its days are those of the window it covers, none for a duplicate."""
     first, stop = _window_days(plan)
     ends = (_days_of(pl.col("end_date")) + 1).fill_null(stop)
-    days = pl.min_horizontal(ends, stop) - pl.max_horizontal(_days_of(pl.col("start_date")), first)
+    days = window_days(_days_of(pl.col("start_date")), ends, first, stop)
     live = pl.col(STATUS).is_null()
-    counted = pl.when(live).then(days.clip(lower_bound=0)).otherwise(0)
+    counted = pl.when(live).then(days).otherwise(0)
     return _classified(plan, rows.with_columns(counted.alias("_days")), pl.col("_days") == 0)
 
 
@@ -285,9 +294,7 @@ def _posting_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     same = (account.shift(-1) == account).fill_null(False)
     last = ~(same & (day.shift(-1) == day)).fill_null(False)
     until = pl.when(same).then(_days_of(day.shift(-1))).otherwise(stop)
-    days = (pl.min_horizontal(until, stop) - pl.max_horizontal(_days_of(day), first)).clip(
-        lower_bound=0
-    )
+    days = window_days(_days_of(day), until, first, stop)
     live = live.with_columns(
         pl.when(last).then(days).otherwise(0).alias("_days"),
         pl.when(last).then(days).backward_fill().alias("_day_days"),

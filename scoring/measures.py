@@ -97,7 +97,7 @@ def _dated(good: pl.DataFrame) -> bool:
     return bool(good.select((day >= day.shift(1)).fill_null(True).all()).item())
 
 
-def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def good_and_bad(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Good rows (without a copy when there are no bad ones) and bad rows."""
     bad = bad_rows(frame.lazy()).collect()
     # lazily: the eager drop copies every column into one chunk (about 1 s a 30M rows)
@@ -143,7 +143,7 @@ def _one_pass(
     frame = rows.select(kept).collect(engine="streaming", optimizations=NO_CSE)
     if not _in_order(source, checked, frame):
         return None
-    held, bad = _split(frame.lazy().drop(BROKEN, strict=False).collect())
+    held, bad = good_and_bad(frame.lazy().drop(BROKEN, strict=False).collect())
     del frame
     folded = fold_of(source)(plan, without_lines(held.lazy()), wide)
     return folded.collect(engine="streaming"), bad
@@ -368,7 +368,7 @@ def measure_how(
     if how.path in (SORTED, SEARCHED):
         rows, bad = (_balances_ordered if source == "balances" else _ids_searched)(plan, checked)
     else:
-        good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
+        good, bad = good_and_bad(checked.collect(engine="streaming", optimizations=NO_CSE))
         rows = transaction_rows(plan, good.lazy(), repeated or [])
         held = rows.select(folded_from(source)).collect(engine="streaming")
         del good
@@ -431,14 +431,14 @@ def _ids_searched(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.D
     rows = transaction_rows(plan, checked, []).select(
         *folded_from("transactions"), DETAIL, id_hash().alias(HASH)
     )
-    held, bad = _split(rows.collect(engine="streaming", optimizations=NO_CSE))
+    held, bad = good_and_bad(rows.collect(engine="streaming", optimizations=NO_CSE))
     return _repeats_marked(plan, checked, held.lazy()), bad
 
 
 def _balances_ordered(plan: Plan, checked: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
     """Balance rows not in account order, or with an account and date twice: held, put in
     account order in memory (``by_account``, unless they are in it) and marked."""
-    good, bad = _split(checked.collect(engine="streaming", optimizations=NO_CSE))
+    good, bad = good_and_bad(checked.collect(engine="streaming", optimizations=NO_CSE))
     ordered, repeats = account_order(good)
     if not ordered:
         good = good.rechunk()  # one copy at a time: the chunked rows go here

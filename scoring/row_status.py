@@ -227,7 +227,7 @@ def _by_code(
     return pl.lit(table).gather(pl.col(CODE_INDEX))
 
 
-def _classify(
+def classify(
     plan: Plan, source: str, outside: pl.Expr, seen: tuple[str, ...] = ()
 ) -> list[pl.Expr]:
     """Status and component index of live rows (marked rows keep their mark); needs
@@ -305,8 +305,8 @@ def balance_rows(
         if has_bad:  # a one pass (``_one_pass``), which checks the order it assumes
             pairs = [(account, next_account), (day, next_day)]
             marked = marked.with_columns(broken(pairs, same))
-    days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
-    component, status = _classify(plan, "balances", pl.col("_days") == 0, seen)
+    days = window_days(day, until, start, stop)
+    component, status = classify(plan, "balances", pl.col("_days") == 0, seen)
     index = code_index(plan, "balances", pl.col("product"), seen)
     forward = [] if plan.forward is None else [_forward_days(plan, day, same, next_day)]
     rows = (
@@ -318,6 +318,14 @@ def balance_rows(
     return rows.with_columns(overdrawn) if overdrawn else rows
 
 
+def window_days(since: pl.Expr, until: pl.Expr, start: int, stop: int) -> pl.Expr:
+    """The one day count of every balance layout: the days of the window ``start``..
+    ``stop`` (days since 1970, ``stop`` excluded) that a balance holds from the day
+    ``since`` until the day ``until`` (excluded: the next balance's day, or the end of
+    an interval plus one)."""
+    return (pl.min_horizontal(until, stop) - pl.max_horizontal(since, start)).clip(lower_bound=0)
+
+
 def _forward_days(plan: Plan, day: pl.Expr, same: pl.Expr, next_day: pl.Expr) -> pl.Expr:
     """``FORWARD_DAYS``: the days of the rating window a row holds as the rows dated up
     to the as-of date tell it (a row after it is a change not yet made, so the last
@@ -327,7 +335,7 @@ def _forward_days(plan: Plan, day: pl.Expr, same: pl.Expr, next_day: pl.Expr) ->
     assert forward is not None
     as_of, start, stop = _day_of(forward.as_of), _day_of(forward.start), _day_of(forward.end) + 1
     until = pl.when(same & (next_day <= as_of)).then(next_day).otherwise(stop)
-    days = (pl.min_horizontal(until, stop) - pl.max_horizontal(day, start)).clip(lower_bound=0)
+    days = window_days(day, until, start, stop)
     return pl.when(day <= as_of).then(days).otherwise(0).alias(FORWARD_DAYS)
 
 
@@ -360,7 +368,7 @@ def transaction_rows(
     outside = ~pl.col("date").is_between(plan.window.start, plan.window.end, closed="both")
     source = "transactions"
     fees = fee_codes(plan)
-    component, status = _classify(plan, source, outside, seen)
+    component, status = classify(plan, source, outside, seen)
     cap = _by_code(plan, source, lambda c: plan.caps.get(c, NO_CAP), pl.Int64, seen)
     fee_required = _by_code(plan, source, lambda c: c in fees, pl.Boolean, seen)
     forward = plan.forward

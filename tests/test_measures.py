@@ -426,7 +426,7 @@ def test_parquet_unmapped_products_the_first_look_missed(tmp_path: Path) -> None
         encoding="utf-8",
     )
     txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
-    held = mock.patch.object(measures, "_split", side_effect=AssertionError("rows held"))
+    held = mock.patch.object(measures, "good_and_bad", side_effect=AssertionError("rows held"))
     typed = _as_from_csv(bal, txn, while_typed=held)
     assert typed.summary["unmapped_codes"]["balances"] == {"NEW": 1, "ODD": 1}
     assert typed.summary["rows"]["balances"]["outside_window"] == 2
