@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import random
+import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -79,6 +83,41 @@ def score_rows(tmp_path: Path) -> Scorer:
     return score
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What a ``tierscore`` command left, as ``subprocess.run(..., capture_output=True,
+    text=True)`` gives it: the exit code and the text written to stdout and stderr."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def tierscore_here(*args: str | os.PathLike[str], cwd: Path | str | None = None) -> Ran:
+    """``tierscore ARGS`` in this process: the same exit code (``_outcome`` maps the
+    errors as the installed command's ``main`` does) and the same messages, without the
+    second or so a new process pays to import Python, polars and pyarrow. Tests about the
+    process itself (signals, pipes, stdin, the installed entry point) start one instead."""
+    from tierscore.cli.errors import _outcome
+    from tierscore.cli.main import app, wants_verbose
+
+    argv = [os.fspath(a) for a in args]
+    written = {"stdout": io.BytesIO(), "stderr": io.BytesIO()}
+    out, err = (io.TextIOWrapper(raw, encoding="utf-8") for raw in written.values())
+    with contextlib.ExitStack() as stack:
+        if cwd is not None:
+            stack.enter_context(contextlib.chdir(cwd))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        code = _outcome(lambda: app(argv, prog_name="tierscore"), wants_verbose(argv))
+    out.flush()
+    err.flush()
+    # read back as a pipe is in text mode (universal newlines)
+    text = {k: io.TextIOWrapper(io.BytesIO(v.getvalue()), encoding="utf-8").read()
+            for k, v in written.items()}  # fmt: skip
+    return Ran(code, text["stdout"], text["stderr"])
+
+
 def dec(text: str) -> Decimal:
     return Decimal(text)
 
@@ -147,6 +186,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
 
 
+# The JVMs the tests start (the shared session's, the CLI's own in the Spark failure test)
+# compile with the client compiler only and collect garbage on one thread: on the tiny
+# inputs of tests the server compiler's and the parallel collector's threads cost a third
+# of the JVM's CPU (on two cores, taken from the other worker) and gave nothing back (the
+# failure test's JVM started in 18 s, 10 s so).
+QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
 @pytest.fixture(scope="session")
 def spark() -> Any:
     """One local[2] Spark session for the whole run (starting one takes seconds).
@@ -162,18 +209,51 @@ def spark() -> Any:
             "spark.master": "local[2]",
             # Two shuffle partitions a core's worth, and no adaptive re-planning between
             # stages: on these tiny inputs both are overhead (the Spark tests took 65 s
-            # where they now take 42). The Spark Connect test's server keeps Spark's
+            # where they now take 42). The Spark Connect test's client asks for Spark's
             # adaptive execution, as a production session has it.
             "spark.sql.shuffle.partitions": "2",
             "spark.sql.adaptive.enabled": "false",
             "spark.sql.files.maxPartitionBytes": "65536",
             "spark.sql.files.openCostInBytes": "0",
             "spark.ui.enabled": "false",
+            "spark.driver.extraJavaOptions": QUICK_JVM,
+            # for the Spark Connect test's server, started in this JVM (test_spark_engine):
+            # the loopback address only, a port the OS picks, and a token
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": "0",
+            "spark.connect.authenticate.token": secrets.token_hex(16),
         }
     )
     active.sparkContext.setLogLevel("ERROR")
     yield active
     active.stop()
+
+
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+_ON_BOTH: dict[str, tuple[Result, Result]] = {}
+
+
+def on_both_engines(job: Job, spark: Any) -> tuple[Result, Result]:
+    """The job on the polars engine and on the shared Spark session.
+
+    A job that reads only the shipped sample data is run once a session, however many
+    tests check it (test_report_lang and test_measure_gates made test_spark_engine's
+    card-tier and pyramid runs again, seconds each): its results are shared, so a test
+    must only read them.
+    """
+    from tierscore.scoring import spark_engine
+
+    given = (job.balances, job.transactions, job.customers, job.previous, job.overrides)
+    shared = all(
+        isinstance(p, str) and Path(p).resolve().is_relative_to(SAMPLE_DATA) for p in given if p
+    )
+    key = repr(job)
+    if shared and key in _ON_BOTH:
+        return _ON_BOTH[key]
+    both = run(job), spark_engine.run(job, spark=spark)
+    if shared:
+        _ON_BOTH[key] = both
+    return both
 
 
 def random_csv(rng: random.Random, max_rows: int) -> str:

@@ -12,8 +12,6 @@ import hashlib
 import json
 import math
 import re
-import subprocess
-import sys
 import zipfile
 from collections.abc import Sequence
 from fractions import Fraction
@@ -28,9 +26,8 @@ from tierscore.scoring.pipeline import Job, Result, run
 from tierscore.scoring.sources import parse_mapping
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, Row, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, Ran, Row, tierscore_here, txn_rows, write_csv
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 TIERS = ["七星级", "六星级", "五星级", "四星级", "三星级", "准星级", "非星级"]
@@ -88,14 +85,8 @@ def by_id(result: Result) -> dict[str, dict[str, Any]]:
     return {row["customer_id"]: row for row in result.scores.iter_rows(named=True)}
 
 
-def tierscore(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TIERSCORE), "score", *args, "--quiet"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-    )
+def tierscore(*args: str) -> Ran:
+    return tierscore_here("score", *args, "--quiet")
 
 
 def read_text_csv(path: Path) -> pl.DataFrame:

@@ -10,11 +10,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tierscore.scoring import pipeline
 from tierscore.scoring import publish as publish_module
 from tierscore.scoring.errors import InputError
 from tierscore.scoring.pipeline import Job, inspect, run
 from tierscore.scoring.publish import publish
 from tierscore.scoring.window import parse_window
+
+from .conftest import tierscore_here
 
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
@@ -139,11 +142,9 @@ def test_accounting_closes(files: tuple[Path, Path]) -> None:
 def test_manifest_carries_the_identity(files: tuple[Path, Path], tmp_path: Path) -> None:
     bal, txn = files
     out = tmp_path / "out"
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
-         "--period", "2026H1", "--out", str(out), "--max-reject-rate", "1"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    done = tierscore_here("score", "--balances", str(bal), "--transactions", str(txn),
+                          "--period", "2026H1", "--out", str(out),
+                          "--max-reject-rate", "1")  # fmt: skip
     assert done.returncode == 0, done.stderr
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     for name, counts in manifest["counts"]["rows"].items():
@@ -160,12 +161,12 @@ def test_inspect_counts_without_a_window(files: tuple[Path, Path]) -> None:
 
 def test_validate_command_exit_codes(files: tuple[Path, Path]) -> None:
     bal, txn = files
-    args = [str(TIERSCORE), "validate", "--balances", str(bal), "--transactions", str(txn)]
-    strict = subprocess.run(args, capture_output=True, text=True)
+    args = ["validate", "--balances", str(bal), "--transactions", str(txn)]
+    strict = tierscore_here(*args)
     assert strict.returncode == 3
     assert "not a valid date" in strict.stdout  # the rejects table is the answer
     assert "too many rejected rows" in strict.stderr
-    lenient = subprocess.run([*args, "--max-reject-rate", "1"], capture_output=True, text=True)
+    lenient = tierscore_here(*args, "--max-reject-rate", "1")
     assert lenient.returncode == 0, lenient.stderr
 
 
@@ -190,13 +191,11 @@ def test_gb18030_with_chinese_headers_and_mapping(tmp_path: Path) -> None:
         'fee = "手续费"\nfee_ratio = "费率折扣"\n',
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
-         "--columns", str(mapping), "--period", "2026H1", "--out", "-"],
-        capture_output=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr.decode()
-    text = done.stdout.decode("utf-8")
+    done = tierscore_here("score", "--balances", str(bal), "--transactions", str(txn),
+                          "--columns", str(mapping), "--period", "2026H1",
+                          "--out", "-")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
     row = text.splitlines()[1].split(",")
     assert row[0] == "张三"
     assert "1850.00" in row  # 1350 short-term + 500 card spending
@@ -225,7 +224,10 @@ BUG = (
 )
 
 
-def test_unexpected_error_exits_1_without_traceback(tmp_path: Path) -> None:
+def test_unexpected_error_exits_1_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed entry point's ``main`` as a process; with --verbose in this process."""
     bal = write(tmp_path / "bal.csv", BAL_HEADER, ["C1,A1,CURRENT,2025-12-31,1.00"])
     txn = write(tmp_path / "txn.csv", TXN_HEADER, [])
     args = [sys.executable, "-c", BUG, "score", "--balances", str(bal), "--transactions",
@@ -234,9 +236,15 @@ def test_unexpected_error_exits_1_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert len([line for line in done.stderr.splitlines() if line.strip()]) <= 2
-    verbose = subprocess.run([*args, "--verbose"], capture_output=True, text=True)
+    monkeypatch.setattr(pipeline, "result_of", _planted_bug)
+    verbose = tierscore_here(*args[3:], "--verbose")
     assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+    assert "ZeroDivisionError: planted" in verbose.stderr
     assert not (tmp_path / "out" / "scores.csv").exists()
+
+
+def _planted_bug(*_: object, **__: object) -> None:
+    raise ZeroDivisionError("planted")
 
 
 def test_failure_while_writing_leaves_previous_output(
@@ -305,11 +313,11 @@ def test_encoding_option_overrides_detection(tmp_path: Path) -> None:
     txn = write(tmp_path / "txn.csv", TXN_HEADER, [])
     forced = run(Job(str(bal), str(txn), H1, encoding="gb18030"))
     assert forced.scores["customer_id"].to_list() == ["甲"]
-    args = [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
-            "--period", "2026H1", "--out", "-", "--encoding", "gb18030", "--quiet"]  # fmt: skip
-    done = subprocess.run(args, capture_output=True)
+    done = tierscore_here("score", "--balances", str(bal), "--transactions", str(txn),
+                          "--period", "2026H1", "--out", "-", "--encoding", "gb18030",
+                          "--quiet")  # fmt: skip
     assert done.returncode == 0
-    assert done.stdout.decode("utf-8").splitlines()[1].startswith("甲,")
+    assert done.stdout.splitlines()[1].startswith("甲,")
 
 
 def test_too_many_or_too_few_fields_reject_the_row(tmp_path: Path) -> None:

@@ -10,8 +10,6 @@ one with fewer than half of its rows in the window is a warning.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,9 +28,8 @@ from tierscore.scoring.validate import (
 )
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, as_parquet, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, as_parquet, tierscore_here, txn_rows, write_csv
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 H1 = parse_window("2026H1")
@@ -295,11 +292,10 @@ def test_the_sample_has_no_warning() -> None:
 def test_cli_sample_in_the_wrong_half_year_is_exit_2(tmp_path: Path) -> None:
     """The issue's run: 2026 data scored with --period 2025H1 publishes nothing."""
     out = tmp_path / "out"
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(SAMPLE / "balances.csv"),
-         "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2025H1",
-         "--date-format", "%Y-%m-%d", "--out", str(out)],
-        capture_output=True, text=True, encoding="utf-8", timeout=120,
+    done = tierscore_here(
+        "score", "--balances", str(SAMPLE / "balances.csv"),
+        "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2025H1",
+        "--date-format", "%Y-%m-%d", "--out", str(out),
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "none in the window 2025-01-01 – 2025-06-30 (--period 2025H1)" in done.stderr

@@ -1,7 +1,10 @@
-"""End-to-end runs of the installed ``tierscore`` command on small files written here.
+"""End-to-end runs of the ``tierscore`` command on small files written here.
 
 The fixture holds the SPEC worked example (customer C1: 3,870.00 points, 五星级)
-and a few customers around the 五星级 bound, written out of customer order.
+and a few customers around the 五星级 bound, written out of customer order. The
+reference run (``good``), the pipe, Ctrl-C and the allocator's setting run the installed
+command as a process; the other runs run it in this process (``conftest.tierscore_here``),
+a second or so a run cheaper.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
+from .conftest import Ran, tierscore_here
 
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,14 +69,14 @@ PUBLISHED = [
 LAYOUT = {".runs", "current"}  # the versions, and the link to the one shown
 
 
-def tierscore(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def tierscore(*args: str) -> Ran:
+    return tierscore_here(*args)
+
+
+def installed(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command, as a process."""
     return subprocess.run(
-        [str(TIERSCORE), *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        cwd=cwd,
+        [str(TIERSCORE), *args], capture_output=True, text=True, encoding="utf-8", timeout=60
     )
 
 
@@ -109,9 +114,10 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 def good(
     inputs: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """One successful run into a folder: the reference for most tests."""
+    """One successful run of the installed command into a folder: the reference for
+    most tests."""
     out = tmp_path_factory.mktemp("good") / "out"
-    done = tierscore("score", *inputs, "--period", "2026H1", "--out", str(out))
+    done = installed("score", *inputs, "--period", "2026H1", "--out", str(out))
     assert done.returncode == 0, done.stderr
     return out, done
 
@@ -539,12 +545,9 @@ def test_long_error_message_stays_on_one_line(tmp_path: Path) -> None:
 
 
 def test_parquet_to_stdout_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(ROOT / "sample_data" / "balances.csv"),
-         "--transactions", str(ROOT / "sample_data" / "transactions.csv"),
-         "--period", "2026H1", "--out", "-", "--format", "parquet"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    done = tierscore("score", "--balances", str(ROOT / "sample_data" / "balances.csv"),
+                     "--transactions", str(ROOT / "sample_data" / "transactions.csv"),
+                     "--period", "2026H1", "--out", "-", "--format", "parquet")  # fmt: skip
     assert done.returncode == 2
     assert done.stdout == ""
     assert "--format" in done.stderr

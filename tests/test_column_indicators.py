@@ -7,8 +7,6 @@ Every expected figure is worked out by hand in the comments. An amount that is u
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,13 +22,12 @@ from tierscore.scoring.plan import compile_plan
 from tierscore.scoring.rules import load_rules
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, tierscore_here, write_csv
 
 D = Decimal
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "sample_data" / "seed003"
 SEED_RULES = (ROOT / "rules" / "seed003-grade.toml").read_text(encoding="utf-8")
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 SEED_INPUTS = ["--balances", str(SEED / "balances.csv"), "--transactions",
                str(SEED / "transactions.csv")]  # fmt: skip
@@ -110,12 +107,11 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 def seed_scores(out: Path) -> dict[str, dict[str, str]]:
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(SEED / "balances.csv"),
-         "--transactions", str(SEED / "transactions.csv"),
-         "--customers", str(SEED / "customers.csv"), "--period", "2026H1",
-         "--rules", "seed003-grade", "--out", str(out), "--quiet"],
-        capture_output=True, text=True,
+    done = tierscore_here(
+        "score", "--balances", str(SEED / "balances.csv"),
+        "--transactions", str(SEED / "transactions.csv"),
+        "--customers", str(SEED / "customers.csv"), "--period", "2026H1",
+        "--rules", "seed003-grade", "--out", str(out), "--quiet",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     frame = pl.read_csv(out / "scores.csv", infer_schema=False)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,12 +25,11 @@ from tierscore.scoring.errors import ConfigError, InputError
 from tierscore.scoring.pipeline import Job, Result, run
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, write_csv
+from .conftest import BAL_COLUMNS, tierscore_here, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 ICBC = (ROOT / "rules" / "icbc-star.toml").read_text(encoding="utf-8")
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 LABELS = ["七星级", "六星级", "五星级", "四星级", "三星级", "准星级", "非星级"]
 # customer -> (product, balance): TIME yuan / 100 are the points, MORTGAGE likewise
@@ -343,11 +340,11 @@ def test_the_report_escapes_labels_and_branches_and_names_its_axes(tmp_path: Pat
 def test_the_command_on_the_sample(tmp_path: Path) -> None:
     b = variant(tmp_path, "stricter", ("min = 2000", "min = 2500"))
     out = tmp_path / "out"
-    done = subprocess.run(
-        [str(TIERSCORE), "compare", "--rules", "icbc-star", "--rules", b,
-         "--balances", "sample_data/balances.csv", "--transactions", "sample_data/transactions.csv",
-         "--customers", "sample_data/customers.csv", "--period", "2026H1", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    done = tierscore_here(
+        "compare", "--rules", "icbc-star", "--rules", b,
+        "--balances", "sample_data/balances.csv", "--transactions", "sample_data/transactions.csv",
+        "--customers", "sample_data/customers.csv", "--period", "2026H1", "--out", str(out),
+        cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "icbc-star (rows) -> stricter (columns)" in done.stderr
@@ -375,8 +372,7 @@ def test_icbc_star_strict_on_the_sample_moves_no_tier_and_takes_quality(tmp_path
               "sample_data/transactions.csv", "--customers", "sample_data/customers.csv",
               "--period", "2026H1"]  # fmt: skip
     argv = ["compare", "--rules", "icbc-star", "--rules", "icbc-star-strict", *sample]
-    done = subprocess.run([str(TIERSCORE), *argv, "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = tierscore_here(*argv, "--out", str(out), cwd=ROOT)
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     counts = summary["migration"]["counts"]

@@ -14,8 +14,6 @@ import json
 import math
 import random
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
@@ -34,7 +32,8 @@ from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.split import write_split
 from tierscore.scoring.workbook import EXCEL_CELL, EXCEL_ROWS, write_workbook
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
+from .conftest import Ran, tierscore_here
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 INPUTS = ["--balances", str(SAMPLE / "balances.csv"), "--transactions",
@@ -145,9 +144,8 @@ def as_text(cell: Cell | None) -> str:
 # --- one end-to-end run with the workbook and the branch lists ---------------------------
 
 
-def tierscore(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TIERSCORE), "score", *args, "--quiet"], capture_output=True,
-                          text=True, encoding="utf-8", timeout=120)  # fmt: skip
+def tierscore(*args: str) -> Ran:
+    return tierscore_here("score", *args, "--quiet")
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from .conftest import Ran, tierscore_here
+
 ROOT = Path(__file__).resolve().parent.parent
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 INPUTS = ["--balances", str(ROOT / "sample_data" / "balances.csv"),
           "--transactions", str(ROOT / "sample_data" / "transactions.csv"),
           "--period", "2026H1"]  # fmt: skip
@@ -20,15 +19,14 @@ INPUTS = ["--balances", str(ROOT / "sample_data" / "balances.csv"),
 
 @pytest.fixture(scope="module")
 def scores() -> dict[str, dict]:
-    done = subprocess.run([str(TIERSCORE), "score", *INPUTS, "--out", "-", "--quiet"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = tierscore_here("score", *INPUTS, "--out", "-", "--quiet")
+    assert done.returncode == 0, done.stderr
     frame = pl.read_csv(io.StringIO(done.stdout), infer_schema=False)
     return {r["customer_id"]: r for r in frame.iter_rows(named=True)}
 
 
-def explain(customer: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TIERSCORE), "explain", customer, *INPUTS, *extra],
-                          capture_output=True, text=True)  # fmt: skip
+def explain(customer: str, *extra: str) -> Ran:
+    return tierscore_here("explain", customer, *INPUTS, *extra)
 
 
 @pytest.mark.parametrize("customer", ["C1", "C0008", "C0013", "C0195", "C0275", "C0003"])

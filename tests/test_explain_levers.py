@@ -11,8 +11,6 @@ points, silver from 0.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -32,9 +30,8 @@ from tierscore.scoring.report import render_html
 from tierscore.scoring.rules import load_rules
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, Row, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, Row, tierscore_here, txn_rows, write_csv
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 DAY = "2026-03-01"
 
@@ -402,10 +399,9 @@ def test_explain_one_rejected_row_and_no_row_at_all(tmp_path: Path) -> None:
 
 def test_cli_all_rejected_exits_2_and_points_to_rejects(tmp_path: Path) -> None:
     job = rejected_job(tmp_path)
-    done = subprocess.run(
-        [str(TIERSCORE), "explain", "B", "--balances", job.balances, "--transactions",
-         job.transactions, "--period", "2026H1", "--rules", job.rules],
-        capture_output=True, text=True,
+    done = tierscore_here(
+        "explain", "B", "--balances", job.balances, "--transactions",
+        job.transactions, "--period", "2026H1", "--rules", job.rules,
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert "all 3 of its rows were rejected" in done.stderr and "rejects.csv" in done.stderr

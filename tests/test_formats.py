@@ -12,8 +12,6 @@ import hashlib
 import io
 import json
 import random
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,9 +36,8 @@ from tierscore.scoring.sources import (
 )
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, tierscore_here
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 TRICKY = 'A,|;\t"x"\n2'  # an account id holding every delimiter, quotes and a newline
 BAL_ROWS: list[list[str]] = [
@@ -256,8 +253,7 @@ def test_the_cli_scores_a_compressed_pipe_file(
     txn = export(tmp_path / "t.txt", TXN_COLUMNS, TXN_ROWS[:2], "|")
     out = tmp_path / "out"
     args = ["score", "-b", str(bal), "-t", str(txn), "-p", "2026H1", "-q"]
-    done = subprocess.run([str(TIERSCORE), *args, "--delimiter", "pipe", "--out", str(out)],
-                          capture_output=True, text=True)  # fmt: skip
+    done = tierscore_here(*args, "--delimiter", "pipe", "--out", str(out))
     assert done.returncode == 0, done.stderr
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     [entry] = manifest["inputs"]["balances"]

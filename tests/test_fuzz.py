@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from tierscore.cli.errors import _outcome
 from tierscore.cli.main import app
 
+from .conftest import examples
+
 BAL_HEADER = ("customer_id", "account_id", "product", "date", "balance")
 TXN_HEADER = ("customer_id", "txn_id", "date", "txn_type", "amount", "fee", "fee_ratio")
 STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
@@ -110,8 +112,10 @@ def _checked(tmp: Path, balances: bytes, transactions: bytes) -> int:
     return code
 
 
+# Each example is a whole run of the command: the share ``conftest.examples`` gives
+# (all 60 with TIERSCORE_THOROUGH=1), as for the other whole-pipeline property tests.
 FUZZ = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

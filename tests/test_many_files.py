@@ -22,10 +22,9 @@ from tierscore.scoring.pipeline import Job, Result, read_inputs, run
 from tierscore.scoring.sources import FILE_COL, LINE_COL, Reader, TableSpec
 from tierscore.scoring.window import parse_window
 
-from .conftest import random_csv
+from .conftest import random_csv, tierscore_here
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 BAL = ("customer_id", "account_id", "product", "date", "balance")
 TXN = ("customer_id", "txn_id", "date", "txn_type", "amount", "fee", "fee_ratio")
@@ -283,20 +282,8 @@ def test_files_of_one_header_are_one_scan(tmp_path: Path) -> None:
 
 def _cli(bal: Path, txn: Path, out: Path) -> Path:
     args = ["--balances", str(bal), "--transactions", str(txn), "--period", "2026H1"]
-    done = subprocess.run(
-        [
-            str(TIERSCORE),
-            "score",
-            *args,
-            "--out",
-            str(out),
-            "--quiet",
-            "--no-report",
-            "--max-reject-rate",
-            "0.01",
-        ],
-        capture_output=True,
-        text=True,
+    done = tierscore_here(
+        "score", *args, "--out", str(out), "--quiet", "--no-report", "--max-reject-rate", "0.01"
     )
     assert done.returncode == 0, done.stderr
     return out

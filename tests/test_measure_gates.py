@@ -9,8 +9,6 @@ rounded amounts still read as the bar.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +23,10 @@ from tierscore.scoring.plan import compile_plan, longest_window
 from tierscore.scoring.rules import load_rules
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, on_both_engines, tierscore_here, txn_rows, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 STRICT = (ROOT / "rules" / "icbc-star-strict.toml").read_text(encoding="utf-8")
 PYRAMID = (ROOT / "rules" / "pyramid.toml").read_text(encoding="utf-8")
 H1 = parse_window("2026H1")  # 181 days
@@ -389,13 +386,12 @@ def test_key_group_of_no_customers_and_its_own_label(tmp_path: Path) -> None:
 
 
 def test_strict_on_the_sample_without_customers(tmp_path: Path) -> None:
-    base = [str(TIERSCORE), "score", "--balances", str(SAMPLE / "balances.csv"),
+    base = ["score", "--balances", str(SAMPLE / "balances.csv"),
             "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1",
             "--quiet"]  # fmt: skip
-    done = subprocess.run([*base, "--rules", "icbc-star-strict", "--out", str(tmp_path / "s")],
-                          capture_output=True, text=True)  # fmt: skip
+    done = tierscore_here(*base, "--rules", "icbc-star-strict", "--out", str(tmp_path / "s"))
     assert done.returncode == 0, done.stderr
-    plain = subprocess.run([*base, "--out", str(tmp_path / "p")], capture_output=True, text=True)
+    plain = tierscore_here(*base, "--out", str(tmp_path / "p"))
     assert plain.returncode == 0, plain.stderr
     strict = json.loads((tmp_path / "s" / "summary.json").read_text(encoding="utf-8"))
     before = json.loads((tmp_path / "p" / "summary.json").read_text(encoding="utf-8"))
@@ -434,15 +430,13 @@ def test_rules_show(capsys: pytest.CaptureFixture[str], name: str, shown: list[s
 
 @pytest.mark.spark
 def test_spark_gives_the_same_bars_and_key_customers(spark: Any, tmp_path: Path) -> None:
-    from tierscore.scoring import spark_engine
-
     bal, txn = str(SAMPLE / "balances.csv"), str(SAMPLE / "transactions.csv")
     for job in (
         Job(bal, txn, H1, "icbc-star-strict"),
         Job(bal, txn, H1, "icbc-star-strict", customers=str(SAMPLE / "customers.csv")),
         Job(bal, txn, H1, "pyramid"),
     ):
-        local, remote = run(job), spark_engine.run(job, spark=spark)
+        local, remote = on_both_engines(job, spark)  # pyramid's: test_spark_engine's run
         assert remote.scores.equals(local.scores)
         assert remote.scores.schema == local.scores.schema
         assert remote.summary == local.summary

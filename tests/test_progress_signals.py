@@ -38,6 +38,8 @@ from tierscore.scoring.outdir import claim
 from tierscore.scoring.pipeline import Job, Stages, run
 from tierscore.scoring.window import parse_window
 
+from .conftest import QUICK_JVM, Ran, tierscore_here
+
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -58,6 +60,11 @@ def write_inputs(folder: Path, amount: int = 100) -> list[str]:
 
 def score_args(inputs: list[str], out: Path, *extra: str) -> list[str]:
     return [str(TIERSCORE), "score", *inputs, "--period", "2026H1", "--out", str(out), *extra]
+
+
+def score_here(inputs: list[str], out: Path, *extra: str) -> Ran:
+    """``score_args`` run in this process (a run that is not itself signalled)."""
+    return tierscore_here(*score_args(inputs, out, *extra)[1:])
 
 
 def env_with(**changes: str) -> dict[str, str]:
@@ -278,7 +285,7 @@ def staging(out: Path) -> bool:
 
 def test_sigterm_while_publishing_cleans_up_and_exits_143(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert subprocess.run(score_args(write_inputs(tmp_path / "a"), out, "--quiet")).returncode == 0
+    assert score_here(write_inputs(tmp_path / "a"), out, "--quiet").returncode == 0
     before, versions = files_of(out), runs_of(out)
     proc = start(score_args(write_inputs(tmp_path / "b", 5), out), TIERSCORE_TEST_STEP_DELAY="0.5")
     wait_for(lambda: staging(out), proc)
@@ -297,7 +304,7 @@ def test_interrupted_after_the_switch_says_it_was_published(tmp_path: Path) -> N
     """The known gap: an interrupt while old versions are tidied away, after ``current``
     points to the new run, said "nothing was published"."""
     out = tmp_path / "out"
-    assert subprocess.run(score_args(write_inputs(tmp_path / "a"), out, "--quiet")).returncode == 0
+    assert score_here(write_inputs(tmp_path / "a"), out, "--quiet").returncode == 0
     first = os.readlink(out / "current")
     proc = start(score_args(write_inputs(tmp_path / "b", 5), out), TIERSCORE_TEST_STEP_DELAY="0.5")
     wait_for(lambda: os.readlink(out / "current") != first, proc)
@@ -572,7 +579,8 @@ def test_the_jvm_gets_dev_null_unless_verbose() -> None:
 def test_cli_spark_failure_is_one_line_without_the_jvms_chatter(tmp_path: Path) -> None:
     args = [str(TIERSCORE), "score", "--engine", "spark", "--balances-table", "nosuch_b",
             "--transactions-table", "nosuch_t", "--period", "2026H1", "--out",
-            str(tmp_path / "out")]  # fmt: skip
+            str(tmp_path / "out"),
+            "--spark-conf", f"spark.driver.extraJavaOptions={QUICK_JVM}"]  # fmt: skip
     pytest.importorskip("pyspark")
     done = subprocess.run(args, capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert done.returncode == 2, done.stderr

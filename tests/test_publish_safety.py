@@ -32,6 +32,8 @@ from tierscore.scoring.pipeline import Job, Result, run
 from tierscore.scoring.publish import Extras, publish
 from tierscore.scoring.window import parse_window
 
+from .conftest import Ran, tierscore_here
+
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 BAL = "customer_id,account_id,product,date,balance\n"
 TXN = "customer_id,txn_id,date,txn_type,amount\n"
@@ -48,10 +50,16 @@ def write_inputs(folder: Path, amount: int = 100, customers: int = 3, bad: bool 
 
 
 def tierscore(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, process: bool = False
+) -> Ran | subprocess.CompletedProcess[str]:
+    """``tierscore score``: as a process where it is killed or slowed (``env``) or must
+    meet a lock this process holds (``process``), else in this process, which is a
+    second or so cheaper (``conftest.tierscore_here``)."""
+    argv = ["score", "--period", "2026H1", "--quiet", *args]
+    if env is None and not process:
+        return tierscore_here(*argv, cwd=cwd)
     return subprocess.run(
-        [str(TIERSCORE), "score", "--period", "2026H1", "--quiet", *args],
+        [str(TIERSCORE), *argv],
         capture_output=True, text=True, encoding="utf-8", timeout=60, cwd=cwd,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
@@ -239,8 +247,8 @@ def test_a_held_folder_makes_the_cli_exit_2_naming_the_holder(tmp_path: Path) ->
     args = write_inputs(tmp_path / "in")
     assert tierscore(*args, "--out", str(out)).returncode == 0
     before = visible(out)
-    with claim(out):
-        done = tierscore(*write_inputs(tmp_path / "b", amount=7), "--out", str(out))
+    with claim(out):  # held by this process: the run must be another one
+        done = tierscore(*write_inputs(tmp_path / "b", amount=7), "--out", str(out), process=True)
     assert done.returncode == 2, done.stderr
     assert f"another tierscore run is writing to {out} (pid {os.getpid()})" in done.stderr
     assert visible(out) == before

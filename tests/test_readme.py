@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import Ran, tierscore_here
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TIERSCORE = Path(sys.executable).with_name("tierscore")
@@ -51,8 +53,7 @@ def test_readme_shows_commands() -> None:
 
 
 def test_own_rule_set_example_is_valid(workdir: Path) -> None:
-    done = subprocess.run([str(TIERSCORE), "rules", "check", "my-bank.toml"], cwd=workdir,
-                          capture_output=True, text=True)  # fmt: skip
+    done = tierscore_here("rules", "check", "my-bank.toml", cwd=workdir)
     assert done.returncode == 0, done.stderr
     assert "my-bank-star" in done.stdout  # the answer; stderr is for messages
 
@@ -77,9 +78,16 @@ SPARK = "--engine spark"
 
 @pytest.mark.parametrize("command", [c for c in _tierscore_commands() if SPARK not in c])
 def test_readme_command_runs(command: str, workdir: Path) -> None:
+    """In this process (``conftest.tierscore_here``: a process each cost the suite a
+    second or two), except a command that names the installed one, ``.venv/bin/tierscore``,
+    which runs as a process: the entry point a user runs is checked too."""
     argv = shlex.split(command)
-    argv[0] = str(TIERSCORE)
-    done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=300)
+    done: Ran | subprocess.CompletedProcess[str]
+    if argv[0] == "tierscore":
+        done = tierscore_here(*argv[1:], cwd=workdir)
+    else:
+        argv[0] = str(TIERSCORE)
+        done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     if "--out -" in command:
         assert done.stdout.startswith("customer_id,")
@@ -93,17 +101,22 @@ def test_readme_command_runs(command: str, workdir: Path) -> None:
 
 @pytest.mark.spark
 @pytest.mark.parametrize("command", [c for c in _tierscore_commands() if SPARK in c])
-def test_readme_spark_command_runs(
-    command: str, spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_readme_spark_command_runs(command: str, spark: Any, tmp_path: Path) -> None:
     """The README's Spark commands, in this process on the shared session (a JVM of
     their own cost 45-70 s of the suite's time; a fresh process's start is the Spark
-    Connect test's and the Spark failure test's), in a copy of the sample data."""
-    from tierscore.cli.errors import _outcome
-    from tierscore.cli.main import app
-
+    failure test's), in a copy of the sample data. Each writes the files the same
+    command writes on the polars engine (this was test_spark_engine's own Spark run of the
+    sample, with --no-report)."""
     shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
-    monkeypatch.chdir(tmp_path)
     argv = shlex.split(command)[1:]
-    assert _outcome(lambda: app(argv, prog_name="tierscore"), verbose=False) == 0
-    assert (tmp_path / argv[argv.index("--out") + 1] / "manifest.json").is_file()
+    out = argv.index("--out") + 1
+    assert tierscore_here(*argv, cwd=tmp_path).returncode == 0
+    spark_out = tmp_path / argv[out]
+    assert (spark_out / "manifest.json").is_file()
+    engine = argv.index("--engine")
+    polars = [*argv[:engine], *argv[engine + 2 :]]
+    polars[polars.index("--out") + 1] = "out-polars"
+    assert tierscore_here(*polars, cwd=tmp_path).returncode == 0
+    for name in ("scores.csv", "summary.json", "rejects.csv"):
+        polars_file = tmp_path / "out-polars" / name
+        assert (spark_out / name).read_bytes() == polars_file.read_bytes(), name

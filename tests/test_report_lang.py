@@ -13,8 +13,6 @@ import copy
 import inspect
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,18 +24,18 @@ from tierscore.cli.main import app
 from tierscore.scoring import compare_report, report
 from tierscore.scoring.compare_report import render_comparison
 from tierscore.scoring.errors import ConfigError
-from tierscore.scoring.pipeline import Job, run
+from tierscore.scoring.pipeline import Job
 from tierscore.scoring.report import render_html
 from tierscore.scoring.report_text import LANGS, TEXT, check_lang, default_lang, words
 from tierscore.scoring.rules import load_rules
 from tierscore.scoring.summary import points_unit
 from tierscore.scoring.window import parse_window
 
+from .conftest import on_both_engines, tierscore_here
 from .test_trust_outputs import NASTY, assert_inert, hostile_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 SAMPLE_ARGS = ["--balances", str(SAMPLE / "balances.csv"), "--transactions",
                str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
 ORDER = ["tiers", "concentration", "migration", "branches", "upgrade", "quality", "rows", "facts"]
@@ -553,10 +551,9 @@ def test_comparison_escapes_gate_labels(bad: str) -> None:
 
 def test_score_writes_a_chinese_report_for_chinese_tiers(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = subprocess.run(
-        [str(TIERSCORE), "score", *SAMPLE_ARGS, "--customers", str(SAMPLE / "customers.csv"),
-         "--rules", "icbc-star-strict", "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=120,
+    done = tierscore_here(
+        "score", *SAMPLE_ARGS, "--customers", str(SAMPLE / "customers.csv"),
+        "--rules", "icbc-star-strict", "--out", str(out), "--quiet",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -609,11 +606,9 @@ def test_compare_lang_en(tmp_path: Path) -> None:
 def test_spark_writes_the_same_report(spark: Any) -> None:
     """points_unit and the gates' labels come from the shared summary code: the Spark
     engine's summary draws the same page, yuan and labels included."""
-    from tierscore.scoring import spark_engine
-
     job = Job(str(SAMPLE / "balances.csv"), str(SAMPLE / "transactions.csv"),
               parse_window("2026H1"), "card-tier")  # fmt: skip
-    local, remote = run(job), spark_engine.run(job, spark=spark)
+    local, remote = on_both_engines(job, spark)  # test_spark_engine's card-tier run
     assert remote.summary["points_unit"] == local.summary["points_unit"] == "yuan"
     for lang in LANGS:
         assert render_html(remote.summary, {}, lang) == render_html(local.summary, {}, lang)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,11 +11,10 @@ import pytest
 from tierscore.scoring.pipeline import Job, Result, run
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, tierscore_here, txn_rows, write_csv
 
 D = Decimal
 ROOT = Path(__file__).resolve().parent.parent
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 
 
 def score(tmp_path: Path, rules: str, balances: list, transactions: list = ()) -> Result:
@@ -102,11 +99,10 @@ def test_concentration_in_summary(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rules", ["card-tier", "pyramid"])
 def test_shipped_rule_sets_score_sample_data(tmp_path: Path, rules: str) -> None:
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(ROOT / "sample_data" / "balances.csv"),
-         "--transactions", str(ROOT / "sample_data" / "transactions.csv"),
-         "--period", "2026H1", "--rules", rules, "--out", str(tmp_path)],
-        capture_output=True, text=True,
+    done = tierscore_here(
+        "score", "--balances", str(ROOT / "sample_data" / "balances.csv"),
+        "--transactions", str(ROOT / "sample_data" / "transactions.csv"),
+        "--period", "2026H1", "--rules", rules, "--out", str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
@@ -125,7 +121,7 @@ def test_shipped_rule_sets_score_sample_data(tmp_path: Path, rules: str) -> None
 
 
 def test_rules_list_names_every_shipped_set() -> None:
-    done = subprocess.run([str(TIERSCORE), "rules", "list"], capture_output=True, text=True)
+    done = tierscore_here("rules", "list")
     assert done.returncode == 0
     for name in ("icbc-star", "icbc-star-strict", "card-tier", "pyramid"):
         assert name in done.stdout
@@ -192,10 +188,9 @@ def test_missing_gate_column_names_it(tmp_path: Path) -> None:
     txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
     people = tmp_path / "customers.csv"
     people.write_text("customer_id,overdue_90d\nX,false\n", encoding="utf-8")
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
-         "--customers", str(people), "--period", "2026H1", "--out", "-"],
-        capture_output=True, text=True,
+    done = tierscore_here(
+        "score", "--balances", str(bal), "--transactions", str(txn),
+        "--customers", str(people), "--period", "2026H1", "--out", "-",
     )  # fmt: skip
     assert done.returncode == 2
     assert "missing required column(s): missed_consecutive, missed_total" in done.stderr
@@ -267,11 +262,10 @@ def test_customers_headers_through_the_mapping(tmp_path: Path) -> None:
         'missed_consecutive = "连续未还"\nmissed_total = "累计未还"\n',
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
-         "--customers", str(people), "--columns", str(mapping), "--period", "2026H1",
-         "--out", "-", "--quiet"],
-        capture_output=True, text=True,
+    done = tierscore_here(
+        "score", "--balances", str(bal), "--transactions", str(txn),
+        "--customers", str(people), "--columns", str(mapping), "--period", "2026H1",
+        "--out", "-", "--quiet",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     header, row = done.stdout.splitlines()
@@ -289,8 +283,7 @@ def test_customers_headers_through_the_mapping(tmp_path: Path) -> None:
     ],
 )
 def test_rules_show_prints_what_the_file_declares(name: str, shown: list[str]) -> None:
-    done = subprocess.run([str(TIERSCORE), "rules", "show", name], capture_output=True,
-                          text=True)  # fmt: skip
+    done = tierscore_here("rules", "show", name)
     assert done.returncode == 0
     for text in shown:
         assert text in done.stdout, text

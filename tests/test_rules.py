@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,10 +11,11 @@ import pytest
 from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.rules import load_rules, shipped_rule_files
 
+from .conftest import Ran, tierscore_here
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_FILE = ROOT / "rules" / "icbc-star.toml"
 SHIPPED = SHIPPED_FILE.read_text(encoding="utf-8")
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 
 COMPONENTS = [
     ("short_term_assets", "balances", 135),
@@ -39,10 +38,8 @@ TIERS = [
 ]
 
 
-def tierscore(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TIERSCORE), *args], capture_output=True, text=True, encoding="utf-8", timeout=60
-    )
+def tierscore(*args: str) -> Ran:
+    return tierscore_here(*args)
 
 
 def edited(tmp_path: Path, old: str, new: str) -> Path:

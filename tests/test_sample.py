@@ -15,6 +15,8 @@ from tierscore.scoring.rules import load_rules
 from tierscore.scoring.sample import UNMAPPED_TYPES, write_sample
 from tierscore.scoring.window import parse_window
 
+from .conftest import tierscore_here
+
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 
 
@@ -60,17 +62,15 @@ def test_shape_and_every_tier(tmp_path: Path) -> None:
 
 
 def test_sample_command_then_score(tmp_path: Path) -> None:
-    made = subprocess.run(
-        [str(TIERSCORE), "sample", "--customers", "200", "--out", str(tmp_path / "s"),
-         "--format", "csv"],
-        capture_output=True, text=True,
+    made = tierscore_here(
+        "sample", "--customers", "200", "--out", str(tmp_path / "s"),
+        "--format", "csv",
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    scored = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(tmp_path / "s" / "balances"),
-         "--transactions", str(tmp_path / "s" / "transactions"), "--period", "2026H1",
-         "--out", "-", "--quiet"],
-        capture_output=True, text=True,
+    scored = tierscore_here(
+        "score", "--balances", str(tmp_path / "s" / "balances"),
+        "--transactions", str(tmp_path / "s" / "transactions"), "--period", "2026H1",
+        "--out", "-", "--quiet",
     )  # fmt: skip
     assert scored.returncode == 0, scored.stderr
     assert len(scored.stdout.splitlines()) == 201

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -31,11 +29,10 @@ from tierscore.scoring.split import write_scores
 from tierscore.scoring.watch import next_rating_day, rating_window
 from tierscore.scoring.window import Window, trailing_months
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, tierscore_here, txn_rows, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 
 RULES = """
 [ruleset]
@@ -474,8 +471,7 @@ def test_shipped_icbc_star_service_and_the_strict_copy() -> None:
 
 def test_rules_check_refuses_a_bad_service_table(tmp_path: Path) -> None:
     path = rules_file(tmp_path, RULES + '[service]\nrating_days = ["02-29"]\n')
-    done = subprocess.run([str(TIERSCORE), "rules", "check", path], capture_output=True,
-                          text=True)  # fmt: skip
+    done = tierscore_here("rules", "check", path)
     assert done.returncode == 2
     assert "service.rating_days[0]" in done.stderr and "02-29" in done.stderr
 
@@ -634,16 +630,14 @@ def test_chained_cli_runs_on_the_sample(tmp_path: Path) -> None:
     """Two monthly runs of the shipped sample, the second chained to the first, with
     overrides and the branch lists: the lists and the report carry the service tier."""
     shutil.copytree(SAMPLE, tmp_path / "sample_data")
-    common = [str(TIERSCORE), "score", "--balances", "sample_data/balances.csv",
+    common = ["score", "--balances", "sample_data/balances.csv",
               "--transactions", "sample_data/transactions.csv", "--customers",
               "sample_data/customers.csv", "--months", "6", "--quiet"]  # fmt: skip
-    first = subprocess.run([*common, "--period", "2026-05", "--out", "may"], cwd=tmp_path,
-                           capture_output=True, text=True)  # fmt: skip
+    first = tierscore_here(*common, "--period", "2026-05", "--out", "may", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    second = subprocess.run(
-        [*common, "--period", "2026-06", "--previous", "may/scores.csv", "--overrides",
-         "sample_data/overrides.csv", "--split", "branch", "--out", "june"],
-        cwd=tmp_path, capture_output=True, text=True,
+    second = tierscore_here(
+        *common, "--period", "2026-06", "--previous", "may/scores.csv", "--overrides",
+        "sample_data/overrides.csv", "--split", "branch", "--out", "june", cwd=tmp_path,
     )  # fmt: skip
     assert second.returncode == 0, second.stderr
     june = tmp_path / "june"

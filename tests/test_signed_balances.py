@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +22,8 @@ from tierscore.scoring.rules import load_rules, shipped_rule_files
 from tierscore.scoring.validate import BALANCE_PARSERS, balance_parsers
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, tierscore_here, write_csv
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 
 RULES = """
@@ -265,7 +262,7 @@ def test_validate_with_the_rule_set_rejects_what_score_rejects(tmp_path: Path) -
     assert lines == {i + 2: why for i, why in REJECTED.items()}
     args = ["validate", "--balances", _csv(tmp_path), "--transactions", _no_txn(tmp_path),
             "--rules", _rules(tmp_path), "--max-reject-rate", "0.5", "--json"]  # fmt: skip
-    done = subprocess.run([str(TIERSCORE), *args], capture_output=True, text=True, timeout=120)
+    done = tierscore_here(*args)
     assert done.returncode == 0, done.stderr
     # the table wraps a long reason to the terminal's width; the JSON has it whole
     assert WRONG_SIGN in [r["reason"] for r in json.loads(done.stdout)["rejects"]["first"]]
@@ -326,7 +323,7 @@ def test_cli_end_to_end_on_files(tmp_path: Path) -> None:
     args = ["score", "--balances", _csv(tmp_path), "--transactions", _no_txn(tmp_path),
             "--period", "2026H1", "--rules", _rules(tmp_path), "--out", str(out),
             "--max-reject-rate", "0.5", "--quiet"]  # fmt: skip
-    done = subprocess.run([str(TIERSCORE), *args], capture_output=True, text=True, timeout=120)
+    done = tierscore_here(*args)
     assert done.returncode == 0, done.stderr
     scores = pl.read_csv(out / "scores.csv", infer_schema=False)
     c1 = scores.filter(pl.col("customer_id") == "C1").row(0, named=True)
@@ -340,7 +337,7 @@ def test_cli_end_to_end_on_files(tmp_path: Path) -> None:
     # over the default limit, the same rows stop the run with exit 3
     strict = [a for a in args if a not in ("--max-reject-rate", "0.5")]
     strict[strict.index("--out") + 1] = str(tmp_path / "strict")
-    stopped = subprocess.run([str(TIERSCORE), *strict], capture_output=True, timeout=120)
+    stopped = tierscore_here(*strict)
     assert stopped.returncode == 3
 
 

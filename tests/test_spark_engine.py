@@ -8,11 +8,7 @@ across splits.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import select
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +25,8 @@ from tierscore.scoring.sample import write_sample
 from tierscore.scoring.sources import parse_mapping
 from tierscore.scoring.window import parse_window
 
+from .conftest import on_both_engines, tierscore_here
+
 pytestmark = pytest.mark.spark
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,9 +38,7 @@ TXN_HEADER = "customer_id,txn_id,date,txn_type,amount,fee,fee_ratio"
 
 
 def both(job: Job, spark: Any) -> tuple[Result, Result]:
-    from tierscore.scoring import spark_engine
-
-    return run(job), spark_engine.run(job, spark=spark)
+    return on_both_engines(job, spark)
 
 
 def assert_same(job: Job, spark: Any) -> Result:
@@ -157,46 +153,53 @@ def test_without_pyspark_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> Non
         spark_engine.session()
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TIERSCORE), *args], capture_output=True, text=True, timeout=600)
-
-
 def cli_here(*args: str) -> int:
     """The CLI in this process: ``--engine spark`` then runs on the shared session instead
-    of starting a JVM of its own (a fresh process's is run by the README's Spark command and
-    the Spark Connect test below)."""
+    of starting a JVM of its own (a fresh process's is started by the Spark failure test in
+    test_progress_signals)."""
     from tierscore.cli.errors import _outcome
     from tierscore.cli.main import app
 
     return _outcome(lambda: app(list(args), prog_name="tierscore"), verbose=False)
 
 
-def test_cli_engine_spark_writes_the_same_files(spark: Any, tmp_path: Path) -> None:
-    inputs = ["--balances", str(SAMPLE / "balances.csv"),
-              "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
-    polars_run = cli_here("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
-    spark_run = cli_here("score", *inputs, "--out", str(tmp_path / "s"), "--no-report",
-                         "--engine", "spark")  # fmt: skip
-    assert polars_run == 0 and spark_run == 0
-    for name in ("scores.csv", "summary.json", "rejects.csv"):
-        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
+def test_cli_uri_out_scores_stay_on_the_cluster(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a URI --out the run leaves the scores on the cluster (the driver holds no row
+    per customer) and Spark writes them as Parquet datasets, one partition a tier: they
+    hold the polars engine's rows, summary.json is the same, and the folder holds what the
+    run wrote and nothing else (an earlier run's report.html is gone)."""
+    from tierscore.scoring import spark_engine
 
+    runs: list[Result] = []
+    real = spark_engine.run
 
-def test_cli_uri_out_scores_stay_on_the_cluster(spark: Any, tmp_path: Path) -> None:
-    """With a URI --out the run leaves the scores on the cluster and Spark writes them:
-    the dataset holds the polars engine's rows, and summary.json is the same."""
+    def kept(*args: Any, **kwargs: Any) -> Result:
+        runs.append(real(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(spark_engine, "run", kept)
     inputs = ["--balances", str(SAMPLE / "balances.csv"),
               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
     polars_run = cli_here("score", *inputs, "--out", str(tmp_path / "p"), "--format", "parquet")
-    out = (tmp_path / "s").as_uri()
-    spark_run = cli_here("score", *inputs, "--out", out, "--no-report", "--engine", "spark")
+    folder = tmp_path / "scores-2026H1"
+    folder.mkdir()
+    (folder / "report.html").write_text("an earlier run's")
+    spark_run = cli_here("score", *inputs, "--out", folder.as_uri(), "--no-report",
+                         "--engine", "spark")  # fmt: skip
     assert polars_run == 0 and spark_run == 0
+    [result] = runs
+    assert result.scores.height == 0  # the scores stayed on the cluster
+    written = ["manifest.json", "rejects", "scores", "summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == written  # nothing left over
+    tiers = sorted(p.name for p in (folder / "scores").iterdir() if p.name.startswith("tier="))
+    assert tiers == sorted(f"tier={t['tier']}" for t in result.summary["tiers"] if t["customers"])
     local = pl.read_parquet(tmp_path / "p" / "scores.parquet")
-    back = pl.read_parquet(tmp_path / "s" / "scores" / "**" / "*.parquet", hive_partitioning=True)
+    back = pl.read_parquet(folder / "scores" / "**" / "*.parquet", hive_partitioning=True)
     back = back.select(local.columns).with_columns(pl.col("tier").cast(pl.String))
     assert back.sort("customer_id").equals(local)
-    for name in ("summary.json",):
-        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
+    assert (folder / "summary.json").read_bytes() == (tmp_path / "p" / "summary.json").read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -208,9 +211,10 @@ def test_cli_uri_out_scores_stay_on_the_cluster(spark: Any, tmp_path: Path) -> N
     ],
 )
 def test_engine_usage_errors_exit_2(tmp_path: Path, extra: list[str], key: str) -> None:
-    done = cli("score", "--balances", str(SAMPLE / "balances.csv"),
-               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1",
-               "--out", str(tmp_path / "out"), *extra)  # fmt: skip
+    """In this process: each stops before a Spark session is started."""
+    done = tierscore_here("score", "--balances", str(SAMPLE / "balances.csv"),
+                          "--transactions", str(SAMPLE / "transactions.csv"), "--period",
+                          "2026H1", "--out", str(tmp_path / "out"), *extra)  # fmt: skip
     assert done.returncode == 2 and key in done.stderr
     assert not (tmp_path / "out").exists()
 
@@ -248,30 +252,6 @@ def test_catalog_tables(spark: Any, tmp_path: Path) -> None:
         run(job)  # the polars engine reads files only
 
 
-def test_publish_to_a_uri_writes_parquet_datasets(spark: Any, tmp_path: Path) -> None:
-    from tierscore.scoring import spark_engine
-    from tierscore.scoring.publish import Extras
-    from tierscore.scoring.spark_publish import publish_uri
-
-    result = spark_engine.run(sample_job(), spark=spark, collect=False)
-    assert result.scores.height == 0  # the scores stayed on the cluster
-    local = run(sample_job()).scores
-    out = (tmp_path / "scores-2026H1").as_uri()
-    (tmp_path / "scores-2026H1").mkdir()
-    (tmp_path / "scores-2026H1" / "report.html").write_text("an earlier run's")
-    written = publish_uri(spark, result, out, extras=Extras(report=False))
-    assert sorted(written) == ["manifest.json", "rejects", "scores", "summary.json"]
-    folder = tmp_path / "scores-2026H1"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(written)  # nothing left over
-    tiers = sorted(p.name for p in (folder / "scores").iterdir() if p.name.startswith("tier="))
-    assert tiers == sorted(f"tier={t['tier']}" for t in result.summary["tiers"] if t["customers"])
-    back = pl.read_parquet(folder / "scores" / "**" / "*.parquet", hive_partitioning=True)
-    back = back.select(local.columns).sort("customer_id")
-    assert back.with_columns(pl.col("tier").cast(pl.String)).equals(local)
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    assert summary == json.loads(json.dumps(result.summary))
-
-
 def test_rank_tiers_with_ties_across_ranges(spark: Any, tmp_path: Path) -> None:
     """Rank tiers and the concentration come from ranges of numerators scored apart
     (the test session makes 4); many customers share a few scores, so ties cross
@@ -285,72 +265,43 @@ def test_rank_tiers_with_ties_across_ranges(spark: Any, tmp_path: Path) -> None:
 
 
 def test_uri_out_needs_the_spark_engine(tmp_path: Path) -> None:
-    done = cli("score", "--balances", str(SAMPLE / "balances.csv"),
-               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1",
-               "--out", (tmp_path / "out").as_uri())  # fmt: skip
+    done = tierscore_here("score", "--balances", str(SAMPLE / "balances.csv"),
+                          "--transactions", str(SAMPLE / "transactions.csv"), "--period",
+                          "2026H1", "--out", (tmp_path / "out").as_uri())  # fmt: skip
     assert done.returncode == 2 and "--out" in done.stderr
 
 
-# A Spark Connect server of its own for the test: local[2], on a free port of the loopback
-# address only, with a token, so that two runs on one machine never meet on 15002.
-CONNECT_SERVER = """
-import sys
-from pyspark.sql import SparkSession
-
-spark = (SparkSession.builder.master("local[2]").appName("tierscore-test-connect")
-         .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
-         .config("spark.connect.grpc.binding.address", "127.0.0.1")
-         .config("spark.connect.grpc.binding.port", sys.argv[1])
-         .config("spark.default.parallelism", "2")  # a client cannot ask Connect for cores
-         .config("spark.sql.shuffle.partitions", "4")  # as the shared session: not 200 tasks
-         .config("spark.ui.enabled", "false").getOrCreate())
-print("ready", flush=True)
-sys.stdin.read()  # serve until the test closes this pipe
-spark.stop()
-"""
-
-
-def free_port() -> int:
-    """A port nobody listens on now: the OS picks it for a socket bound to port 0."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def connect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A running Spark Connect server; yields the environment a client needs to reach it."""
-    port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "SPARK_CONNECT_AUTHENTICATE_TOKEN": token,
-           "PYSPARK_PYTHON": sys.executable}  # fmt: skip
-    env.pop("SPARK_REMOTE", None)
-    log = tmp_path / "connect-server.log"
-    with log.open("w") as errors:
-        server = subprocess.Popen(
-            [sys.executable, "-c", CONNECT_SERVER, str(port)], env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-        )  # fmt: skip
+def connect_server(spark: Any) -> Iterator[dict[str, str]]:
+    """A Spark Connect server in the shared session's JVM; yields the environment a
+    client needs to reach it. It listens on the loopback address only, on a port the OS
+    picks (the session's ``spark.connect.grpc.binding.port`` is 0, see conftest), so that
+    two runs on one machine never meet on 15002, and it wants the session's token.
+
+    A server of its own (a JVM and a local[2] session) took 13 s to start and 15 s more
+    for its first, cold run, on the other worker's cores."""
+    service = getattr(spark._jvm.org.apache.spark.sql.connect.service, "SparkConnectService$")
+    service = getattr(service, "MODULE$")
+    service.start(spark.sparkContext._jsc.sc())
     try:
-        assert server.stdout is not None
-        up, _, _ = select.select([server.stdout], [], [], 300)
-        assert up and server.stdout.readline() == "ready\n", log.read_text()[-3000:]
-        yield {**env, "SPARK_REMOTE": f"sc://localhost:{port}"}
+        token = spark.sparkContext.getConf().get("spark.connect.authenticate.token")
+        env = {**os.environ, "SPARK_CONNECT_AUTHENTICATE_TOKEN": token,
+               "SPARK_REMOTE": f"sc://localhost:{service.localPort()}"}  # fmt: skip
+        yield env
     finally:
-        try:
-            server.communicate(timeout=120)  # closes stdin: the server stops its session
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+        service.stop(getattr(service, "stop$default$1")(), getattr(service, "stop$default$2")())
 
 
 def test_spark_connect_gives_the_same_files(tmp_path: Path, connect_server: dict[str, str]) -> None:
-    """SPARK_REMOTE is honoured: here a Spark Connect server on this machine (local[2])."""
+    """SPARK_REMOTE is honoured: here a Spark Connect server on this machine (local[2]).
+    The client asks for Spark's adaptive execution, which a production session has (the
+    shared session, the server's, runs without it)."""
     inputs = ["--balances", str(SAMPLE / "balances.csv"),
               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
-    polars_run = cli("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
+    polars_run = tierscore_here("score", *inputs, "--out", str(tmp_path / "p"), "--no-report")
     connect = subprocess.run(
         [str(TIERSCORE), "score", *inputs, "--out", str(tmp_path / "c"), "--no-report",
-         "--engine", "spark"],
+         "--engine", "spark", "--spark-conf", "spark.sql.adaptive.enabled=true"],
         capture_output=True, text=True, timeout=600, env=connect_server,
     )  # fmt: skip
     assert polars_run.returncode == 0 and connect.returncode == 0, connect.stderr

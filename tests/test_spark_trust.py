@@ -96,11 +96,8 @@ def _hostile_inputs(root: Path) -> tuple[str, str, dict[str, int]]:
     return balances, str(folder), at
 
 
-def test_hostile_rows_are_rejected_alike(spark: Any, tmp_path: Path) -> None:
-    balances, transactions, at = _hostile_inputs(tmp_path)
-    job = Job(balances, transactions, H1)
-    local, remote = run(job), _spark_run(job, spark)
-    _assert_same(local, remote)
+def _assert_hostile_rejected(remote: Result, at: dict[str, int]) -> None:
+    """Each hostile row of ``_hostile_inputs`` rejected at its line, and no other."""
     short = ("(fields)", "6 of 7", "fewer fields than the header")
     assert short in _problems(remote, "a.csv", at["short"])
     assert short in _problems(remote, "b.csv", at["quoted_short"])
@@ -160,14 +157,30 @@ def _cli(*args: str) -> int:
     return _outcome(lambda: app(list(args), prog_name="tierscore"), verbose=False)
 
 
-def test_cli_spark_writes_the_polars_rejects(spark: Any, tmp_path: Path) -> None:
+def test_hostile_rows_are_rejected_alike(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """End to end: ``--engine spark`` writes the polars engine's scores, summary and
-    rejects.csv for the hostile files, and exits 2 on a file mixing encodings."""
+    rejects.csv for the hostile files, its run (kept on the way) is the polars engine's
+    and rejects each hostile row at its line, and a file mixing encodings is exit 2."""
+    from tierscore.scoring import spark_engine
+
+    runs: list[Result] = []
+    real = spark_engine.run
+
+    def kept(*args: Any, **kwargs: Any) -> Result:
+        runs.append(real(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(spark_engine, "run", kept)
     balances, transactions, at = _hostile_inputs(tmp_path)
     common = ["score", "--balances", balances, "--transactions", transactions, "--period",
               "2026H1", "--no-report", "--quiet", "--max-reject-rate", "1"]  # fmt: skip
     assert _cli(*common, "--out", str(tmp_path / "p")) == 0
     assert _cli(*common, "--out", str(tmp_path / "s"), "--engine", "spark") == 0
+    [remote] = runs
+    _assert_same(run(Job(balances, transactions, H1)), remote)
+    _assert_hostile_rejected(remote, at)
     for name in ("scores.csv", "summary.json", "rejects.csv"):
         assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes(), name
     rejects = pl.read_csv(tmp_path / "s" / "rejects.csv", infer_schema=False)

@@ -21,7 +21,7 @@ from tierscore.scoring.pipeline import Job, inspect, run
 from tierscore.scoring.sources import BALANCES, LINE_COL, Reader, _scan_csv
 from tierscore.scoring.window import parse_window
 
-from .conftest import random_csv
+from .conftest import Ran, random_csv, tierscore_here
 
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
@@ -43,11 +43,13 @@ def inputs(folder: Path) -> tuple[Path, Path]:
     return bal, txn
 
 
-def tierscore(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TIERSCORE), *args], capture_output=True, text=True)
+def tierscore(*args: str) -> Ran:
+    """The CLI in this process (``conftest.tierscore_here``); one test below runs the
+    installed command, for the exit code a process ends with."""
+    return tierscore_here(*args)
 
 
-def score(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def score(folder: Path, *args: str) -> tuple[Ran, Path]:
     """``tierscore score`` with the good inputs unless ``args`` replaces them, into a
     fresh --out folder that does not exist yet."""
     bal, txn = inputs(folder)
@@ -59,7 +61,9 @@ def score(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], P
     return tierscore("score", *flat, "--period", "2026H1", "--out", str(out), "--quiet"), out
 
 
-def assert_stopped(done: subprocess.CompletedProcess[str], bad: Path, out: Path | None) -> None:
+def assert_stopped(
+    done: Ran | subprocess.CompletedProcess[str], bad: Path, out: Path | None
+) -> None:
     """Exit 2, one short line naming the file, no row content, nothing published."""
     assert done.returncode == 2, done.stderr
     assert str(bad) in done.stderr
@@ -103,6 +107,18 @@ def test_an_unreadable_balances_file_is_exit_2(tmp_path: Path, name: str) -> Non
     bad = broken_file(tmp_path, name)
     done, out = score(tmp_path, "--balances", str(bad))
     assert_stopped(done, bad, out)
+
+
+def test_the_installed_command_ends_with_exit_2(tmp_path: Path) -> None:
+    """The process, not only ``_outcome``: an unreadable input ends it with 2."""
+    bad = broken_file(tmp_path, "quote.csv")
+    txn = inputs(tmp_path)[1]
+    out = tmp_path / "out"
+    done = subprocess.run([str(TIERSCORE), "score", "--balances", str(bad), "--transactions",
+                           str(txn), "--period", "2026H1", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert_stopped(done, bad, out)
+    assert "line 2: a quoted field is never closed" in done.stderr
 
 
 @pytest.mark.parametrize("name", ["empty.csv", "quote.csv", "utf16.csv", "gbk_cut.csv"])

@@ -14,8 +14,6 @@ import html
 import io
 import json
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from decimal import Decimal
@@ -36,7 +34,8 @@ from tierscore.scoring.split import defused, write_split
 from tierscore.scoring.unmapped import TOP_CODES, UNMAPPED_FILE, bounded, write_unmapped
 from tierscore.scoring.window import parse_window
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
+from .conftest import Ran, tierscore_here
+
 ROOT = Path(__file__).resolve().parent.parent
 
 LINK = '=HYPERLINK("http://x","y")'
@@ -90,10 +89,8 @@ def hostile_inputs(folder: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def tierscore(*args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(TIERSCORE), "score", *args], capture_output=True, text=True, timeout=120
-    )
+def tierscore(*args: str) -> Ran:
+    done = tierscore_here("score", *args)
     assert done.returncode == 0, done.stderr
     return done
 

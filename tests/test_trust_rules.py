@@ -10,8 +10,6 @@ rounded half-up to 0.01 only when shown.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -38,10 +36,9 @@ from tierscore.scoring.points import UNUSABLE, with_numerator, within_range
 from tierscore.scoring.rules import load_rules
 from tierscore.scoring.window import Window, parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, Row, txn_rows, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, Row, tierscore_here, txn_rows, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 ICBC = (ROOT / "rules" / "icbc-star.toml").read_text(encoding="utf-8")
 WEIGHTED = (ROOT / "rules" / "weighted-grade.toml").read_text(encoding="utf-8")
 PYRAMID = (ROOT / "rules" / "pyramid.toml").read_text(encoding="utf-8")
@@ -461,13 +458,13 @@ def test_rate_1e30_on_the_command_line(tmp_path: Path) -> None:
     txn = write_csv(tmp_path / "txn.csv", TXN_COLUMNS, [])
     out = tmp_path / "out"
     runs = [
-        [str(TIERSCORE), "rules", "check", str(path)],
-        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
+        ["rules", "check", str(path)],
+        ["score", "--balances", str(bal), "--transactions", str(txn),
          "--period", "2026H1", "--rules", str(path), "--out", str(out), "--quiet"],
     ]  # fmt: skip
     said = []
     for args in runs:
-        done = subprocess.run(args, capture_output=True, text=True, encoding="utf-8", timeout=120)
+        done = tierscore_here(*args)
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr
         said.append(done.stderr.strip().splitlines()[-1])
@@ -519,11 +516,10 @@ EXPECTED_BLOCKED = {
 def test_unusable_customers_rows_fail_closed_on_the_command_line(tmp_path: Path) -> None:
     bal, txn, people = gate_inputs(tmp_path)
     out = tmp_path / "out"
-    done = subprocess.run(
-        [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
-         "--customers", str(people), "--period", "2026H1", "--out", str(out), "--quiet",
-         "--max-reject-rate", "1"],
-        capture_output=True, text=True, encoding="utf-8", timeout=120,
+    done = tierscore_here(
+        "score", "--balances", str(bal), "--transactions", str(txn),
+        "--customers", str(people), "--period", "2026H1", "--out", str(out), "--quiet",
+        "--max-reject-rate", "1",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     scores = pl.read_csv(out / "scores.csv", infer_schema=False)

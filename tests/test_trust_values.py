@@ -5,8 +5,6 @@ too large for the documented range is rejected per row, never wrapped or rounded
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,8 @@ from tierscore.scoring.pipeline import Job, Result, run
 from tierscore.scoring.validate import BALANCE_PARSERS, check, parse_money
 from tierscore.scoring.window import parse_window
 
-from .conftest import BAL_COLUMNS, TXN_COLUMNS, write_csv
+from .conftest import BAL_COLUMNS, TXN_COLUMNS, tierscore_here, write_csv
 
-TIERSCORE = Path(sys.executable).with_name("tierscore")
 H1 = parse_window("2026H1")
 
 # C1's good rows: every test adds bad rows of C1 and checks that C1 scores as before
@@ -516,11 +513,11 @@ def test_cli_rejects_full_width_amount(tmp_path: Path) -> None:
     bal = write_csv(tmp_path / "b.csv", BAL_COLUMNS, GOOD_BAL)
     txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [*GOOD_TXN, _bad_txn("amount", "１２３", 0)])
     out = tmp_path / "out"
-    args = [str(TIERSCORE), "score", "--balances", str(bal), "--transactions", str(txn),
+    args = ["score", "--balances", str(bal), "--transactions", str(txn),
             "--period", "2026H1", "--out", str(out)]  # fmt: skip
-    strict = subprocess.run(args, capture_output=True, text=True)
+    strict = tierscore_here(*args)
     assert strict.returncode == 3, strict.stderr  # 1 of 2 rows rejected: over the limit
-    done = subprocess.run([*args, "--max-reject-rate", "1"], capture_output=True, text=True)
+    done = tierscore_here(*args, "--max-reject-rate", "1")
     assert done.returncode == 0, done.stderr
     rejects = (out / "rejects.csv").read_text(encoding="utf-8").splitlines()
     assert len(rejects) == 2 and rejects[1].endswith("t.csv,3,amount,１２３,not a number")
