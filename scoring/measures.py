@@ -81,12 +81,30 @@ def by_account(good: pl.DataFrame) -> pl.DataFrame:
     with_hash = good.with_columns(account_hash().alias(HASH))
     if _dated(good):  # each account's rows keep their order, which is the dates'
         ordered = with_hash.sort(HASH, maintain_order=True)
+    elif _days_fit(good):  # one 64-bit key: the hash's top 48 bits, then the day
+        day = pl.col("date").cast(pl.Int32).cast(pl.UInt64)
+        keyed = with_hash.with_columns(hashed // DAY_SPAN * DAY_SPAN + day)
+        ordered, hashed = keyed.sort(HASH), hashed // DAY_SPAN
     else:
         ordered = with_hash.sort(HASH, "date")
+    # two accounts with one (top of the) hash are neighbours somewhere: then by the text
     clash = (hashed == hashed.shift(1)) & (account != account.shift(1))
     if ordered.select(clash.any()).item():
         return good.sort(list(BALANCE_KEY))
     return ordered.drop(HASH)
+
+
+DAY_SPAN = 1 << 16  # days since 1970 a one-key sort holds (1970-01-01..2149-06-06)
+
+
+def _days_fit(good: pl.DataFrame) -> bool:
+    """Whether every date fits the low 16 bits of a one-key sort (``DAY_SPAN``). One
+    key sorts about twice as fast as two; with 48 bits of hash, two of a million
+    accounts share them about once in 50 runs, which ``by_account`` finds (their rows
+    are then neighbours) and sorts by the text."""
+    day = pl.col("date").cast(pl.Int32)
+    low, high = good.select(day.min().alias("low"), day.max().alias("high")).row(0)
+    return low is not None and low >= 0 and high < DAY_SPAN
 
 
 def _dated(good: pl.DataFrame) -> bool:

@@ -132,9 +132,12 @@ def test_rows_in_account_order_skip_the_sort_with_equal_results(balances: list) 
         assert account_order(reversed_frame)[0] == (not distinct)
 
 
-def test_accounts_with_one_hash_are_sorted_by_their_text(monkeypatch) -> None:
+@pytest.mark.parametrize("fake", ["one hash", "one top of the hash"])
+def test_accounts_with_one_hash_are_sorted_by_their_text(monkeypatch, fake: str) -> None:
     """If two accounts had one 64-bit hash, the hash sort would interleave their rows;
-    the clash is seen and the rows are sorted by the account text instead."""
+    the clash is seen and the rows are sorted by the account text instead. So too when
+    only the top 48 bits agree, which is all the one-key sort of rows in no date order
+    compares (``measures._days_fit``)."""
     import polars as pl
 
     from tierscore.scoring import measures
@@ -151,7 +154,9 @@ def test_accounts_with_one_hash_are_sorted_by_their_text(monkeypatch) -> None:
         txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
         job = Job(str(bal), str(txn), parse_window(None, None, START, END))
         results.append(run(job).scores)
-        monkeypatch.setattr(measures, "account_hash", lambda: pl.col("account_id").hash(1) * 0)
+        hashed = pl.col("account_id").hash(1)
+        faked = hashed * 0 if fake == "one hash" else hashed % 65_536 + 7
+        monkeypatch.setattr(measures, "account_hash", lambda: faked)
         results.append(run(job).scores)
     assert results[0].equals(results[1])
     expected = reference_points(rows, [], START, END)
