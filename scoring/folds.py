@@ -242,11 +242,12 @@ def fold_balances(
 ) -> pl.LazyFrame:
     """Balance-days (积数) per customer and component: balance x days held, summed."""
     balance = counted_balance(plan)  # below zero counts as 0 where the rule set says so
-    value = balance.cast(pl.Int128 if wide else pl.Int64) * pl.col("_days")
+    exact = balance.cast(pl.Int128 if wide else pl.Int64)
+    value = exact * pl.col("_days")
     magnitude = None if wide else balance.cast(pl.Float64) * pl.col("_days")
     forward = None
     if FORWARD_DAYS in rows.collect_schema().names():
-        forward = balance.cast(pl.Int128 if wide else pl.Int64) * pl.col(FORWARD_DAYS)
+        forward = exact * pl.col(FORWARD_DAYS)
         if magnitude is not None:
             magnitude = balance.cast(pl.Float64) * (pl.col("_days") + pl.col(FORWARD_DAYS))
     return _fold(

@@ -34,11 +34,11 @@ from .row_status import (
     code_index,
     mark_duplicates,
     window_days,
+    window_span,
 )
 from .sources import FILE_COL, LINE_COL
 from .validate import DETAIL, detail
 
-_EPOCH = date(1970, 1, 1)
 _NEVER = date(9999, 12, 31)  # an open end, where one is compared
 WHY, WHY_COLUMN, WHY_VALUE = "_why", "_why_column", "_why_value"  # a layout's reject
 HELD = "_held"  # an accumulation's days (its ``_days`` is 1: it is a sum of balance-days)
@@ -205,11 +205,6 @@ def _days_of(day: pl.Expr) -> pl.Expr:
     return day.cast(pl.Int32)
 
 
-def _window_days(plan: Plan) -> tuple[int, int]:
-    """The window as days since 1970: first day, and the day after the last."""
-    return (plan.window.start - _EPOCH).days, (plan.window.end - _EPOCH).days + 1
-
-
 def _classified(plan: Plan, rows: pl.LazyFrame, outside: pl.Expr) -> pl.LazyFrame:
     """Rows with ``_days`` as the fold reads them: code, component, status (``outside``:
     the row counts no day of the window) and, under "zero", the overdrawn days."""
@@ -224,7 +219,7 @@ def _classified(plan: Plan, rows: pl.LazyFrame, outside: pl.Expr) -> pl.LazyFram
 def _interval_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     """A balance holds on every day of its interval (an open end: through the window's
     last day); its days are those of the window it covers, none for a duplicate."""
-    first, stop = _window_days(plan)
+    first, stop = window_span(plan.window.start, plan.window.end)
     ends = (_days_of(pl.col("end_date")) + 1).fill_null(stop)
     days = window_days(_days_of(pl.col("start_date")), ends, first, stop)
     live = pl.col(STATUS).is_null()
@@ -286,7 +281,7 @@ def _posting_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     count no day, and are used (read and superseded, not lost) where the day counts
     a day of the window, else outside it; excluded or unmapped by their own product,
     as any row. Duplicates count no day."""
-    first, stop = _window_days(plan)
+    first, stop = window_span(plan.window.start, plan.window.end)
     live = rows.filter(pl.col(STATUS).is_null()).sort(
         "account_id", "date", "_seq_num", "_seq_text", FILE_COL, LINE_COL
     )

@@ -329,13 +329,23 @@ def choose(
 ) -> tuple[Strategy, tuple[str, ...]]:
     """The strategy for an input, from a first look at ``FIRST_ROWS`` rows (and the
     unmapped codes that look found, which the one pass counts per code)."""
-    long_way = SORTED if source == "balances" else SEARCHED
     if source == "transactions" and repeated:
         return Strategy(MARKED, "ids known to repeat"), ()
-    seen = _first_look(plan, source, checked, source == "balances" or repeated is None)
+    seen = _first_look(plan, source, checked, _checks_order(source, repeated))
     if seen is None:
-        return Strategy(long_way, "first rows out of key order"), ()
+        return Strategy(_long_way(source), "first rows out of key order"), ()
     return Strategy(ONE_PASS, "first rows in key order"), seen
+
+
+def _long_way(source: str) -> str:
+    """The path of an input whose rows are not in key order."""
+    return SORTED if source == "balances" else SEARCHED
+
+
+def _checks_order(source: str, repeated: list[int] | None) -> bool:
+    """Whether a one pass must check the key order it assumes: always for balances
+    (an account's next row), for transactions unless no id is known to repeat."""
+    return source == "balances" or repeated is None
 
 
 def measure_in_steps(
@@ -377,12 +387,11 @@ def measure_how(
     """
     how, seen = _strategy(plan, source, checked, repeated, strategy)
     if how.path == ONE_PASS:
-        check = source == "balances" or repeated is None
+        check = _checks_order(source, repeated)
         measured = _one_pass(plan, source, checked, check, wide, reread, seen)
         if measured is not None:
             return *measured, how
-        long_way = SORTED if source == "balances" else SEARCHED
-        how = Strategy(long_way, "rows out of key order after the first look")
+        how = Strategy(_long_way(source), "rows out of key order after the first look")
     if how.path in (SORTED, SEARCHED):
         rows, bad = (_balances_ordered if source == "balances" else _ids_searched)(plan, checked)
     else:
@@ -408,7 +417,7 @@ def _strategy(
     if named not in fits[source]:
         raise ValueError(f"{source} are not measured by {named!r}")
     if named == ONE_PASS:  # the codes seen unmapped, which the pass counts per code
-        seen = _first_look(plan, source, checked, source == "balances" or repeated is None)
+        seen = _first_look(plan, source, checked, _checks_order(source, repeated))
         return Strategy(named, "named"), seen or ()
     if named == MARKED and repeated is None:  # it marks only the repeats it is given
         raise ValueError("'repeats marked' needs the repeated ids")

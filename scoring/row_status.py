@@ -58,6 +58,12 @@ def _day_of(when: date) -> int:
     return (when - _EPOCH).days
 
 
+def window_span(start: date, end: date) -> tuple[int, int]:
+    """A window as days since 1970, as ``window_days`` compares them: the first day,
+    and the day after the last."""
+    return _day_of(start), _day_of(end) + 1
+
+
 def conflict_reason(key: tuple[str, ...]) -> str:
     return "conflicting rows for the same " + " and ".join(key)
 
@@ -277,8 +283,7 @@ def balance_rows(
     to mark, and an account's next usable row is the next good row. ``lf`` may still
     hold bad rows (``DETAIL``): they are marked rejected and are no one's next row.
     """
-    start = _day_of(plan.window.start)
-    stop = _day_of(plan.window.end) + 1  # exclusive
+    start, stop = window_span(plan.window.start, plan.window.end)
     day = pl.col("date").cast(pl.Int32)
     if repeats:
         marked = mark_balance_rows(lf, presorted)
@@ -333,7 +338,8 @@ def _forward_days(plan: Plan, day: pl.Expr, same: pl.Expr, next_day: pl.Expr) ->
     second pass over the rows known on that date, with its own window."""
     forward = plan.forward
     assert forward is not None
-    as_of, start, stop = _day_of(forward.as_of), _day_of(forward.start), _day_of(forward.end) + 1
+    as_of = _day_of(forward.as_of)
+    start, stop = window_span(forward.start, forward.end)
     until = pl.when(same & (next_day <= as_of)).then(next_day).otherwise(stop)
     days = window_days(day, until, start, stop)
     return pl.when(day <= as_of).then(days).otherwise(0).alias(FORWARD_DAYS)

@@ -284,3 +284,20 @@ def window_unchecked() -> Any:
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr("tierscore.scoring.pipeline.check_window", lambda *args: None)
         yield
+
+
+def spark_runs_kept(monkeypatch: pytest.MonkeyPatch) -> list[Result]:
+    """The ``Result`` of every ``--engine spark`` run the CLI makes from now on, kept as it
+    passes: a test then checks the run itself (rows left on the cluster, rejects by line)
+    beside the files it wrote."""
+    from tierscore.scoring import spark_engine
+
+    runs: list[Result] = []
+    real = spark_engine.run
+
+    def kept(*args: Any, **kwargs: Any) -> Result:
+        runs.append(real(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(spark_engine, "run", kept)
+    return runs

@@ -7,6 +7,8 @@ whatever the window (the rating window starting before or after the as-of date).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tierscore.scoring.pipeline import _measured_in_parts, read_inputs
-from tierscore.scoring.plan import compile_plan
+from tierscore.scoring.plan import Plan, compile_plan
 from tierscore.scoring.rules import load_rules
 from tierscore.scoring.sources import Reader
 from tierscore.scoring.watch import forward_values, with_forward
@@ -57,11 +59,19 @@ def _files(tmp: Path, balances: list, transactions: list) -> tuple[Path, Path]:
     )
 
 
-def _both(tmp: Path, window: Window, parts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+@contextmanager
+def _measuring(tmp: Path, window: Window, parts: int) -> Iterator[tuple[Plan, dict, dict]]:
+    """tmp's bal.csv and txn.csv measured as a run measures them for icbc-star, with the
+    forward columns; the inputs can be read again until the block ends."""
     plan = compile_plan(load_rules("icbc-star"), window)
     with Reader(None, None) as reader:
         inputs = read_inputs(reader, str(tmp / "bal.csv"), str(tmp / "txn.csv"), plan)
         measured, _ = _measured_in_parts(with_forward(plan), inputs, parts)
+        yield plan, inputs, measured
+
+
+def _both(tmp: Path, window: Window, parts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with _measuring(tmp, window, parts) as (plan, inputs, measured):
         folded = forward_values(plan, inputs, parts, measured)
         again = forward_values(plan, inputs, parts)  # measured again, as before
     order = pl.col("customer_id")
@@ -116,12 +126,9 @@ def test_forward_counts_rows_outside_the_run_window_and_stops_at_the_as_of_date(
     write_csv(tmp_path / "bal.csv", BAL_COLUMNS, bal)
     write_csv(tmp_path / "txn.csv", TXN_COLUMNS, txn)
     window = Window(date(2026, 3, 1), date(2026, 3, 31), "test")
-    plan = compile_plan(load_rules("icbc-star"), window)
-    with Reader(None, None) as reader:
-        inputs = read_inputs(reader, str(tmp_path / "bal.csv"), str(tmp_path / "txn.csv"), plan)
-        measured, _ = _measured_in_parts(with_forward(plan), inputs, 1)
-    balances = measured["balances"].forward
-    transactions = measured["transactions"].forward
+    with _measuring(tmp_path, window, 1) as (plan, _, measured):
+        balances = measured["balances"].forward
+        transactions = measured["transactions"].forward
     assert balances is not None and transactions is not None
     days = 10_000 * 68 + 30_000 * 21 + 50_000 * 92
     current = plan.codes["balances"]["CURRENT"]

@@ -25,7 +25,7 @@ from tierscore.scoring.sample import write_sample
 from tierscore.scoring.sources import parse_mapping
 from tierscore.scoring.window import parse_window
 
-from .conftest import on_both_engines, tierscore_here
+from .conftest import on_both_engines, spark_runs_kept, tierscore_here
 
 pytestmark = pytest.mark.spark
 
@@ -170,16 +170,7 @@ def test_cli_uri_out_scores_stay_on_the_cluster(
     per customer) and Spark writes them as Parquet datasets, one partition a tier: they
     hold the polars engine's rows, summary.json is the same, and the folder holds what the
     run wrote and nothing else (an earlier run's report.html is gone)."""
-    from tierscore.scoring import spark_engine
-
-    runs: list[Result] = []
-    real = spark_engine.run
-
-    def kept(*args: Any, **kwargs: Any) -> Result:
-        runs.append(real(*args, **kwargs))
-        return runs[-1]
-
-    monkeypatch.setattr(spark_engine, "run", kept)
+    runs = spark_runs_kept(monkeypatch)
     inputs = ["--balances", str(SAMPLE / "balances.csv"),
               "--transactions", str(SAMPLE / "transactions.csv"), "--period", "2026H1"]  # fmt: skip
     polars_run = cli_here("score", *inputs, "--out", str(tmp_path / "p"), "--format", "parquet")

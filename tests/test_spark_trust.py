@@ -26,6 +26,8 @@ from tierscore.scoring.errors import InputError
 from tierscore.scoring.pipeline import Job, Result, run
 from tierscore.scoring.window import parse_window
 
+from .conftest import spark_runs_kept
+
 pytestmark = pytest.mark.spark
 
 H1 = parse_window("2026H1")
@@ -163,16 +165,7 @@ def test_hostile_rows_are_rejected_alike(
     """End to end: ``--engine spark`` writes the polars engine's scores, summary and
     rejects.csv for the hostile files, its run (kept on the way) is the polars engine's
     and rejects each hostile row at its line, and a file mixing encodings is exit 2."""
-    from tierscore.scoring import spark_engine
-
-    runs: list[Result] = []
-    real = spark_engine.run
-
-    def kept(*args: Any, **kwargs: Any) -> Result:
-        runs.append(real(*args, **kwargs))
-        return runs[-1]
-
-    monkeypatch.setattr(spark_engine, "run", kept)
+    runs = spark_runs_kept(monkeypatch)
     balances, transactions, at = _hostile_inputs(tmp_path)
     common = ["score", "--balances", balances, "--transactions", transactions, "--period",
               "2026H1", "--no-report", "--quiet", "--max-reject-rate", "1"]  # fmt: skip
