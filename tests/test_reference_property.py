@@ -437,3 +437,30 @@ def test_parquet_files_each_in_key_order(
 
 def _key(row: tuple) -> tuple:
     return (row[1], row[3])
+
+
+def test_balances_dated_outside_the_one_key_span_are_sorted_by_two_keys() -> None:
+    """A date before 1970 or after 2149 does not fit the one-key sort's 16 day bits
+    (``measures._days_fit``): such rows, in no date order, are sorted by the hash and
+    the date, with the reference's result (a carry-in from 1969 included)."""
+    import polars as pl
+
+    from tierscore.scoring.measures import _days_fit
+
+    rows = [
+        ("C1", "A1", "CURRENT", START + timedelta(days=4), "50.00"),
+        ("C1", "A1", "CURRENT", date(1969, 12, 31), "100.00"),
+        ("C2", "A2", "TIME", START + timedelta(days=2), "70.00"),
+        ("C1", "A1", "CURRENT", START + timedelta(days=1), "80.00"),
+        ("C2", "A2", "TIME", date(2150, 1, 1), "9.00"),
+    ]
+    assert not _days_fit(pl.DataFrame({"date": [r[3] for r in rows]}))
+    with tempfile.TemporaryDirectory() as tmp:
+        bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, rows)
+        txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
+        result = run(Job(str(bal), str(txn), parse_window(None, None, START, END)))
+    assert result.summary["rows"]["balances"]["rejected"] == 0
+    expected = reference_points(rows, [], START, END)
+    assert {r["customer_id"]: r["points"] for r in result.scores.iter_rows(named=True)} == {
+        c: round_half_up(p) for c, p in expected.items()
+    }
