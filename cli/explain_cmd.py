@@ -22,6 +22,7 @@ from .options import (
     Delimiter,
     Encoding,
     From,
+    Fx,
     Months,
     Period,
     QuietAnswer,
@@ -50,6 +51,7 @@ def explain(
     date_format: DateFormat = None,
     balance_layout: BalanceLayout = None,
     columns: Columns = None,
+    fx: Fx = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     quiet: QuietAnswer = False,  # the answer is all explain prints: -q keeps it
     verbose: Verbose = False,  # read by main() before parsing: tracebacks
@@ -60,7 +62,7 @@ def explain(
     job = Job(balances, transactions, window_of(period, months, from_, to), rules, encoding,
               mapping)  # fmt: skip
     job.delimiter, job.date_format = delimiter, date_format
-    job.balance_layout = balance_layout
+    job.balance_layout, job.fx = balance_layout, fx
     data = explain_customer(job, customer_id)
     with answering():
         if as_json:
@@ -85,6 +87,9 @@ def _show(data: dict[str, Any], out: Console) -> None:
                 for part in comp["parts"]]  # fmt: skip
         cols = [Col(column, right=True) for column in columns]
         out.print(fitted(out.width, title, cols, rows, caption=_counting(comp)))
+    for code, rates in (data.get("fx") or {}).get("rates", {}).items():
+        said = ", ".join(f"{r['rate']} from {r['from']}" for r in rates) or "none in the window"
+        _line(out, f"{code}: yuan per unit {said} ({data['fx']['convert']})")
     _line(out, f"total {data['points']} points: {data['tier']}"
                f"{' (quality)' if data['quality'] else ''}")  # fmt: skip
     if data["next_tier"]:

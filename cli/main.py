@@ -37,6 +37,7 @@ from .options import (
     Encoding,
     Engine,
     From,
+    Fx,
     Lang,
     MaxRejectRate,
     Months,
@@ -44,12 +45,14 @@ from .options import (
     OptionalBalances,
     OptionalTransactions,
     Overrides,
+    Parties,
     Period,
     Previous,
     Quiet,
     QuietAnswer,
     Report,
     Rules,
+    ScoreBy,
     ScoresFormat,
     ScoresOut,
     Show,
@@ -117,6 +120,8 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     balances: OptionalBalances = None,
     transactions: OptionalTransactions = None,
     customers: Customers = None,
+    parties: Parties = None,
+    fx: Fx = None,
     columns: Columns = None,
     encoding: Encoding = None,
     delimiter: Delimiter = None,
@@ -128,6 +133,7 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     from_: From = None,
     to: To = None,
     rules: Rules = "icbc-star",
+    score_by: ScoreBy = "customer",
     out: ScoresOut,
     format_: ScoresFormat = "csv",
     report: Report = True,
@@ -165,7 +171,8 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     job = job_of(paths, tables, window, rules, encoding, columns, customers, delimiter)
     job.previous, job.near = previous, percent_of(near)
     job.overrides, job.date_format = overrides, date_format
-    job.balance_layout = balance_layout
+    job.balance_layout, job.fx = balance_layout, fx
+    job.parties, job.score_by = tuple(parties) if parties else None, score_by
     with _folder_of(out):  # locked before computing: a second run stops at once
         result = run_on(engine, spark_conf or [], job, stages, collect=not is_uri(out))
         breaches = over_reject_limit(result.summary, max_reject_rate)

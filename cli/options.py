@@ -122,6 +122,24 @@ Customers = Annotated[
                  help="Customer attributes (CSV/Parquet): branch, manager, the quality "
                  "gates' columns; every column is carried into scores. May repeat."),
 ]  # fmt: skip
+Fx = Annotated[
+    str | None,
+    typer.Option("--fx", metavar="FILE", rich_help_panel=INPUTS,
+                 help="Exchange rates (CSV/Parquet: date, currency, rate = yuan per unit) "
+                 "for balances and transactions with a currency column."),
+]  # fmt: skip
+Parties = Annotated[
+    list[str] | None,
+    typer.Option(metavar="PATH", rich_help_panel=INPUTS,
+                 help="Each customer number's party_id (a person) and household_id "
+                 "(CSV/Parquet), for --score-by party or household. May repeat."),
+]  # fmt: skip
+ScoreBy = Annotated[
+    str,
+    typer.Option(rich_help_panel=RULES, **one_of("--score-by", "customer", "party", "household"),
+                 help="The unit tiered: each customer number, or all numbers of a party or "
+                 "household as one (needs --parties)."),
+]  # fmt: skip
 MaxRejectRate = Annotated[
     float,
     typer.Option(metavar="SHARE", rich_help_panel=INPUTS,

@@ -565,6 +565,18 @@ def readme(
             "| `overrides.csv` | | service-tier overrides for `--overrides` (written by hand): "
             "C0003 held at 五星级 until 2026-12-31, and C0005's, which ended on 2026-03-31 "
             "(a later run rejects it as expired and lists it in rejects.csv) |",
+            "| `foreign_and_joint.csv` | 8 | more balances, given as a second `--balances` "
+            "(written by hand): C0002's USD time deposit, C0003's HKD current account and "
+            "C0010's USD wealth product (a `currency` column; an empty cell is CNY), and the "
+            "joint mortgage "
+            "`JM-0001` of C0004 and C0005, one row per holder and date |",
+            "| `foreign_transactions.csv` | 3 | more transactions in USD and HKD, given as a "
+            "second `--transactions` (written by hand) |",
+            "| `fx_rates.csv` | | month-end USD and HKD rates (yuan per unit) for `--fx` (written "
+            "by hand) |",
+            "| `parties.csv` | | `--parties` (written by hand): C0002 and C0017 are one person "
+            "(household `H-0001`), C0003 and C0040 another (no household), C0005 and C0090 a "
+            "third, who with C0004 makes household `H-0002`: the couple of the joint mortgage |",
         ]
     )
     return f"""# Sample export (2026H1)

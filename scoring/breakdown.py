@@ -100,7 +100,7 @@ def levers(plan: Plan) -> list[Lever]:
     for c in plan.components:
         if c.weight > 0:
             balances = c.source == "balances"
-            per_cent = c.weight * (plan.day_count if balances else RATIO_SCALE)
+            per_cent = c.weight * (plan.day_count if balances else RATIO_SCALE) * plan.scale
             if balances:
                 out.append(Lever(c.id, c.label, "half-year daily average", per_cent))
                 continue

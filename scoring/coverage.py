@@ -110,10 +110,15 @@ def span_of_parts(parts: pl.DataFrame) -> Span | None:
 
 
 def with_checks(
-    summary: dict[str, object], warnings: list[str], overdrawn: dict[str, int] | None
+    summary: dict[str, object],
+    warnings: list[str],
+    overdrawn: dict[str, int] | None,
+    joint: dict[str, int] | None = None,
 ) -> None:
     """summary.json's ``overdrawn`` (``negative_balances = "zero"`` only) and
     ``warnings`` (always: an empty list says the run found nothing to warn of)."""
     if overdrawn is not None:
         summary["overdrawn"] = overdrawn
+    if joint is not None:  # joint accounts found (``joint``)
+        summary["joint_accounts"] = joint
     summary["warnings"] = warnings

@@ -15,9 +15,10 @@ import polars as pl
 from .breakdown import levers
 from .errors import InputError
 from .folds import fold_balances, measure_transactions
+from .fx import FX_DAYS, SCALE, amount_in_yuan, date_of, day_of
 from .layout_measures import HELD, layout_rows
 from .overdraft import counted_balance
-from .pipeline import ROWS, Job, customer_sums, read_inputs, require_customers
+from .pipeline import ROWS, Job, customer_sums, rated, read_inputs, require_customers
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import bounds_within, customer_values, report_columns, score, to_money, with_gap
 from .row_status import COMPONENT, STATUS, USED, balance_rows, transaction_rows
@@ -28,40 +29,59 @@ from .validate import bad_rows, rejects_table
 
 def _accounts(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     """Per account: balance-days (积数, yuan-days) and daily average over the window; an
-    overdrawn day counts 0 where the rule set says so, as in the fold."""
-    cent_days = (counted_balance(plan).cast(pl.Int128) * pl.col("_days")).sum()
+    overdrawn day counts 0 where the rule set says so, as in the fold. With --fx, per
+    account and currency: those in yuan, as converted, and in the account's currency."""
+    balance = counted_balance(plan).cast(pl.Int128)
+    cent_days = (balance * pl.col("_days")).sum()
     held = HELD if HELD in rows.collect_schema().names() else "_days"  # accumulations' days
-    return (
-        rows.filter(pl.col(STATUS) == USED)
-        .group_by(COMPONENT, "account_id", "product")
-        .agg(
-            to_money(cent_days, CENTS).alias("balance_days"),
+    keys = [COMPONENT, "account_id", "product"]
+    columns = [
+        to_money(cent_days, CENTS).alias("balance_days"),
+        pl.col(held).sum().alias("days"),
+        to_money(cent_days, CENTS * plan.day_count).alias("daily_average"),
+    ]
+    if plan.fx is not None:
+        yuan_days = (balance * pl.col(FX_DAYS)).sum()
+        keys.append("currency")
+        columns = [
+            to_money(cent_days, CENTS).alias("balance_days_in_currency"),
+            to_money(cent_days, CENTS * plan.day_count).alias("daily_average_in_currency"),
+            to_money(yuan_days, CENTS * plan.scale).alias("balance_days"),
             pl.col(held).sum().alias("days"),
-            to_money(cent_days, CENTS * plan.day_count).alias("daily_average"),
-        )
-        .sort(COMPONENT, "account_id", "product")
-    )
+            to_money(yuan_days, plan.per_yuan("balances")).alias("daily_average"),
+        ]
+    rows = rows.filter(pl.col(STATUS) == USED)
+    return rows.group_by(keys).agg(columns).sort(keys)
 
 
-def _types(rows: pl.LazyFrame) -> pl.LazyFrame:
+def _types(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     """Per transaction type: amounts, what counted, and what a cap, a discount or a
-    missing or zero fee changed."""
+    missing or zero fee changed (with --fx, per type and currency: the amount in its
+    currency and in yuan, what counted in yuan)."""
     counted = pl.when(pl.col("_fee_ok")).then(
         pl.col("_capped").cast(pl.Int128) * pl.col("fee_ratio")
     )
+    keys, amount, scale = [COMPONENT, "txn_type"], pl.col("amount"), 1
+    in_currency = []
+    if plan.fx is not None:
+        keys, amount, scale = [*keys, "currency"], amount_in_yuan(plan, amount), plan.scale
+        in_currency = [
+            to_money(pl.col("amount").sum(), CENTS).alias("amount_in_currency"),
+        ]
     return (
         rows.filter(pl.col(STATUS) == USED)
-        .group_by(COMPONENT, "txn_type")
+        .group_by(keys)
         .agg(
             pl.len().alias("transactions"),
-            to_money(pl.col("amount").sum(), CENTS).alias("amount"),
-            to_money(counted.fill_null(0).sum(), CENTS * RATIO_SCALE).alias("counted"),
-            (pl.col("_capped") < pl.col("amount")).sum().alias("capped"),
+            *in_currency,
+            to_money(amount.sum(), CENTS * scale).alias("amount"),
+            to_money(counted.fill_null(0).sum(), CENTS * RATIO_SCALE * scale).alias("counted"),
+            (pl.col("_capped") < amount).sum().alias("capped"),
             (pl.col("fee_ratio") < RATIO_SCALE).sum().alias("discounted"),
             (~pl.col("_fee_ok") & pl.col("fee").is_null()).sum().alias("fee_missing"),
             (~pl.col("_fee_ok") & pl.col("fee").is_not_null()).sum().alias("fee_zero"),
         )
-        .sort(COMPONENT, "txn_type")
+        .sort(keys)
     )
 
 
@@ -70,6 +90,7 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
     plan = compile_plan(load_rules(job.rules), job.window)
     require_customers(plan, None, "explain")  # customers columns read as yuan: not here
     with Reader(job.encoding, job.mapping, job.delimiter) as reader:
+        plan = rated(plan, reader, job)
         inputs = read_inputs(
             reader, job.balances, job.transactions, plan, job.date_format, job.balance_layout
         )
@@ -85,7 +106,7 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
             fold_balances(plan, bal_rows, wide=True),
             measure_transactions(plan, txn, repeated, wide=True),
             _accounts(plan, bal_rows),
-            _types(transaction_rows(plan, txn, repeated)),
+            _types(plan, transaction_rows(plan, txn, repeated)),
         ])  # fmt: skip
         if folded_bal.height == 0 and folded_txn.height == 0:
             checked = {name: i.checked for name, i in inputs.items()}
@@ -156,7 +177,28 @@ def _as_data(
         "next_tier": row["next_tier"],
         "points_to_next": _text(row["points_to_next"]),
         "levers": _levers(plan, scored),
+        **({"fx": _rates(plan)} if plan.fx is not None else {}),
     }
+
+
+def _rates(plan: Plan) -> dict[str, Any]:
+    """How foreign amounts became yuan: the rule set's way, and each currency's rates
+    that apply in the window (the one in force on its first day, and every change)."""
+    assert plan.fx is not None
+    first = day_of(plan.window.start)
+    shown = {}
+    for code, pairs in plan.fx.rates:
+        from_first = [i for i, (day, _) in enumerate(pairs) if day <= first]
+        start = from_first[-1] if from_first else 0
+        inside = [(d, r) for d, r in pairs[start:] if d <= day_of(plan.window.end)]
+        shown[code] = [{"from": str(date_of(d)), "rate": _rate(r)} for d, r in inside]
+    return {"convert": plan.ruleset.fx_convert, "rates": shown}
+
+
+def _rate(units: int) -> str:
+    """10**-8 yuan as the decimal a rates file gives (trailing zeros dropped)."""
+    whole, part = divmod(units, SCALE)
+    return f"{whole}.{part:08d}".rstrip("0").rstrip(".")
 
 
 def _text(value: object) -> str | None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import polars as pl
 import polars.selectors as cs
 
+from .fx import FX_DAYS, FX_FORWARD
+from .joint import JOINT, SHARE
 from .overdraft import OVERDRAWN, counted_balance
 from .plan import Plan
 from .row_status import (
@@ -101,7 +103,7 @@ def _fold(
         measured = used if forward is None else status.is_in([USED, OUTSIDE])
         columns.append(pl.when(measured).then(magnitude).otherwise(0.0).alias(MAGNITUDE))
     names = rows.collect_schema().names()
-    summed_too = [c for c in (BROKEN, *OVERDRAWN) if c in names]  # per-row sums of their own
+    summed_too = [c for c in (BROKEN, *OVERDRAWN, *JOINT) if c in names]  # sums of their own
     values = [c.meta.output_name() for c in columns] + summed_too
     counts = [(status == s).cast(pl.UInt32).alias(count_column(s)) for s in range(6)]
     summed = [*values, *(c.meta.output_name() for c in counts)]
@@ -240,14 +242,22 @@ def fold_balances(
     alone: bool = False,
     seen: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
-    """Balance-days (积数) per customer and component: balance x days held, summed."""
+    """Balance-days (积数) per customer and component: balance x days held, summed
+    (with --fx, balance x the days' rates: see ``fx``; always in 128 bits)."""
+    wide = wide or plan.fx is not None
+    days, forward_days = (FX_DAYS, FX_FORWARD) if plan.fx is not None else ("_days", FORWARD_DAYS)
     balance = counted_balance(plan)  # below zero counts as 0 where the rule set says so
     exact = balance.cast(pl.Int128 if wide else pl.Int64)
-    value = exact * pl.col("_days")
+    if plan.shares > 1:  # "split": in shares (a joint holder's, or all of them)
+        wide = True
+        names = rows.collect_schema().names()
+        share = pl.col(SHARE) if SHARE in names else pl.lit(plan.shares)
+        exact = balance.cast(pl.Int128) * share.fill_null(plan.shares)
+    value = exact * pl.col(days)
     magnitude = None if wide else balance.cast(pl.Float64) * pl.col("_days")
     forward = None
     if FORWARD_DAYS in rows.collect_schema().names():
-        forward = exact * pl.col(FORWARD_DAYS)
+        forward = exact * pl.col(forward_days)
         if magnitude is not None:
             magnitude = balance.cast(pl.Float64) * (pl.col("_days") + pl.col(FORWARD_DAYS))
     return _fold(
@@ -266,8 +276,12 @@ def fold_transactions(
     alone: bool = False,
     seen: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
-    """``min(amount, cap) * fee_ratio`` per customer and component, in cent-millionths."""
+    """``min(amount, cap) * fee_ratio`` per customer and component, in cent-millionths
+    (with --fx, of 10**-8 cents, the amount converted before the cap: always 128 bits)."""
+    wide = wide or plan.fx is not None
     capped = pl.col("_capped")
+    if plan.shares > 1:  # "split": balances are in shares of a cent, so transactions too
+        wide, capped = True, capped.cast(pl.Int128) * plan.shares
     counted = capped.cast(pl.Int128 if wide else pl.Int64) * pl.col("fee_ratio")
     value = pl.when(pl.col("_fee_ok")).then(counted).otherwise(0)
     magnitude = None if wide else capped.cast(pl.Float64) * pl.col("fee_ratio")
@@ -308,7 +322,11 @@ def folded_from(source: str, lines: bool = True) -> list[pl.Expr]:
         pl.when(status == _RARE_TEXT[c]).then(pl.col(c)).alias(c) if c in _RARE_TEXT else pl.col(c)
         for c in FOLDED_FROM[source]
         if lines or c not in (FILE_COL, LINE_COL)
-    ] + [cs.by_name(*OVERDRAWN, FORWARD_DAYS, FORWARD_DATED, require_all=False)]  # if counted
+    ] + [cs.by_name(*OVERDRAWN, *_OPTIONAL, require_all=False)]  # if counted
+
+
+# read by a fold when present
+_OPTIONAL = (FORWARD_DAYS, FORWARD_DATED, FX_DAYS, FX_FORWARD, SHARE, *JOINT)
 
 
 def without_lines(held: pl.LazyFrame) -> pl.LazyFrame:
@@ -324,6 +342,8 @@ def needs_wide(folded: pl.DataFrame) -> bool:
     """Whether a fast fold must be folded again with 128-bit sums and plain counts:
     its float check says an Int64 sum may have overflowed, or a customer has too many
     rows of a status for the packed counts (``_packed``)."""
+    if MAGNITUDE not in folded.columns:  # folded wide already (with --fx, always)
+        return False
     big = folded.height and (folded[MAGNITUDE].max() or 0) >= INT64_SAFE
     return bool(big or (folded[GROUP_ROWS].max() or 0) >= 1 << PACK_BITS)
 

@@ -32,6 +32,8 @@ from .row_status import (
     USED,
     classify,
     code_index,
+    content_of,
+    in_yuan,
     mark_duplicates,
     window_days,
     window_span,
@@ -150,7 +152,8 @@ def _period_marks(good: pl.LazyFrame, value: str) -> pl.LazyFrame:
             "ends): it is a sum over the days of a period"
         )
         wrong = pl.when(end.is_null()).then(pl.lit(open_end)).otherwise(wrong)
-    content = ["account_id", "start_date", "end_date", "customer_id", "product", value]
+    period = ("account_id", "start_date", "end_date", "customer_id", "product", value)
+    content = list(content_of(period, good.collect_schema().names()))
     repeat = pl.col(STATUS).is_null() & ~pl.struct(content).is_first_distinct()
     marked = _marked(ordered, wrong, pl.lit("end_date"), end.cast(pl.String)).with_columns(
         pl.when(repeat).then(pl.lit(DUPLICATE, pl.UInt8)).otherwise(pl.col(STATUS)).alias(STATUS)
@@ -194,7 +197,10 @@ def _posting_marks(good: pl.LazyFrame) -> pl.LazyFrame:
     keyed = good.with_columns(seq_keys(pl.col("seq")))
     ordered = keyed.sort("account_id", "_seq_num", "_seq_text", FILE_COL, LINE_COL)
     key = ("account_id", "_seq_num", "_seq_text")
-    marked = mark_duplicates(ordered, key, ("customer_id", "product", "date", "balance"))
+    content = content_of(
+        ("customer_id", "product", "date", "balance"), good.collect_schema().names()
+    )
+    marked = mark_duplicates(ordered, key, content)
     conflict = pl.when(pl.col(STATUS) == REJECTED).then(pl.lit(SEQ_CONFLICT))
     marked = marked.with_columns(_unmarked()[1:])  # its own status: marked just now
     return _marked(marked, conflict, pl.lit("seq"), pl.col("seq"))
@@ -205,12 +211,14 @@ def _days_of(day: pl.Expr) -> pl.Expr:
     return day.cast(pl.Int32)
 
 
-def _classified(plan: Plan, rows: pl.LazyFrame, outside: pl.Expr) -> pl.LazyFrame:
+def _classified(plan: Plan, rows: pl.LazyFrame, outside: pl.Expr, since: str) -> pl.LazyFrame:
     """Rows with ``_days`` as the fold reads them: code, component, status (``outside``:
-    the row counts no day of the window) and, under "zero", the overdrawn days."""
+    the row counts no day of the window) and, under "zero", the overdrawn days; with
+    --fx, the days in rate units from the row's first day (its ``since`` column)."""
     component, status = classify(plan, "balances", outside)
     index = code_index(plan, "balances", pl.col("product"))
-    rows = rows.with_columns(index).with_columns(component).with_columns(status)
+    in_rates = in_yuan(plan, _days_of(pl.col(since)))
+    rows = rows.with_columns(index).with_columns(component, *in_rates).with_columns(status)
     counted = (pl.col(STATUS) == USED) & (pl.col("_days") > 0)
     overdrawn = overdrawn_columns(plan, counted)
     return rows.with_columns(overdrawn) if overdrawn else rows
@@ -224,7 +232,8 @@ def _interval_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     days = window_days(_days_of(pl.col("start_date")), ends, first, stop)
     live = pl.col(STATUS).is_null()
     counted = pl.when(live).then(days).otherwise(0)
-    return _classified(plan, rows.with_columns(counted.alias("_days")), pl.col("_days") == 0)
+    rows = rows.with_columns(counted.alias("_days"))
+    return _classified(plan, rows, pl.col("_days") == 0, "start_date")
 
 
 def _accumulations_marked(plan: Plan, marked: pl.LazyFrame) -> pl.LazyFrame:
@@ -272,7 +281,7 @@ def _accumulation_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
         counted.alias("_days"),
         (period * counted).alias(HELD),  # the days it sums, for ``explain``
     )
-    return _classified(plan, rows, ~inside)
+    return _classified(plan, rows, ~inside, "start_date")
 
 
 def _posting_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -298,4 +307,4 @@ def _posting_rows(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
         pl.lit(0, pl.Int32).alias("_days"), pl.lit(0, pl.Int32).alias("_day_days")
     )
     both = pl.concat([live, repeats], how="vertical_relaxed")
-    return _classified(plan, both, pl.col("_day_days") == 0)
+    return _classified(plan, both, pl.col("_day_days") == 0, "date")

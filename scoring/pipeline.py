@@ -23,11 +23,15 @@ import polars as pl
 from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .errors import ConfigError, InputError
 from .folds import needs_wide, without_checks
+from .fx import rates_checked, read_rates
+from .joint import holders_by_unit, joint_of
 from .layout_measures import layout_marks, layout_rejects, measure_layout
 from .layouts import layout_of, one_layout
 from .measures import MARKED, NO_CSE, ONE_PASS, Strategy, measure_how, measure_whole
 from .migration import read_previous
 from .overdraft import overdrawn_of
+from .parties import UNIT, Units, check_job, rolled_up, units_of
+from .parties import parsers as party_parsers
 from .plan import CENTS, Plan, compile_plan, longest_window, money_names
 from .points import NUMERATOR, UNUSABLE, bounds, to_money, with_numerator
 from .ranked import Ranked, ranked_of
@@ -60,6 +64,7 @@ from .rules import SERVICE_COLUMNS, load_rules, money_columns
 from .service import Overrides, floor_parsers, read_overrides, service_run
 from .sources import (
     ATTRIBUTES,
+    PARTIES,
     TRANSACTIONS,
     Batch,
     Given,
@@ -116,10 +121,13 @@ class Job:
     rows_per_part: int = ROWS_PER_PART  # larger inputs are measured in parts
     delimiter: str | None = None  # text files' delimiter; None: sniffed from each header
     date_format: str | None = None  # text dates' one strftime format (``validate.parse_date``)
+    fx: Given | None = None  # --fx: yuan per unit of foreign currencies by date (``fx``)
     balance_layout: str | None = None  # ``layouts.LAYOUTS``; None: from the columns
     # input -> a ``measures.STRATEGIES`` path to measure it by, instead of the one chosen
     # from a first look at its rows (tests prove every path gives the same result)
     strategies: dict[str, str] = field(default_factory=dict)
+    parties: Given | None = None  # customer_id -> party_id, household_id (``parties``)
+    score_by: str = "customer"  # the unit tiered: customer, party or household
 
 
 @dataclass
@@ -147,6 +155,7 @@ class _Input:
     batches: list[Batch] = field(default_factory=list)  # the files as scanned
     strategies: list[str] = field(default_factory=list)  # how each measure went (``said``)
     named: str | None = None  # a ``measures.STRATEGIES`` path to take (``Job.strategies``)
+    joint: str = "each"  # the rule set's ``joint_accounts`` (``mark``; measuring: the plan's)
 
     def said(self, how: Strategy | str) -> None:
         """Note how a measure of this input went, once each way (``how``)."""
@@ -202,7 +211,7 @@ class _Input:
         if name == "balances" and self.layout != "changes":
             return layout_marks(self.good)
         if name == "balances":
-            return mark_balance_rows(self.good)
+            return mark_balance_rows(self.good, joint=self.joint)
         return mark_transaction_rows(self.good, self.repeated)
 
     def conflicts(self, name: str, marked: pl.LazyFrame) -> pl.LazyFrame:
@@ -283,10 +292,17 @@ class Stages:
         return found
 
 
-def _read(reader: Reader, spec: TableSpec, given: Given, parsers: dict[str, Parser]) -> _Input:
+def _read(
+    reader: Reader,
+    spec: TableSpec,
+    given: Given,
+    parsers: dict[str, Parser],
+    plan: Plan | None = None,
+) -> _Input:
     """Open and validate every file of one input, a batch of files read by one scan at
     a time (``Reader.open_input``: each file, or many that share a header); typed rows
-    are concatenated."""
+    are concatenated. With a ``plan``, foreign-currency rows need its rates
+    (``fx.rates_checked``)."""
     files, batches = reader.open_input(spec, given)
     checks, raws, hashes = [], [], []
     for batch in batches:
@@ -297,7 +313,8 @@ def _read(reader: Reader, spec: TableSpec, given: Given, parsers: dict[str, Pars
         # balances' parsers are every layout's, of which a file has its own layout's
         optional = spec.carry_rest or spec.name == "balances"
         read = {c: p for c, p in parsers.items() if c in names or not optional}
-        checks.append(check(lf, read | {c: parse_text for c in carried}, batch.typed))
+        checked = check(lf, read | {c: parse_text for c in carried}, batch.typed)
+        checks.append(checked if plan is None else rates_checked(plan, spec.name, checked))
         raws.append(lf)
         if spec is TRANSACTIONS:  # CSV ids are trimmed by validation: hash them trimmed
             hashes.append(lf.select(id_hash(trim=not batch.typed).alias(HASH)))
@@ -323,10 +340,15 @@ def read_inputs(
     in ``date_format`` when given, balances in ``balance_layout`` (None: the layout
     their columns say, ``layouts.detect_layout``)."""
     balances = balance_parsers(plan, date_format)
-    return {
-        "balances": _read(reader, balances_spec(balance_layout), job_balances, balances),
-        "transactions": _read(reader, TRANSACTIONS, job_transactions, txn_parsers(date_format)),
+    read = {
+        "balances": _read(reader, balances_spec(balance_layout), job_balances, balances, plan),
+        "transactions": _read(
+            reader, TRANSACTIONS, job_transactions, txn_parsers(date_format), plan
+        ),
     }
+    if plan is not None:
+        read["balances"].joint = plan.ruleset.joint_accounts
+    return read
 
 
 def run(job: Job, observer: Observer | None = None) -> Result:
@@ -338,11 +360,13 @@ def run(job: Job, observer: Observer | None = None) -> Result:
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
     require_customers(plan, job.customers)  # before any input is hashed
+    check_job(plan, job)  # --parties and --score-by, as early
     for name, table in (job.tables or {}).items():
         if table:
             raise ConfigError("catalog tables are read by --engine spark", key=f"--{name}-table")
     with Reader(job.encoding, job.mapping, job.delimiter) as reader:
         with stages.stage("read", "finding, hashing and opening inputs") as done:
+            plan = rated(plan, reader, job)
             inputs = read_inputs(
                 reader, job.balances, job.transactions, plan, job.date_format, job.balance_layout
             )
@@ -350,6 +374,9 @@ def run(job: Job, observer: Observer | None = None) -> Result:
             for name, path in job.strategies.items():
                 inputs[name].named = path
             context = context_of(reader, plan, job)
+            if context.units is not None and plan.joint:  # a person's numbers: one holder
+                units, read = context.units.mapping.select("customer_id", UNIT), inputs["balances"]
+                read.checked = holders_by_unit(read.checked, units)
             stages.rows(rows_counted({n: i.files for n, i in inputs.items()}, context))
             skipped = stages.skipped(reader.skipped)
         with stages.stage("compute", "validate, measure, score") as done:
@@ -361,10 +388,11 @@ def run(job: Job, observer: Observer | None = None) -> Result:
             if parts > 1:
                 done.append(_parts_said(list(inputs), parts, whole))
             warnings, overdrawn = _window_met(plan, inputs, measured)  # exit 2 if it is not
+            joint = joint_of(measured["balances"].folded)
             if plan.ruleset.service is not None:  # measured again towards the rating day
                 context.forward = forward_values(plan, inputs, parts, measured)
             result = result_of(plan, measured, context)
-            with_checks(result.summary, warnings, overdrawn)
+            with_checks(result.summary, warnings, overdrawn, joint)
             result.rejects = reader.file_names(result.rejects)
             done.append(f"{result.scores.height:,} customers")
             result.measuring = {name: read.how for name, read in inputs.items() if read.how}
@@ -415,14 +443,31 @@ def rows_in(summary: dict[str, object]) -> dict[str, int]:
     return {name: int(count["read"]) for name, count in counts.items()}
 
 
+def rated(plan: Plan, reader: Reader, job: Job) -> Plan:
+    """The plan with ``--fx``'s rates, compiled again in their finer unit (``fx``)."""
+    if not job.fx:
+        return plan
+    fx = read_rates(reader, job.fx, plan.ruleset.fx_convert)
+    return compile_plan(plan.ruleset, plan.window, fx)
+
+
 def context_of(reader: Reader, plan: Plan, job: Job) -> Context:
     context = Context(near=job.near)
+    if plan.fx is not None:  # in the manifest: they change every foreign amount
+        context.fx_files = list(plan.fx.files)
     require_customers(plan, job.customers)
+    check_job(plan, job)  # --parties and --score-by
+    if job.parties:
+        read = _read(reader, PARTIES, job.parties, party_parsers())
+        context.units = units_of(read, job.score_by)
     if job.customers:
         context.attributes = _read_attributes(reader, plan, job.customers)
         _check_carried(plan, context.attributes.columns, job.customers)
+        if context.units is not None:
+            context.units.check_attributes(context.attributes.columns, job.customers)
     if job.previous:
-        context.previous = read_previous(reader, plan, job.previous)
+        previous = context.units.previous if context.units is not None else read_previous
+        context.previous = previous(reader, plan, job.previous)
         context.previous_file = job.previous
     if job.overrides:
         context.overrides = read_overrides(reader, plan, job.overrides)
@@ -491,7 +536,8 @@ def _measured_in_parts(
     for name, read in inputs.items():
         read.take_sizes(collected[: len(read.sizes)])
         collected = collected[len(read.sizes) :]
-        folded, forward = forward_folds(pl.concat(folds[name], how="vertical_relaxed"))
+        # a part with joint accounts has their counts (``joint``), one without them not
+        folded, forward = forward_folds(pl.concat(folds[name], how="diagonal_relaxed"))
         out[name] = Measured(folded, pl.concat(bads[name]), read.files, forward)
     return out, whole
 
@@ -670,6 +716,8 @@ class Context:
     near: Fraction = Fraction(10)
     overrides: Overrides | None = None  # --overrides (``[service]``)
     forward: pl.DataFrame | None = None  # each customer's numerator on the next rating day
+    units: Units | None = None  # --parties: scoring by party or household (``parties``)
+    fx_files: list[InputFile] = field(default_factory=list)  # --fx (``fx.Fx.files``)
 
 
 @dataclass
@@ -703,18 +751,34 @@ def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None
     valued = with_numerator(plan, scorable(plan, folded, money)).collect()
     if context.forward is not None:  # the watch's numerator on the next rating day
         valued = valued.join(context.forward, on="customer_id", how="left")
+    if context.units is not None:  # one row per party or household (``parties``)
+        valued = rolled_up(plan, valued, context.units, context.attributes)
     measured.clear()
     del folded
     ranked = ranked_of(plan, valued[NUMERATOR])
     how = scoring_of(plan, ranked, context)
     attributes = context.attributes.frame if context.attributes is not None else None
     overrides = context.overrides.frame if context.overrides is not None else None
+    if context.units is not None:  # the units' rows carry their numbers and attributes
+        how, attributes = context.units.scoring(how), None
     part = score_part(plan, how, valued.lazy(), attributes, context.previous, overrides)
     del valued
     parts = summary_parts(plan, how, part)
     counts = counts_with(counts, context)
     summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
-    return Result(plan, part.scores, rejects, summary, files_with(files, context), unmapped)
+    scores = with_units(summary, part.scores, context)
+    return Result(plan, scores, rejects, summary, files_with(files, context), unmapped)
+
+
+def with_units(summary: dict[str, object], scores: Any, context: Context) -> Any:
+    """Scoring by unit: summary.json's ``units``, and the scores (a polars or a Spark
+    frame) with the unit's id under its own name."""
+    if context.units is None:
+        return scores
+    summary["units"] = context.units.summary()
+    if isinstance(scores, pl.DataFrame):
+        return context.units.published(scores)
+    return scores.withColumnRenamed("customer_id", context.units.column)
 
 
 KEYS = {"balances": BALANCE_KEY, "transactions": TXN_KEY}  # what marks a repeated row
@@ -737,14 +801,17 @@ def rejects_of(
     """Every rejected row, ordered by file and line."""
     attributes = [context.attributes.rejects] if context.attributes is not None else []
     attributes += [context.overrides.rejects] if context.overrides is not None else []
+    attributes += [context.units.rejects] if context.units is not None else []
     parts = [rejects_table(b) for b in bad] + attributes + conflicts
     return pl.concat(parts).sort("file", "line", maintain_order=True)
 
 
 def counts_with(counts: dict[str, dict[str, int]], context: Context) -> dict[str, dict[str, int]]:
-    if context.attributes is None:
-        return counts
-    return {**counts, "customers": context.attributes.counts}
+    if context.attributes is not None:
+        counts = {**counts, "customers": context.attributes.counts}
+    if context.units is not None:  # held to --max-reject-rate like the customers file
+        counts = {**counts, "parties": context.units.counts}
+    return counts
 
 
 def files_with(files: dict[str, list[InputFile]], context: Context) -> dict[str, list[InputFile]]:
@@ -752,6 +819,10 @@ def files_with(files: dict[str, list[InputFile]], context: Context) -> dict[str,
         files = {**files, "customers": context.attributes.files}
     if context.overrides is not None:  # in the manifest: they change service tiers
         files = {**files, "overrides": context.overrides.files}
+    if context.fx_files:
+        files = {**files, "fx": context.fx_files}
+    if context.units is not None:
+        files = {**files, "parties": context.units.files}
     return files
 
 

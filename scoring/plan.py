@@ -25,10 +25,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .rules import RuleSet, Tier, _taken_columns, money_columns
 from .window import Window
+
+if TYPE_CHECKING:
+    from .fx import Fx
 
 CENTS = 100
 RATIO_DIGITS = 6
@@ -36,6 +40,8 @@ RATIO_SCALE = 10**RATIO_DIGITS
 _MAX_WEIGHT_DENOMINATOR = 10**12
 NUMERATOR_LIMIT = 2**127 // 1000
 MAX_WINDOW_DAYS = 3660  # ten years and then some: every check below is made for it
+SHARES = 2520  # joint_accounts = "split": a balance in shares, whole for 1..MOST_HOLDERS
+MOST_HOLDERS = 10
 CAPACITY_YUAN = 10**17  # measures of a run, all customers and components, always scored
 # Values columns holding the customers columns a weighted rule set reads as yuan (cents;
 # null when unknown), numbered: an internal name never meets the customers column itself,
@@ -125,6 +131,29 @@ class Plan:
     # measure gate id -> the smallest sum of its components' values that passes (``_bars``)
     bars: dict[str, int] = field(default_factory=dict)
     forward: Forward | None = None  # also measured towards the next rating day (``Forward``)
+    fx: Fx | None = None  # --fx: measures in 10**-8 cents (``fx``), converted to yuan
+
+    @property
+    def scale(self) -> int:
+        """Measure units per cent: 1; with --fx ``Fx.scale`` times that (foreign amounts
+        exact); under joint_accounts = "split" ``SHARES`` times that (a holder's share
+        exact). Every value and every denominator carries it, so no figure changes."""
+        return (1 if self.fx is None else self.fx.scale) * self.shares
+
+    @property
+    def shares(self) -> int:
+        """A balance's shares among joint holders ("split"), else 1: see ``scale``."""
+        return SHARES if self.ruleset.joint_accounts == "split" else 1
+
+    @property
+    def joint(self) -> bool:
+        """Rows of one account and date that differ only in customer are holders."""
+        return self.ruleset.joint_accounts != "reject"
+
+    def per_yuan(self, source: str) -> int:
+        """A component's value for one yuan of its measure: cent-days over the window's
+        days (balances: a daily average), ratio-cents (transactions), times ``scale``."""
+        return CENTS * self.scale * (self.day_count if source == "balances" else RATIO_SCALE)
 
     def of_source(self, source: str) -> tuple[ComponentPlan, ...]:
         return tuple(c for c in self.components if c.source == source)
@@ -142,8 +171,9 @@ def longest_window() -> Window:
     return Window(start, end, f"{start.isoformat()}..{end.isoformat()}")
 
 
-def compile_plan(rules: RuleSet, window: Window) -> Plan:
-    """Scale every rate to a common integer denominator for this window.
+def compile_plan(rules: RuleSet, window: Window, fx: Fx | None = None) -> Plan:
+    """Scale every rate to a common integer denominator for this window (and, with
+    ``fx``, to its finer unit: see ``Plan.scale``).
 
     What the rule file alone decides is checked for the longest window, not this
     one, so that a file ``rules check`` accepts scores in any window, and one it
@@ -165,7 +195,8 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
         _check_capacity(rules, weights, denominator)
     days = window.days
     # points = cent_days/(100*D) * w  for balances;  ratio_cents/(100*S) * w  for transactions
-    q = CENTS * days * RATIO_SCALE * denominator
+    scale = (1 if fx is None else fx.scale) * (SHARES if rules.joint_accounts == "split" else 1)
+    q = CENTS * days * RATIO_SCALE * denominator * scale
     components = tuple(
         ComponentPlan(
             id=c.id,
@@ -188,7 +219,7 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
     indicators: tuple[IndicatorPlan, ...] = ()
     bonus: BonusPlan | None = None
     if rules.weighted:
-        q, indicators, bonus = _weighted(rules, days)
+        q, indicators, bonus = _weighted(rules, days, scale)
     by_rank = rules.tier_by == "rank"
     return Plan(
         rules,
@@ -204,17 +235,18 @@ def compile_plan(rules: RuleSet, window: Window) -> Plan:
         indicators,
         bonus,
         signs=_signs(rules),
-        bars=_bars(rules, days),
+        bars=_bars(rules, days, scale),
+        fx=fx,
     )
 
 
-def _bars(rules: RuleSet, days: int) -> dict[str, int]:
+def _bars(rules: RuleSet, days: int, unit: int = 1) -> dict[str, int]:
     """Each measure gate's bar on its components' own integer values, so that the gate
     compares exactly what ``<id>_amount`` shows before rounding: yuan x 100 x D for
     balances (cent-days), yuan x 100 x RATIO_SCALE for transactions (ratio-cents). A
     bar of at most 2 decimals is whole on both; one of 10**18 yuan stays far below
     the 128-bit range at the longest window."""
-    scale = {"balances": CENTS * days, "transactions": CENTS * RATIO_SCALE}
+    scale = {"balances": CENTS * days * unit, "transactions": CENTS * RATIO_SCALE * unit}
     source = {c.id: c.source for c in rules.components}
     return {
         g.id: _exact(g.bar * scale[source[g.measure[0]]], rules.source, f"quality_gates.{g.id}")
@@ -249,9 +281,12 @@ def _tier_plans(rules: RuleSet, q: int, days: int) -> tuple[TierPlan, ...]:
     return tuple(_tier_plan(t, q) for t in rules.tiers)
 
 
-def _weighted(rules: RuleSet, days: int) -> tuple[int, tuple[IndicatorPlan, ...], BonusPlan | None]:
-    """Weighted banded scores as integers: score = sum(w x s) x bonus = N / Q."""
-    vq = CENTS * days * RATIO_SCALE
+def _weighted(
+    rules: RuleSet, days: int, unit: int = 1
+) -> tuple[int, tuple[IndicatorPlan, ...], BonusPlan | None]:
+    """Weighted banded scores as integers: score = sum(w x s) x bonus = N / Q. ``unit``:
+    measure units per cent (``Plan.scale``), in VQ and so in every bound."""
+    vq = CENTS * days * RATIO_SCALE * unit
     source = {c.id: c.source for c in rules.components}
     money = money_names(rules)
     _check_money(rules)
@@ -262,7 +297,7 @@ def _weighted(rules: RuleSet, days: int) -> tuple[int, tuple[IndicatorPlan, ...]
     def terms(components: tuple[str, ...], columns: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
         """Components, then customers columns: cents x D x S is yuan x VQ too."""
         read = tuple((cid, factor(cid)) for cid in components)
-        return read + tuple((money[c], days * RATIO_SCALE) for c in columns)
+        return read + tuple((money[c], days * RATIO_SCALE * unit) for c in columns)
 
     w_den = math.lcm(*(Fraction(i.weight).denominator for i in rules.indicators))
     bonus = rules.bonus

@@ -230,8 +230,7 @@ def bounds_within(plan: Plan, values: pl.DataFrame) -> Bounds:
 
 def _amount(plan: Plan, component_id: str, source: str) -> pl.Expr:
     """A component's measure in yuan: cent-days / D, or ratio-cents / RATIO_SCALE."""
-    scale = plan.day_count if source == "balances" else RATIO_SCALE
-    return to_money(pl.col(component_id), CENTS * scale)
+    return to_money(pl.col(component_id), plan.per_yuan(source))
 
 
 def gates_apply(plan: Plan, gated: bool) -> bool:

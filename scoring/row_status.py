@@ -16,8 +16,10 @@ from datetime import date
 
 import polars as pl
 
+from .fx import FX_DAYS, FX_FORWARD, amount_in_yuan, held_in_yuan
+from .joint import HOLDER, HOLDERS, JT_ACCOUNTS, JT_ROWS, SHARE
 from .overdraft import overdrawn_columns
-from .plan import Plan
+from .plan import MOST_HOLDERS, SHARES, Plan
 from .sources import FILE_COL, LINE_COL
 from .validate import DETAIL
 
@@ -44,6 +46,12 @@ _HASH_SEED = 20260101
 FORWARD_DAYS = "_days_t"
 FORWARD_DATED = "_dated_t"
 FORWARD_PREFIX = "_fwd_"
+
+
+def content_of(content: tuple[str, ...], names: list[str]) -> tuple[str, ...]:
+    """What two rows of one key must share to be repeats: with a currency column, the
+    currency too (USD 100 and HKD 100 on one account and day conflict)."""
+    return (*content, "currency") if "currency" in names else content
 
 
 def count_column(status: int) -> str:
@@ -107,24 +115,45 @@ def account_runs(ordered: pl.LazyFrame) -> pl.LazyFrame:
     return rows.with_columns(((~_changed("_acct")) & (~_changed("date"))).alias("_same_key"))
 
 
-def mark_balance_rows(lf: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame:
+def mark_balance_rows(
+    lf: pl.LazyFrame, presorted: bool = False, joint: str = "reject"
+) -> pl.LazyFrame:
     """Balance rows sorted by account and date; exact repeats are duplicates, rows of one
-    account and date that differ all conflict.
+    account and date that differ all conflict, except a joint account's (``joint``
+    "each" or "split"): rows that differ only in ``customer_id`` are its holders, each
+    live (one row per holder; a holder's repeat is a duplicate), with ``HOLDERS``.
 
     Which of two conflicting rows is right is unknowable, so none is used. After
     the one sort (skipped when the caller checked that the rows are in order),
     every test compares neighbours (``account_runs``), and a key group conflicts
     when a running count of differing neighbours grows inside it (two fills, no
-    hashing). Rows that already have ``_same_key`` are not numbered again.
+    hashing); a holder seen before in the group is found by a hash of the group and
+    the customer. Rows that already have ``_same_key`` are not numbered again.
     """
     ordered = lf if presorted else lf.sort(list(BALANCE_KEY))
-    rows = ordered if "_same_key" in lf.collect_schema().names() else account_runs(ordered)
-    differs = pl.col("_same_key") & pl.any_horizontal(_changed(c) for c in BALANCE_CONTENT)
-    count = differs.cast(pl.UInt32).cum_sum()
-    first = pl.when(~pl.col("_same_key")).then(count).forward_fill()
-    group_ends = ~pl.col("_same_key").shift(-1).fill_null(False)
-    last = pl.when(group_ends).then(count).backward_fill()
-    return rows.with_columns(_marks(last > first, pl.col("_same_key")))
+    names = lf.collect_schema().names()
+    rows = ordered if "_same_key" in names else account_runs(ordered)
+    content = content_of(BALANCE_CONTENT, names)
+    shared = content if joint == "reject" else tuple(c for c in content if c != "customer_id")
+    same = pl.col("_same_key")
+    group_ends = ~same.shift(-1).fill_null(False)
+
+    def grows(step: pl.Expr) -> pl.Expr:  # whether a running count grows inside a group
+        count = step.cast(pl.UInt32).cum_sum()
+        first = pl.when(~same).then(count - step.cast(pl.UInt32)).forward_fill()
+        return pl.when(group_ends).then(count).backward_fill() - first
+
+    conflict = grows(same & pl.any_horizontal(_changed(c) for c in shared)) > 0
+    if joint == "reject":
+        return rows.with_columns(_marks(conflict, same))
+    group = (~same).cum_sum()
+    who = pl.col(HOLDER if HOLDER in names else "customer_id")  # by unit (``holders_by_unit``)
+    holder = pl.struct(group.alias("_g"), who).is_first_distinct()
+    holders = grows(holder)
+    if joint == "split":  # shares are whole for so many holders at most
+        conflict = conflict | (holders > MOST_HOLDERS)
+    marked = rows.with_columns(holders.cast(pl.UInt32).alias(HOLDERS), holder.alias("_first"))
+    return marked.with_columns(_marks(conflict, ~pl.col("_first"))).drop("_first")
 
 
 def mark_duplicates(
@@ -185,7 +214,11 @@ def mark_transaction_rows(lf: pl.LazyFrame, repeated: list[int]) -> pl.LazyFrame
             flagged.filter(~pl.col("_candidate")).with_columns(
                 pl.lit(None, pl.UInt8).alias(STATUS)
             ),
-            mark_duplicates(flagged.filter(pl.col("_candidate")), TXN_KEY, TXN_CONTENT),
+            mark_duplicates(
+                flagged.filter(pl.col("_candidate")),
+                TXN_KEY,
+                content_of(TXN_CONTENT, flagged.collect_schema().names()),
+            ),
         ]
     ).drop("_candidate")
 
@@ -286,10 +319,12 @@ def balance_rows(
     start, stop = window_span(plan.window.start, plan.window.end)
     day = pl.col("date").cast(pl.Int32)
     if repeats:
-        marked = mark_balance_rows(lf, presorted)
+        marked = mark_balance_rows(lf, presorted, plan.ruleset.joint_accounts)
         live = pl.col(STATUS).is_null()
-        next_account = pl.when(live).then(pl.col("_acct")).shift(-1).backward_fill()
-        next_day = pl.when(live).then(day).shift(-1).backward_fill()
+        # the next live row after the key group (a joint account's holders share a day)
+        ends = ~pl.col("_same_key").shift(-1).fill_null(False)
+        after = [pl.when(live).then(c).shift(-1).backward_fill() for c in (pl.col("_acct"), day)]
+        next_account, next_day = (pl.when(ends).then(c).backward_fill() for c in after)
         same = next_account == pl.col("_acct")
         until = pl.when(same).then(next_day).otherwise(stop)
     else:
@@ -316,11 +351,41 @@ def balance_rows(
     forward = [] if plan.forward is None else [_forward_days(plan, day, same, next_day)]
     rows = (
         marked.with_columns(days.alias("_days"), index, *forward)
-        .with_columns(component)
+        .with_columns(component, *in_yuan(plan, day))
         .with_columns(status)
     )
     overdrawn = overdrawn_columns(plan, pl.col(STATUS) == USED)  # "zero" rule sets only
-    return rows.with_columns(overdrawn) if overdrawn else rows
+    rows = rows.with_columns(overdrawn) if overdrawn else rows
+    return rows.with_columns(joint_columns(plan)) if repeats and plan.joint else rows
+
+
+def joint_columns(plan: Plan) -> list[pl.Expr]:
+    """A joint account's rows (``HOLDERS`` > 1, marked rows only): ``JOINT`` counts, and
+    under "split" each holder's ``SHARE``. Rows come by account, so an account's first
+    joint row is the one whose last joint row before it is another account's."""
+    joint = (pl.col(STATUS) == USED) & (pl.col(HOLDERS) > 1)
+    account = pl.col("_acct")
+    before = pl.when(joint).then(account).shift(1).forward_fill()
+    columns = [
+        joint.cast(pl.Int64).alias(JT_ROWS),
+        (joint & before.ne_missing(account)).cast(pl.Int64).alias(JT_ACCOUNTS),
+    ]
+    if plan.ruleset.joint_accounts == "split":
+        holders = pl.col(HOLDERS).clip(1, MOST_HOLDERS).cast(pl.Int64)
+        columns.append((pl.lit(SHARES, pl.Int64) // holders).alias(SHARE))
+    return columns
+
+
+def in_yuan(plan: Plan, since: pl.Expr) -> list[pl.Expr]:
+    """With --fx, a balance row's ``_days`` (and ``FORWARD_DAYS``) in rate units, from
+    the day it holds ``since`` (``fx.rate_days``): what the fold sums instead."""
+    if plan.fx is None:
+        return []
+    days = [held_in_yuan(plan, since, pl.col("_days"), plan.window.start, FX_DAYS)]
+    if plan.forward is not None:
+        start = plan.forward.start
+        days.append(held_in_yuan(plan, since, pl.col(FORWARD_DAYS), start, FX_FORWARD))
+    return days
 
 
 def window_days(since: pl.Expr, until: pl.Expr, start: int, stop: int) -> pl.Expr:
@@ -376,6 +441,9 @@ def transaction_rows(
     fees = fee_codes(plan)
     component, status = classify(plan, source, outside, seen)
     cap = _by_code(plan, source, lambda c: plan.caps.get(c, NO_CAP), pl.Int64, seen)
+    amount = pl.col("amount")
+    if plan.fx is not None:  # caps are yuan: they apply after conversion
+        amount, cap = amount_in_yuan(plan, amount), cap.cast(pl.Int128) * plan.scale
     fee_required = _by_code(plan, source, lambda c: c in fees, pl.Boolean, seen)
     forward = plan.forward
     dated = []
@@ -387,7 +455,7 @@ def transaction_rows(
         .with_columns(code_index(plan, source, code, seen))
         .with_columns(
             component,
-            pl.min_horizontal(pl.col("amount"), cap).alias("_capped"),
+            pl.min_horizontal(amount, cap).alias("_capped"),
             (~fee_required | (pl.col("fee").fill_null(0) > 0)).alias("_fee_ok"),
             *dated,
         )

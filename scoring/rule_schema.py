@@ -30,6 +30,8 @@ SOURCES = {"balances": "daily_average", "transactions": "cumulative"}
 TIER_BY = ("points", "rank")
 # What a balance below zero (after its component's sign) is: a reject, or 0 that day.
 NEGATIVE_BALANCES = ("reject", "zero")
+JOINT_ACCOUNTS = ("each", "split", "reject")
+FX_CONVERTS = ("daily", "window_end")  # ``[fx] convert`` (see ``fx``)
 # How a balances component reads its products' stored balances (see Component.sign).
 SIGNS = ("positive", "negative", "absolute")
 KEY_GROUP_LABEL = "关键客户"  # seed 002: the top tiers together, who bring most of the profit
@@ -405,6 +407,12 @@ class RulesetTable(_Table):
         "an end-of-day balance below zero: rejected, or 0 that day",
         "reject",
     )
+    joint_accounts: str = rule(
+        OneOf(JOINT_ACCOUNTS, "must be 'each', 'split' or 'reject'"),
+        "one account and date under several customers: each holder counts it all, "
+        "an equal share, or the rows conflict",
+        "each",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -556,6 +564,18 @@ class ServiceTable(_Table):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FxTable(_Table):
+    """``[fx]``: how amounts in a foreign currency become yuan (with ``--fx`` rates)."""
+
+    convert: str = rule(
+        OneOf(FX_CONVERTS, "must be 'daily' or 'window_end'"),
+        "each day at its own rate, or everything at the window's last day's",
+        "daily",
+    )
+    description: Any = rule(ANY, NOTE)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RuleFile(_Table):
     """The rule file itself: its tables."""
 
@@ -583,6 +603,7 @@ class RuleFile(_Table):
     )
     bonus: BonusTable | None = rule(Table(BonusTable), "with indicators: a multiplier")
     service: ServiceTable | None = rule(Table(ServiceTable), "the service tier's lifecycle")
+    fx: FxTable = rule(Table(FxTable), "foreign-currency conversion", factory=FxTable)
 
 
 # --- the checker ---------------------------------------------------------------------

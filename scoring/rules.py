@@ -224,6 +224,9 @@ class RuleSet:
     service: Service | None = None  # the service tier's lifecycle (``[service]``)
     # "zero": an overdrawn end-of-day balance counts as 0 that day (see ``plan``)
     negative_balances: str = "reject"
+    fx_convert: str = "daily"  # ``[fx] convert``: which day's rate makes a foreign amount yuan
+    # rows of one account and date differing only in customer: "each", "split", "reject"
+    joint_accounts: str = "each"
 
     @property
     def quality_index(self) -> int | None:
@@ -314,6 +317,8 @@ def _ruleset(doc: RuleFile, file: str, sha256: str) -> RuleSet:
         key_group=_key_group(head, tiers),
         key_group_label=head.key_group_label,
         negative_balances=head.negative_balances,
+        fx_convert=doc.fx.convert,
+        joint_accounts=head.joint_accounts,
     )
     if doc.service is None:
         return rules

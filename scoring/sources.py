@@ -72,14 +72,14 @@ def balances_spec(layout: str | None = None) -> TableSpec:
     that ``--columns`` may map any of them."""
     if layout is None:
         return BALANCES
-    return TableSpec("balances", KEY_COLUMNS + LAYOUT_COLUMNS[layout])
+    return TableSpec("balances", KEY_COLUMNS + LAYOUT_COLUMNS[layout], ("currency",))
 
 
 def _detected(present: set[str], shown: str) -> TableSpec:
     return balances_spec(detect_layout(present, shown))
 
 
-BALANCES = TableSpec("balances", KEY_COLUMNS, ALL_COLUMNS, detect=_detected)
+BALANCES = TableSpec("balances", KEY_COLUMNS, (*ALL_COLUMNS, "currency"), detect=_detected)
 
 
 def customers_spec(columns: tuple[str, ...]) -> TableSpec:
@@ -97,8 +97,12 @@ def previous_spec() -> TableSpec:
 TRANSACTIONS = TableSpec(
     "transactions",
     ("customer_id", "txn_id", "date", "txn_type", "amount"),
-    ("fee", "fee_ratio"),
+    ("fee", "fee_ratio", "currency"),
 )
+# ``--fx``: yuan per unit of a currency, from a date on (``fx``)
+FX = TableSpec("fx", ("date", "currency", "rate"), strict=True)
+# ``--parties``: each customer number's party (a person) and household (``parties``)
+PARTIES = TableSpec("parties", ("customer_id", "party_id"), ("household_id",))
 
 
 @dataclass
@@ -1081,6 +1085,10 @@ def _carried_columns(
     return out
 
 
+# inputs whose columns ``--columns`` may map by table
+MAPPED = [BALANCES, TRANSACTIONS, FX, PARTIES]
+
+
 def parse_mapping(path: str) -> dict[str, dict[str, str]]:
     """A ``--columns`` TOML file: per input, canonical name = export's header."""
     import tomllib
@@ -1096,7 +1104,7 @@ def parse_mapping(path: str) -> dict[str, dict[str, str]]:
     if not isinstance(customers, dict) or not all(isinstance(v, str) for v in customers.values()):
         raise ConfigError("must be a table of column = header", file=path, key="customers")
     result["customers"] = dict(customers)
-    for spec in (BALANCES, TRANSACTIONS):
+    for spec in MAPPED:
         table = data.pop(spec.name, {})
         if not isinstance(table, dict):
             raise ConfigError("must be a table", file=path, key=spec.name)
@@ -1113,6 +1121,8 @@ def parse_mapping(path: str) -> dict[str, dict[str, str]]:
         result[spec.name] = dict(table)
     for extra in data:
         raise ConfigError(
-            "unknown table (known: balances, transactions, customers)", file=path, key=extra
+            f"unknown table (known: {', '.join(s.name for s in MAPPED)}, customers)",
+            file=path,
+            key=extra,
         )
     return result

@@ -42,11 +42,14 @@ from . import csv_bytes
 from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .csv_bytes import Shape
 from .errors import ConfigError, InputError
+from .fx import rates_checked
+from .joint import JOINT, JT_ACCOUNTS, JT_ROWS, holders_by_unit
 from .layout_measures import measure_layout
 from .layouts import as_of as known_on
 from .layouts import layout_of
 from .measures import measure_in_steps
 from .overdraft import OVERDRAWN, overdrawn_of, zeroes
+from .parties import UNIT, check_job
 from .pipeline import (
     Context,
     Job,
@@ -58,12 +61,14 @@ from .pipeline import (
     counts_with,
     files_with,
     money_of,
+    rated,
     rejects_of,
     require_customers,
     rows_counted,
     rows_in,
     scoring_of,
     unmapped_of,
+    with_units,
 )
 from .plan import Plan, compile_plan
 from .points import NUMERATOR
@@ -98,6 +103,7 @@ from .sources import (
     sha256_of,
     suffix_delimiter,
 )
+from .spark_parties import units_on_cluster
 from .spark_scoring import (
     KIND,
     arrow_for_spark,
@@ -174,9 +180,11 @@ def run(
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
     require_customers(plan, job.customers)  # before a Spark session is started
+    check_job(plan, job)  # --parties and --score-by, as early
     spark = spark or session()
     with Reader(job.encoding, job.mapping, job.delimiter) as reader:
         with stages.stage("read", "finding and opening inputs on Spark") as done:
+            plan = rated(plan, reader, job)
             balances = balances_spec(job.balance_layout)
             opened = {
                 "balances": _open(spark, reader, balances, job.balances, job),
@@ -203,6 +211,8 @@ def run(
 def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: bool) -> Result:
     """Measure, then score on the executors (``spark_scoring``); the driver finishes the
     summary from the parts, with the functions the polars engine finishes with."""
+    if context.units is not None and plan.joint:  # a person's numbers: one holder
+        opened["balances"].holders = context.units.mapping.select("customer_id", UNIT)
     handed = {name: _measure(plan, name, o) for name, o in opened.items()}
     partitions = _partitions(opened["balances"])
     folds = {name: h.folds for name, h in handed.items()}
@@ -218,23 +228,31 @@ def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: 
     check_window(plan, counts, lambda name: _span(plan, name, opened[name]))  # exit 2 if not met
     warnings = window_warnings(plan, counts)
     rejects = rejects_of([h.bad for h in handed.values()], conflicts, context)
+    forward, ahead = _forward(plan, opened, partitions) if plan.ruleset.service else (None, None)
+    rolled = None
+    if context.units is not None:  # one row per party or household, the forward summed in
+        values, rolled = units_on_cluster(plan, values, context, forward, partitions)
+        forward = None
     ranked = ranked_on_cluster(plan, values, partitions)
     how = scoring_of(plan, ranked, context)
-    forward, ahead = _forward(plan, opened, partitions) if plan.ruleset.service else (None, None)
+    if context.units is not None:
+        how = context.units.scoring(how)
     rows, parts, scored = scores_on_cluster(plan, how, values, context, forward)
     if ahead is not None:  # the scores and their parts are persisted by now
         ahead.unpersist()
     counts = counts_with(counts, context)
     summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
-    with_checks(summary, warnings, handed["balances"].overdrawn)
+    with_checks(summary, warnings, handed["balances"].overdrawn, handed["balances"].joint)
     files = files_with({name: h.files for name, h in handed.items()}, context)
     scores = scores_template(plan, how, context)
     if collect:
         scores = collected(rows, scores)
         scored.unpersist()
         held.unpersist()
-    result = Result(plan, scores, rejects, summary, files, unmapped)
-    result.cluster_scores = None if collect else rows
+        if rolled is not None:
+            rolled.unpersist()
+    result = Result(plan, with_units(summary, scores, context), rejects, summary, files, unmapped)
+    result.cluster_scores = None if collect else with_units(summary, rows, context)
     return result
 
 
@@ -278,6 +296,7 @@ class _Opened:
     facts: dict[int, _Facts] = field(default_factory=dict)  # local CSV files', by id
     stamps: dict[Path, Stamp | None] = field(default_factory=dict)  # local files as opened
     date_format: str | None = None  # text dates' one format (``Job.date_format``)
+    holders: pl.DataFrame | None = None  # balances by unit: (customer_id, unit), ``joint``
 
 
 @dataclass(frozen=True)
@@ -805,6 +824,7 @@ class _Handed:
     files: list[InputFile]
     held: DataFrame
     overdrawn: dict[str, int] | None = None  # ``overdraft.overdrawn_of`` of the folds
+    joint: dict[str, int] | None = None  # ``joint.joint_of`` of the folds
 
 
 def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) -> _Handed:
@@ -816,7 +836,9 @@ def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) 
     key = F.col(PARTITION_KEY[name])
     key = key if opened.typed else F.trim(key)
     handed = opened.frame.repartition(_partitions(opened), key).mapInArrow(
-        _partition_measure(plan, name, opened.typed, opened.facts, until, opened.date_format),
+        _partition_measure(
+            plan, name, opened.typed, opened.facts, until, opened.date_format, opened.holders
+        ),
         _handover_schema(ids),
     )
     handed = handed.persist(StorageLevel.MEMORY_AND_DISK)
@@ -831,8 +853,15 @@ def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) 
     overdrawn = None
     if name == "balances" and zeroes(plan):  # summed on the cluster, a row to the driver
         overdrawn = overdrawn_of(_to_polars(folds.agg(*(F.sum(c).alias(c) for c in OVERDRAWN))))
+    joint = None
+    if name == "balances" and plan.joint:  # the accounts summed, the holders counted there
+        accounts = folds.agg(F.sum(JT_ACCOUNTS)).collect()[0][0] or 0
+        holders = folds.groupBy("customer_id").agg(F.sum(JT_ROWS).alias(JT_ROWS))
+        counted = holders.where(F.col(JT_ROWS) > 0).count() if accounts else 0
+        joint = {"accounts": int(accounts), "holders": counted} if accounts else None
     bad_rows = rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16))
-    return _Handed(folds.drop(*OVERDRAWN), bad_rows, opened.files, handed, overdrawn)
+    folds = folds.drop(*OVERDRAWN, *JOINT)
+    return _Handed(folds, bad_rows, opened.files, handed, overdrawn, joint)
 
 
 def _same_records(info: InputFile) -> None:
@@ -888,6 +917,7 @@ def _handover_types(ids: list[str]) -> dict[str, Any]:
         DETAIL: pl.String,
         ROWS: pl.Int64,
         **{c: pl.Int64 for c in OVERDRAWN},  # ``overdraft``: "zero" rule sets' balances
+        **{c: pl.Int64 for c in JOINT},  # ``joint``: rule sets that count joint accounts
     }
 
 
@@ -911,10 +941,13 @@ def _partition_measure(
     facts: dict[int, _Facts],
     until: date | None = None,
     date_format: str | None = None,
+    holders: pl.DataFrame | None = None,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The function each Spark task runs: the polars engine's validate and measure."""
     return arrow_task(
-        lambda frame: measure_partition(plan, name, typed, frame, facts, until, date_format)
+        lambda frame: measure_partition(
+            plan, name, typed, frame, facts, until, date_format, holders
+        )
     )
 
 
@@ -926,6 +959,7 @@ def measure_partition(
     facts: dict[int, _Facts] | None = None,
     until: date | None = None,
     date_format: str | None = None,
+    holders: pl.DataFrame | None = None,
 ) -> pa.Table:
     """One partition's folds, bad rows and per-file row counts, in the hand-over schema.
 
@@ -934,8 +968,12 @@ def measure_partition(
     by the very function the polars engine measures with (``measure_in_steps``).
     Rows of local CSV files first get polars' lines and marks (``_placed``).
     ``until``: only the rows dated up to it are measured (``watch``'s balances).
+    ``holders``: scoring by unit, the units of joint accounts' holders, as the polars
+    engine joins them (``joint.holders_by_unit``), shipped with the task.
     """
     lf, checked = _checked_partition(plan, name, typed, frame, facts, date_format)
+    if holders is not None:
+        checked = holders_by_unit(checked, holders)
     if until is not None:
         checked = known_on(checked, until)
     if name == "balances" and layout_of(checked.collect_schema().names()) != "changes":
@@ -966,7 +1004,7 @@ def _checked_partition(
         parsers = {c: p for c, p in balance_parsers(plan, date_format).items() if c in found}
     else:
         parsers = transaction_parsers(date_format)
-    return lf, check(lf, parsers, typed=typed)
+    return lf, rates_checked(plan, name, check(lf, parsers, typed=typed))
 
 
 def _span(plan: Plan, name: str, opened: _Opened) -> Span | None:

@@ -180,7 +180,7 @@ def scores_on_cluster(
         frame = frame.join(forward, "customer_id", "left")
     if context.overrides is not None:
         frame = frame.join(_to_spark(spark, context.overrides.frame), "customer_id", "left")
-    if context.attributes is not None:
+    if context.attributes is not None and context.units is None:  # units carry theirs
         frame = frame.join(_to_spark(spark, context.attributes.frame), "customer_id", "left")
     if context.previous is not None:
         frame = frame.join(_to_spark(spark, context.previous), "customer_id", "full")
@@ -202,7 +202,7 @@ def _scores_task(plan: Plan, how: Scoring) -> Task:
             *(pl.col(c).cast(pl.Int64) for c in money),
             *(pl.col(c).cast(pl.Int128) for c in [FORWARD] if c in part.columns),
         )
-        attributes = scored.select("customer_id", *how.carried) if how.gated else None
+        attributes = scored.select("customer_id", *how.carried) if how.carried else None
         previous = None
         if how.previous:
             state = [c for c in PREVIOUS_COLUMNS if c in part.columns]  # ``[service]``'s
@@ -222,6 +222,8 @@ def _scores_task(plan: Plan, how: Scoring) -> Task:
 
 def _template(plan: Plan, how: Scoring, context: Context) -> Scored:
     attributes = context.attributes.frame if context.attributes is not None else None
+    if context.units is not None:  # a unit's numbers, then its customers columns
+        attributes = context.units.attributes_template(attributes)
     return no_customers(plan, how, attributes, context.previous)
 
 

@@ -24,7 +24,7 @@ import polars as pl
 
 from .breakdown import group_part, group_tiers, near_part, upgrade
 from .migration import migration_part, migration_summary, with_previous
-from .plan import CENTS, Plan
+from .plan import Plan
 from .points import (
     NUMERATOR,
     TIER_INDEX,
@@ -147,7 +147,7 @@ def summary_of(
         .agg(
             pl.col("customers").sum(),
             to_money(pl.col(NUMERATOR).sum(), plan.q).alias("points"),
-            to_money(pl.col("_assets").sum(), CENTS * plan.day_count).alias("assets"),
+            to_money(pl.col("_assets").sum(), plan.per_yuan("balances")).alias("assets"),
         )
     )
     quality = int(parts["tiers"]["quality"].sum())  # quality tier or above, and no gate

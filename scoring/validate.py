@@ -35,6 +35,9 @@ _DATE = (
 # Nothing a person can see: white space, control and format characters (zero-width
 # space, byte order mark): such an id looks empty wherever it is shown.
 _INVISIBLE = r"^[\s\p{Z}\p{Cc}\p{Cf}]*$"
+FX_DIGITS = 8  # exchange rates (``fx``): yuan per unit, at most 8 decimals
+CNY = "CNY"  # what a balance or transaction is in when no currency is given (``fx``)
+_CURRENCY = r"^[A-Z]{3}$"  # an ISO 4217 code
 # Integer types whose every value has fewer digits than any bound below (10**12).
 _SMALL_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
 
@@ -385,6 +388,27 @@ def parse_ratio(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed
     return Parsed(pl.when(blank).then(pl.lit(scale)).otherwise(parsed.value), reason, parsed.pre)
 
 
+def parse_currency(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """An ISO 4217 code, three capital letters; blank is CNY. Any other form (``usd``,
+    ``RMB``'s lower case, a symbol) is rejected rather than guessed at."""
+    value = pl.col(name).cast(pl.String) if typed else _text(name)
+    blank = value.is_null() | (value.str.strip_chars() == "")
+    good = value.str.contains(_CURRENCY).fill_null(False)
+    reason = pl.when(~blank & ~good).then(pl.lit("not an ISO 4217 currency code (e.g. USD)"))
+    return Parsed(pl.when(blank).then(pl.lit(CNY)).otherwise(value), reason)
+
+
+def parse_rate(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """Yuan per unit, above 0, at most 8 decimals, as an integer of 10**-8 yuan."""
+    parsed = _scaled(name, dtype, FX_DIGITS)
+    reason = pl.coalesce(
+        pl.when(parsed.value.is_null() & parsed.reason.is_null()).then(pl.lit("empty rate")),
+        parsed.reason,
+        pl.when(parsed.value <= 0).then(pl.lit("rate must be > 0")),
+    )
+    return Parsed(parsed.value, reason, parsed.pre)
+
+
 def parse_flag(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
     """true/false, t/f, 1/0, y/n, yes/no, 是/否 (any case); blank means false (no blemish
     known). Anything else (2, 1.0, full-width letters) is rejected, not guessed."""
@@ -447,6 +471,7 @@ BALANCE_PARSERS: dict[str, Parser] = {
     "start_date": parse_date,
     "end_date": parse_end_date,
     "accumulated": lambda n, t, typed: parse_money(n, t, positive=False, optional=False),
+    "currency": parse_currency,
 }
 
 
@@ -500,6 +525,7 @@ TRANSACTION_PARSERS: dict[str, Parser] = {
     "amount": lambda n, t, typed: parse_money(n, t, positive=True, optional=False),
     "fee": lambda n, t, typed: parse_money(n, t, positive=False, optional=True),
     "fee_ratio": parse_ratio,
+    "currency": parse_currency,
 }
 
 

@@ -109,9 +109,9 @@ def rating_of(plan: Plan) -> Rating:
     window = rating_window(day)
     counted = None
     if window.start <= as_of:
-        counted = compile_plan(plan.ruleset, Window(window.start, as_of, "counted"))
+        counted = compile_plan(plan.ruleset, Window(window.start, as_of, "counted"), plan.fx)
     held = (day - max(as_of, window.start - timedelta(days=1))).days
-    return Rating(day, window, compile_plan(plan.ruleset, window), counted, held)
+    return Rating(day, window, compile_plan(plan.ruleset, window, plan.fx), counted, held)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class Lever:
 def lever_of(plan: Plan) -> Lever:
     balances = [c for c in plan.of_source("balances") if c.weight > 0]
     best = max(balances, key=lambda c: c.weight)  # rules: [service] needs one
-    return Lever(best.id, best.label, best.weight)
+    return Lever(best.id, best.label, best.weight * plan.scale)  # per cent-day in yuan
 
 
 def with_forward(plan: Plan) -> Plan:

@@ -32,11 +32,28 @@ def reference_points(
     start: date,
     end: date,
     layout: str = "changes",
+    fx: dict[str, list[tuple[date, Fraction]]] | None = None,
+    joint: str = "each",
+    unit_of: dict[str, str] | None = None,
 ) -> dict[str, Fraction]:
     """Exact points per customer; every customer in either input appears. ``balances``
     in one of the layouts (see ``held``): rows (customer, account, product, then
     date, balance for changes; start, end, balance for intervals; start, end,
-    accumulated for accumulations; date, seq, balance for postings)."""
+    accumulated for accumulations; date, seq, balance for postings).
+
+    ``fx`` (rates per currency: (from date, yuan per unit)): change-log balances and
+    transactions then end in a currency ("" is CNY), converted at each day's rate
+    (the latest on or before it); a row without one for its first counted day is
+    rejected, before repeats are looked for, as validation rejects it.
+
+    ``joint`` (change log): rows of one account and date that differ only in customer
+    are a joint account's holders: each counts the balance ("each"), an equal share
+    ("split", at most 10 holders), or they conflict ("reject"). ``unit_of``: points
+    per unit (party or household; a customer not in it is its own), where holders of
+    one unit are one holder."""
+    if fx is not None:
+        fx = {code: sorted(rates) for code, rates in fx.items()}
+        balances, transactions = _rated(balances, transactions, start, end, fx)
     rules = load()
     unit = Fraction(rules["ruleset"]["unit"])
     component_of = {}
@@ -45,24 +62,28 @@ def reference_points(
             component_of[(comp["source"], code)] = comp
     days = (end - start).days + 1
     points: dict[str, Fraction] = defaultdict(Fraction)
+
+    def unit_id(customer: str) -> str:
+        return (unit_of or {}).get(customer, customer)
+
     if layout == "changes":
-        balances = usable(balances, (1, 3))
+        balances = _holders(balances, joint, unit_id)
     transactions = usable(transactions, (1,))
     for row in balances:  # a customer whose every row conflicts is not scored
         points[row[0]] += 0
     for row in transactions:
         points[row[0]] += 0
 
-    for customer, product, yuan_days in held(balances, start, end, layout):
+    for customer, product, yuan_days in held(balances, start, end, layout, fx):
         comp = component_of.get(("balances", product))
         if comp is not None:
             points[customer] += yuan_days / days / unit * Fraction(comp["rate"])
 
-    for customer, _txn, day, kind, amount, fee, ratio in transactions:
+    for customer, _txn, day, kind, amount, fee, ratio, *currency in transactions:
         comp = component_of.get(("transactions", kind))
         if comp is None or not start <= day <= end:
             continue
-        counted = Fraction(amount)
+        counted = Fraction(amount) * _rate(fx, currency, day)
         cap = comp.get("caps", {}).get(kind, comp.get("cap"))
         if cap is not None:
             counted = min(counted, Fraction(str(cap)))
@@ -70,7 +91,36 @@ def reference_points(
         if comp.get("requires_fee") and not (_money(fee) or 0) > 0:
             continue
         points[customer] += counted / unit * Fraction(comp["rate"])
-    return dict(points)
+    if unit_of is None:
+        return dict(points)
+    units: dict[str, Fraction] = defaultdict(Fraction)
+    for customer, value in points.items():
+        units[unit_id(customer)] += value
+    return dict(units)
+
+
+def _holders(rows: list[tuple], joint: str, unit) -> list[tuple]:
+    """Balance rows as a run uses them, each with its share (a Fraction) appended: one
+    row per key if all are the same row; a joint account's holders (rows that differ
+    only in customer), one per unit, each with 1 or 1/n; none for a conflict."""
+    found: dict[tuple, list[tuple]] = defaultdict(list)
+    for row in rows:
+        found[(row[1], row[3])].append(row)
+    out = []
+    for same in found.values():
+        if len(set(same)) == 1:
+            out.append((*same[0], Fraction(1)))
+            continue
+        if joint == "reject" or len({r[1:] for r in same}) > 1:
+            continue  # they differ in more than the customer: a conflict
+        first: dict[str, tuple] = {}
+        for row in sorted(set(same)):
+            first.setdefault(unit(row[0]), row)
+        if joint == "split" and len(first) > 10:
+            continue
+        share = Fraction(1, len(first)) if joint == "split" else Fraction(1)
+        out += [(*row, share) for row in first.values()]
+    return out
 
 
 def usable(rows: list[tuple], key: tuple[int, ...]) -> list[tuple]:
@@ -83,8 +133,36 @@ def usable(rows: list[tuple], key: tuple[int, ...]) -> list[tuple]:
     return [same[0] for same in found.values() if len(set(same)) == 1]
 
 
+def _rate(fx: dict | None, currency: list[str], day: date) -> Fraction:
+    """Yuan per unit of a row's currency on ``day`` (1 for CNY; 0 if none: not asked)."""
+    code = currency[0] if currency else ""
+    if code in ("", "CNY") or fx is None:
+        return Fraction(1)
+    known = [rate for since, rate in fx.get(code, []) if since <= day]
+    return known[-1] if known else Fraction(0)
+
+
+def _has_rate(fx: dict, code: str, day: date) -> bool:
+    return code in ("", "CNY") or any(since <= day for since, _ in fx.get(code, []))
+
+
+def _rated(balances: list, transactions: list, start: date, end: date, fx: dict):
+    """The rows validation keeps: a foreign row counting on a window day needs a rate
+    on or before its first one. An empty currency is CNY (the same row as one that
+    says CNY)."""
+    balances = [(*r[:5], r[5] or "CNY") for r in balances]
+    transactions = [(*r[:7], r[7] or "CNY") for r in transactions]
+    kept_b = [r for r in balances if r[3] > end or _has_rate(fx, r[5], max(r[3], start))]
+    kept_t = [r for r in transactions if not start <= r[2] <= end or _has_rate(fx, r[7], r[2])]
+    return kept_b, kept_t
+
+
 def held(
-    balances: list[tuple], start: date, end: date, layout: str = "changes"
+    balances: list[tuple],
+    start: date,
+    end: date,
+    layout: str = "changes",
+    fx: dict | None = None,
 ) -> list[tuple[str, str, Fraction]]:
     """(customer, product, yuan-days) of every account on every window day, walked day
     by day, or (accumulations) of every row wholly inside the window."""
@@ -100,11 +178,27 @@ def held(
     day = start
     while day <= end:
         for account in sorted({row[1] for row in balances}):
+            if layout == "changes":  # every holder of the account's latest row
+                for customer, product, balance, currency in _holding(balances, account, day):
+                    out.append((customer, product, balance * _rate(fx, currency, day)))
+                continue
             found = _on(balances, account, day, layout)
             if found is not None:
-                out.append(found)
+                customer, product, balance, *currency = found
+                out.append((customer, product, balance * _rate(fx, currency, day)))
         day += timedelta(days=1)
     return out
+
+
+def _holding(rows: list[tuple], account: str, day: date) -> list[tuple]:
+    """The account's holders at the end of ``day``: (customer, product, balance x share,
+    [currency]) of each of its rows of the latest date up to ``day`` (``_holders`` rows:
+    the share last, a currency before it when the rows have one)."""
+    dates = [r[3] for r in rows if r[1] == account and r[3] <= day]
+    if not dates:
+        return []
+    latest = [r for r in rows if r[1] == account and r[3] == max(dates)]
+    return [(r[0], r[2], Fraction(r[4]) * r[-1], list(r[5:-1])) for r in latest]
 
 
 def _on(rows: list[tuple], account: str, day: date, layout: str) -> tuple | None:
@@ -114,11 +208,11 @@ def _on(rows: list[tuple], account: str, day: date, layout: str) -> tuple | None
             if acct == account and first <= day and (_open(last) or day <= last):
                 return customer, product, Fraction(balance)
         return None
-    known = [(r[3], r[0], r[2], r[4]) for r in rows if r[1] == account and r[3] <= day]
+    known = [(r[3], r[0], r[2], r[4], *r[5:]) for r in rows if r[1] == account and r[3] <= day]
     if not known:
         return None
-    _, customer, product, balance = max(known)
-    return customer, product, Fraction(balance)
+    _, customer, product, balance, *currency = max(known)
+    return customer, product, Fraction(balance), *currency
 
 
 def _open(end: date | str | None) -> bool:

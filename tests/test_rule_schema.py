@@ -121,6 +121,10 @@ rating_days = ["06-30"]
 buffer_months = { A = 6 }
 description = "d"
 
+[fx]
+convert = "window_end"
+description = "d"
+
 [[service.floors]]
 column = "pb"
 tier = "A"

@@ -1,0 +1,308 @@
+"""Foreign currency: amounts converted to yuan (全折人民币) at the operator's rates.
+
+A balance or transaction row may name its currency (ISO 4217; none, or a blank
+cell, is CNY). ``--fx`` gives yuan per unit of each currency from a date on; a
+day's rate is the latest given on or before it. The rule set's ``[fx] convert``
+says which day's rate converts: ``daily`` (each balance-day at its own day's rate,
+a transaction at its date's) or ``window_end`` (everything at the window's last
+day's rate).
+
+Exactness: rates have at most 8 decimals, so a run with ``--fx`` keeps every
+measure in units of 10**-8 cent (``Fx.scale``): a balance-day in yuan is the
+balance in cents times that day's rate in 10**-8 yuan, an integer. Balance-days
+of a row held from day ``a`` for ``n`` days are ``balance x (P[a+n] - P[a])``,
+where ``P`` is the running sum of a currency's daily rates (``day_sums``): one
+gather from a small table per row, no join, so the streaming passes stay as they
+are. CNY's rate is ``scale`` every day, so yuan rows measure as without ``--fx``,
+only in finer units; the plan's denominators carry the same factor
+(``plan.compile_plan``), and every score and figure comes out the same.
+
+A foreign-currency row without ``--fx``, or with no rate for the first day it
+counts, is rejected (``with_rates_checked``): never read as yuan, never given
+another day's rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+
+import polars as pl
+
+from .errors import InputError
+from .plan import Plan
+from .sources import FX, InputFile, Reader, resolve_paths
+from .validate import (
+    CNY,
+    DETAIL,
+    FX_DIGITS,
+    Parsed,
+    check,
+    detail,
+    parse_currency,
+    parse_date,
+    parse_rate,
+    rejects_table,
+)
+
+SCALE = 10**FX_DIGITS  # a rate of 1 yuan per unit
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Fx:
+    """The rates of ``--fx`` as read, and how the rule set converts: per currency, its
+    (day since 1970, rate in 10**-8 yuan) pairs in date order."""
+
+    rates: tuple[tuple[str, tuple[tuple[int, int], ...]], ...]
+    convert: str = "daily"
+    files: tuple[InputFile, ...] = field(default=(), compare=False)  # not in the hash
+    scale: int = SCALE
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        """CNY first, then the currencies with rates: a row's currency is its place here."""
+        return (CNY, *(c for c, _ in self.rates if c != CNY))
+
+
+def day_of(when: date) -> int:
+    return (when - _EPOCH).days
+
+
+def date_of(day: int) -> date:
+    return _EPOCH + timedelta(days=day)
+
+
+def _rated_currency(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
+    """A rates file's currency: a code, never blank (blank is CNY only in the inputs)."""
+    parsed = parse_currency(name, dtype, typed=typed)
+    value = pl.col(name).cast(pl.String).str.strip_chars()
+    empty = pl.when(value.is_null() | (value == "")).then(pl.lit("empty currency"))
+    return Parsed(parsed.value, pl.coalesce(empty, parsed.reason), parsed.pre)
+
+
+def read_rates(reader: Reader, given: str | list[str], convert: str) -> Fx:
+    """``--fx``: every row must be good, since a rate left out would silently give its
+    days the rate before; one currency and date with two rates stops the run too
+    (which is right is unknowable), as does a CNY rate other than 1."""
+    files, batches = reader.open_all(FX, resolve_paths(given, "--fx"))
+    parsers = {"date": parse_date, "currency": _rated_currency, "rate": parse_rate}
+    checked = pl.concat([check(b.frame, parsers, b.typed) for b in batches])
+    bad, good, *sizes = pl.collect_all(
+        [
+            checked.filter(pl.col(DETAIL).is_not_null()).head(1),
+            checked.filter(pl.col(DETAIL).is_null()).drop(DETAIL),
+            *(b.sizes for b in batches),
+        ]
+    )
+    for batch, size in zip(batches, sizes, strict=True):
+        batch.take_rows(size)
+    if bad.height:
+        first = reader.file_names(rejects_table(bad)).row(0, named=True)
+        raise InputError(
+            f"line {first['line']}: {first['column']} {first['value']!r}: {first['reason']} "
+            "(every rate must be usable: a rate left out would give its days another)",
+            file=str(first["file"]),
+            key="--fx",
+        )
+    rows = good.select("currency", pl.col("date").cast(pl.Int32).alias("day"), "rate").unique()
+    _check_rows(reader, rows, files)
+    pairs = (
+        rows.filter(pl.col("currency") != CNY)
+        .sort("currency", "day")
+        .group_by("currency", maintain_order=True)
+        .agg(pl.col("day"), pl.col("rate"))
+    )
+    rates = tuple(
+        (code, tuple(zip(days, values, strict=True))) for code, days, values in pairs.iter_rows()
+    )
+    return Fx(rates, convert, tuple(files))
+
+
+def _check_rows(reader: Reader, rows: pl.DataFrame, files: list[InputFile]) -> None:
+    shown = ", ".join(f.path for f in files)
+    twice = rows.filter(pl.len().over("currency", "day") > 1)
+    if twice.height:
+        code, day = twice.row(0)[:2]
+        when = (_EPOCH + timedelta(days=day)).isoformat()
+        raise InputError(f"two rates for {code} on {when}", file=shown, key="--fx")
+    cny = rows.filter((pl.col("currency") == CNY) & (pl.col("rate") != SCALE))
+    if cny.height:
+        raise InputError("a CNY rate other than 1", file=shown, key="--fx")
+
+
+def span(plan_window: tuple[date, date], forward: tuple[date, date] | None) -> tuple[int, int]:
+    """The days a run's rate table covers: its window and the watch's (``Forward``),
+    first day and the day after the last."""
+    start, end = plan_window
+    if forward is not None:
+        start, end = min(start, forward[0]), max(end, forward[1])
+    return day_of(start), day_of(end) + 1
+
+
+@lru_cache(maxsize=16)
+def day_sums(fx: Fx, low: int, high: int, end: int) -> pl.Series:
+    """Per currency (in ``currencies`` order), the running sums ``P[0..n]`` of its
+    daily rates over days ``low``..``high`` (n = high - low), one after another: the
+    rate-days from day ``a`` for ``k`` days are ``P[a-low+k] - P[a-low]``. A day with
+    no rate yet adds 0 (its rows were rejected). ``window_end``: every day at the
+    rate of day ``end``."""
+    days = pl.DataFrame({"day": pl.int_range(low, high + 1, eager=True, dtype=pl.Int32)})
+    codes = pl.DataFrame({"currency": list(fx.currencies)})
+    known = [(c, d, r) for c, pairs in fx.rates for d, r in pairs]
+    rates = pl.DataFrame(
+        known, schema={"currency": pl.String, "at": pl.Int32, "rate": pl.Int64}, orient="row"
+    )
+    if fx.convert == "window_end":  # each currency's rate on the last day, every day
+        rates = (
+            rates.filter(pl.col("at") <= end)
+            .sort("at")
+            .group_by("currency")
+            .agg(pl.col("rate").last())
+            .with_columns(pl.lit(low, pl.Int32).alias("at"))
+        )
+    grid = codes.join(days, how="cross").sort("day")
+    daily = grid.join_asof(
+        rates.sort("at"), left_on="day", right_on="at", by="currency", strategy="backward",
+        check_sortedness=False,  # both sorted by their day; groups make polars unable to tell
+    )  # fmt: skip
+    rate = pl.when(pl.col("currency") == CNY).then(fx.scale).otherwise(pl.col("rate"))
+    daily = daily.with_columns(rate.fill_null(0).cast(pl.Int64).alias("rate"))
+    order = {code: i for i, code in enumerate(fx.currencies)}
+    place = pl.col("currency").replace_strict(order, return_dtype=pl.Int32)
+    before = (pl.col("rate").cum_sum() - pl.col("rate")).over("currency", order_by="day")
+    sums = daily.with_columns(place.alias("_order"), before.alias("p")).sort("_order", "day")
+    return sums["p"]
+
+
+def currency_index(fx: Fx) -> pl.Expr:
+    """A row's currency as its place in ``fx.currencies`` (a bad row's: 0)."""
+    codes = pl.Enum(list(fx.currencies))
+    place = pl.col("currency").cast(codes, strict=False).to_physical().cast(pl.Int64)
+    return place.fill_null(0)
+
+
+def rate_days(
+    fx: Fx, table: tuple[int, int, int], since: pl.Expr, days: pl.Expr, start: int
+) -> pl.Expr:
+    """A balance's days in yuan-rate units: the sum of its currency's daily rates over
+    the ``days`` it counts from ``max(since, start)`` (0 days: 0). ``table``: the
+    ``day_sums`` bounds (low, high, end)."""
+    low, high, end = table
+    sums = day_sums(fx, low, high, end)
+    width = high - low + 1
+    base = currency_index(fx) * width
+    first = (pl.max_horizontal(since, pl.lit(start)) - low).clip(0, width - 1)
+    last = (first + days).clip(0, width - 1)
+    table_lit = pl.lit(sums)
+    value = table_lit.gather(base + last) - table_lit.gather(base + first)
+    return pl.when(days > 0).then(value).otherwise(0)
+
+
+def rate_of_day(fx: Fx, table: tuple[int, int, int], day: pl.Expr) -> pl.Expr:
+    """A transaction's rate on its date (days since 1970), in 10**-8 yuan."""
+    low, high, end = table
+    sums = pl.lit(day_sums(fx, low, high, end))
+    width = high - low + 1
+    base = currency_index(fx) * width
+    at = (day - low).clip(0, width - 2)
+    return sums.gather(base + at + 1) - sums.gather(base + at)
+
+
+def missing_rate(fx: Fx | None, needed: pl.Expr, end_day: int) -> pl.Expr:
+    """Whether a good row's currency has no rate for the day it first counts
+    (``needed``, days since 1970; null: it counts on no day, nothing is needed):
+    always, for a foreign currency without ``--fx``."""
+    foreign = pl.col("currency") != CNY
+    if fx is None:
+        return foreign & needed.is_not_null()
+    firsts = {code: pairs[0][0] for code, pairs in fx.rates}
+    first = pl.col("currency").replace_strict(firsts, default=None, return_dtype=pl.Int32)
+    on = pl.lit(end_day) if fx.convert == "window_end" else needed
+    return foreign & needed.is_not_null() & (first.is_null() | (first > on))
+
+
+def why_missing(fx: Fx | None, needed: pl.Expr, end_day: int) -> pl.Expr:
+    if fx is None:
+        return pl.lit("a foreign currency and no --fx rates: never read as yuan")
+    on = pl.lit(end_day) if fx.convert == "window_end" else needed
+    when = pl.lit(_EPOCH) + pl.duration(days=on)
+    return pl.concat_str(
+        pl.lit("no "), pl.col("currency"), pl.lit(" rate on or before "),
+        when.dt.to_string("%Y-%m-%d"), pl.lit(" in --fx"),
+    )  # fmt: skip
+
+
+def with_rates_checked(
+    checked: pl.LazyFrame, fx: Fx | None, needed: pl.Expr, end_day: int
+) -> pl.LazyFrame:
+    """Rows with a problem more where a foreign currency has no rate (see
+    ``missing_rate``); rows already bad keep theirs."""
+    if "currency" not in checked.collect_schema().names():
+        return checked
+    missing = pl.col(DETAIL).is_null() & missing_rate(fx, needed, end_day)
+    problem = detail(pl.lit("currency"), pl.col("currency"), why_missing(fx, needed, end_day))
+    return checked.with_columns(
+        pl.when(missing).then(problem).otherwise(pl.col(DETAIL)).alias(DETAIL)
+    )
+
+
+FX_DAYS = "_fx_days"  # a balance row's days in rate units (``rate_days``), per row
+FX_FORWARD = "_fx_days_t"  # the same over the watch's window (``FORWARD_DAYS``)
+
+
+def table_of(plan: Plan) -> tuple[int, int, int]:
+    """The ``day_sums`` bounds of a run: its windows' span and the window's last day."""
+    forward = None if plan.forward is None else (plan.forward.start, plan.forward.end)
+    low, high = span((plan.window.start, plan.window.end), forward)
+    return low, high, day_of(plan.window.end)
+
+
+def held_in_yuan(plan: Plan, since: pl.Expr, days: pl.Expr, start: date, name: str) -> pl.Expr:
+    """``rate_days`` of a balance held ``days`` of the window from ``since`` (days since
+    1970) or the window's ``start``, whichever is later."""
+    assert plan.fx is not None
+    return rate_days(plan.fx, table_of(plan), since, days, day_of(start)).alias(name)
+
+
+def amount_in_yuan(plan: Plan, amount: pl.Expr) -> pl.Expr:
+    """A transaction's amount in 10**-8 cents of yuan, at the rate of its date."""
+    assert plan.fx is not None
+    day = pl.col("date").cast(pl.Int32)
+    return amount.cast(pl.Int128) * rate_of_day(plan.fx, table_of(plan), day)
+
+
+NOT_DAILY = (
+    "a sum of balance-days in a foreign currency cannot be converted day by day ([fx] convert = "
+    '"daily"); export end-of-day balances, or convert at the window\'s end'
+)
+
+
+def rates_checked(plan: Plan, source: str, checked: pl.LazyFrame) -> pl.LazyFrame:
+    """Validated rows, and a foreign-currency row that counts towards a window without
+    a rate for the first day it may count rejected (``missing_rate``): the day it is
+    dated (a transaction), or the later of its first day and the window's first (a
+    balance). Accumulations in a foreign currency are rejected under ``daily``: their
+    days' balances are unknown, so are their days' yuan."""
+    names = checked.collect_schema().names()
+    if "currency" not in names:
+        return checked
+    low, high, end = table_of(plan)
+    if source == "transactions":
+        day = pl.col("date").cast(pl.Int32)
+        needed = pl.when((day >= low) & (day < high)).then(day)
+    else:
+        first = pl.col("date" if "date" in names else "start_date").cast(pl.Int32)
+        counts = first < high
+        if "end_date" in names:
+            counts = counts & (pl.col("end_date").cast(pl.Int32).fill_null(high) >= low)
+        needed = pl.when(counts).then(pl.max_horizontal(first, pl.lit(low)))
+    checked = with_rates_checked(checked, plan.fx, needed, end)
+    if "accumulated" in names and plan.fx is not None and plan.fx.convert == "daily":
+        foreign = pl.col(DETAIL).is_null() & (pl.col("currency") != CNY)
+        problem = detail(pl.lit("currency"), pl.col("currency"), pl.lit(NOT_DAILY))
+        checked = checked.with_columns(
+            pl.when(foreign).then(problem).otherwise(pl.col(DETAIL)).alias(DETAIL)
+        )
+    return checked
