@@ -405,3 +405,76 @@ def test_spark_converts_as_the_polars_engine_does(tmp_path: Path, spark: object)
     assert local.scores.filter(pl.col("customer_id") == "C1")["short_term_assets_amount"][0] == (
         Decimal("7100.55")
     )
+
+
+def test_every_measuring_path_converts_alike(tmp_path: Path) -> None:
+    """The sample with its foreign rows as CSV and as typed Parquet, in account order
+    (one pass, and in parts the pass that holds no rows), and shuffled (sorted in
+    memory): the same scores, row accounting and rejects."""
+    sample = ROOT / "sample_data"
+    frames = {
+        "balances": pl.concat(
+            [pl.read_csv(sample / "balances.csv", infer_schema=False),
+             pl.read_csv(sample / "foreign_and_joint.csv", infer_schema=False)],
+            how="diagonal",
+        ).filter(pl.col("account_id") != "JM-0001"),  # a key twice: no one pass (test_joint)
+        "transactions": pl.concat(
+            [pl.read_csv(sample / "transactions.csv", infer_schema=False),
+             pl.read_csv(sample / "foreign_transactions.csv", infer_schema=False)],
+            how="diagonal",
+        ),
+    }  # fmt: skip
+    typed = {
+        "balances": [pl.col("date").str.to_date(), pl.col("balance").cast(pl.Decimal(18, 2))],
+        "transactions": [pl.col("amount").cast(pl.Decimal(18, 2))],
+    }
+    paths: dict[str, dict[str, str]] = {"csv": {}, "sorted": {}, "shuffled": {}}
+    for name, frame in frames.items():
+        paths["csv"][name] = str(tmp_path / f"{name}.csv")
+        frame.write_csv(paths["csv"][name])
+        key = ["account_id", "date"] if name == "balances" else ["txn_id"]
+        ordered = frame.with_columns(typed[name]).sort(key)
+        paths["sorted"][name] = str(tmp_path / f"{name}-sorted.parquet")
+        ordered.write_parquet(paths["sorted"][name])
+        paths["shuffled"][name] = str(tmp_path / f"{name}-shuffled.parquet")
+        ordered.sample(fraction=1.0, shuffle=True, seed=7).write_parquet(paths["shuffled"][name])
+    fx = str(ROOT / "sample_data" / "fx_rates.csv")
+    results = []
+    for layout, parts in (("csv", 64_000_000), ("sorted", 64_000_000), ("sorted", 3_000),
+                          ("shuffled", 64_000_000), ("shuffled", 3_000)):  # fmt: skip
+        given = paths[layout]
+        job = Job(given["balances"], given["transactions"], parse_window("2026H1"), fx=fx)
+        job.rows_per_part = parts
+        results.append(run(job))
+        if layout == "sorted":  # in account order: balances measured as they stream
+            assert "one pass" in results[-1].measuring["balances"]
+    first = results[0]
+    for other in results[1:]:
+        assert other.scores.equals(first.scores)
+        assert other.summary["rows"] == first.summary["rows"]
+        assert other.rejects.select("line", "reason").equals(first.rejects.select("line", "reason"))
+    c0002 = first.scores.filter(pl.col("customer_id") == "C0002")
+    assert c0002["long_term_assets_amount"][0] > Decimal("9247.26") + Decimal("20000")  # USD
+
+
+def test_a_parquet_rate_file_is_read_as_typed(tmp_path: Path) -> None:
+    """Dates as dates, rates as decimals and as floats (the decimal they were written
+    from): the same conversion as the CSV's."""
+    rates = tmp_path / "fx.parquet"
+    pl.DataFrame(
+        {
+            "date": [date(2025, 6, 1), date(2026, 4, 1)],
+            "currency": ["USD", "USD"],
+            "rate": [7.0, 7.2],
+        }
+    ).write_parquet(rates)
+    usd = [("C1", "A1", "CURRENT", "2025-12-31", "1000.00", "USD")]
+    ran, got = _score(tmp_path, "pq", usd, [], "--fx", rates)
+    assert ran.returncode == 0, ran.stderr
+    assert _rows(got)["C1"]["assets_amount"] == "7100.55"
+    decimal = tmp_path / "fx-decimal.parquet"
+    pl.read_parquet(rates).with_columns(pl.col("rate").cast(pl.Decimal(12, 8))).write_parquet(
+        decimal
+    )
+    ran, got = _score(tmp_path, "pqd", usd, [], "--fx", decimal)
+    assert _rows(got)["C1"]["assets_amount"] == "7100.55"
