@@ -95,7 +95,7 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
             reader, job.balances, job.transactions, plan, job.date_format, job.balance_layout
         )
         mine = pl.col("customer_id") == customer_id
-        bal = inputs["balances"].good.filter(mine)
+        bal = _held_accounts(inputs["balances"].good, mine)
         txn = inputs["transactions"].good.filter(mine)
         repeated = inputs["transactions"].repeated
         if inputs["balances"].layout == "changes":
@@ -103,9 +103,9 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
         else:  # the layout's rows (its rejects are the run's business, not the customer's)
             bal_rows = layout_rows(plan, bal)[0]
         folded_bal, folded_txn, accounts, types = pl.collect_all([
-            fold_balances(plan, bal_rows, wide=True),
+            fold_balances(plan, bal_rows, wide=True).filter(mine),
             measure_transactions(plan, txn, repeated, wide=True),
-            _accounts(plan, bal_rows),
+            _accounts(plan, bal_rows.filter(mine)),
             _types(plan, transaction_rows(plan, txn, repeated)),
         ])  # fmt: skip
         if folded_bal.height == 0 and folded_txn.height == 0:
@@ -117,6 +117,15 @@ def explain(job: Job, customer_id: str) -> dict[str, Any]:
     scored = score(plan, values, where).collect()
     row = report_columns(plan, with_gap(plan, scored.lazy(), where)).collect().row(0, named=True)
     return _as_data(plan, row, scored, accounts, types)
+
+
+def _held_accounts(good: pl.LazyFrame, mine: pl.Expr) -> pl.LazyFrame:
+    """Every row of the accounts the customer has a row of: an account's rows decide
+    how long each holds (a later row of another customer ends it, a joint holder's
+    shares the day), so they are measured together and only then taken for one
+    customer, as a full run does."""
+    accounts = good.filter(mine).select("account_id").unique()
+    return good.join(accounts, on="account_id", how="semi", maintain_order="left")
 
 
 def _no_rows(reader: Reader, checked: dict[str, pl.LazyFrame], customer_id: str) -> InputError:

@@ -334,16 +334,20 @@ def read_inputs(
     plan: Plan | None = None,
     date_format: str | None = None,
     balance_layout: str | None = None,
+    rated: bool = True,
 ) -> dict[str, _Input]:
     """Both inputs opened and validated; balances by the ``plan``'s signs (without one,
     every negative balance is rejected: see ``validate.balance_parsers``), text dates
     in ``date_format`` when given, balances in ``balance_layout`` (None: the layout
-    their columns say, ``layouts.detect_layout``)."""
+    their columns say, ``layouts.detect_layout``). ``rated``: foreign-currency rows
+    need the plan's rates for its window (``validate``, which has no window, checks
+    only the form of a currency)."""
     balances = balance_parsers(plan, date_format)
+    window = plan if rated else None
     read = {
-        "balances": _read(reader, balances_spec(balance_layout), job_balances, balances, plan),
+        "balances": _read(reader, balances_spec(balance_layout), job_balances, balances, window),
         "transactions": _read(
-            reader, TRANSACTIONS, job_transactions, txn_parsers(date_format), plan
+            reader, TRANSACTIONS, job_transactions, txn_parsers(date_format), window
         ),
     }
     if plan is not None:
@@ -922,7 +926,9 @@ def inspect(
     its signs depend on no window, so it is compiled for the longest one."""
     plan = compile_plan(load_rules(rules), longest_window()) if rules else None
     with Reader(encoding, mapping, delimiter) as reader:
-        inputs = read_inputs(reader, balances, transactions, plan, date_format, balance_layout)
+        inputs = read_inputs(
+            reader, balances, transactions, plan, date_format, balance_layout, rated=False
+        )
         queries = []
         for name, read in inputs.items():
             rows = read.mark(name)

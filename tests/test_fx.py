@@ -478,3 +478,21 @@ def test_a_parquet_rate_file_is_read_as_typed(tmp_path: Path) -> None:
     )
     ran, got = _score(tmp_path, "pqd", usd, [], "--fx", decimal)
     assert _rows(got)["C1"]["assets_amount"] == "7100.55"
+
+
+def test_validate_checks_a_currency_codes_form_not_its_rates(tmp_path: Path) -> None:
+    """validate has no window and no rates: a USD row is valid, ``usd`` is not."""
+    bal = _csv(
+        tmp_path / "b.csv",
+        BAL,
+        [
+            ("C1", "A1", "CURRENT", "2026-01-05", "10.00", "USD"),
+            ("C1", "A2", "CURRENT", "2026-01-05", "10.00", "usd"),
+        ],
+    )
+    txn = _csv(tmp_path / "t.csv", TXN, [("C1", "T1", "2026-01-05", "POS", "1.00", "", "", "")])
+    for rules in ([], ["--rules", "icbc-star"]):
+        ran = tierscore_here("validate", "-b", bal, "-t", txn, "--json", *rules)
+        found = json.loads(ran.stdout)
+        assert found["inputs"]["balances"]["rejected"] == 1, found
+        assert [r["value"] for r in found["rejects"]["first"]] == ["usd"]

@@ -234,3 +234,21 @@ def test_spark_counts_joint_accounts_as_the_polars_engine_does(
         assert remote.scores.equals(local.scores)
         assert remote.summary == local.summary
         assert local.summary.get("joint_accounts") == joint  # the couple: one household
+
+
+@pytest.mark.parametrize("mode", ["each", "split"])
+def test_explain_measures_an_account_with_all_its_rows(tmp_path: Path, mode: str) -> None:
+    """explain takes a customer's accounts whole: C2's share of the joint mortgage, and
+    its end when C1 alone holds it from April (a run's figures, not C2's rows alone)."""
+    rows = [*MORTGAGE, ("C1", "M1", "MORTGAGE", "2026-04-01", "90500.00")]
+    scores, _, _ = _score(tmp_path, mode, rows)
+    balances = tmp_path / "out-b.csv"
+    for customer in ("C1", "C2"):
+        ran = tierscore_here("explain", customer, "-b", balances, "-t", tmp_path / "out-t.csv",
+                             "-p", "2026H1", "-r", _rules(tmp_path, mode), "--json")  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        data = json.loads(ran.stdout)
+        assert data["points"] == scores[customer]["points"], customer
+        loans = next(c for c in data["components"] if c["id"] == "loans")
+        assert loans["amount"] == scores[customer]["loans_amount"]
+    assert scores["C2"]["loans_amount"] == ("49723.76" if mode == "each" else "24861.88")
