@@ -36,6 +36,7 @@ _DATE = (
 # space, byte order mark): such an id looks empty wherever it is shown.
 _INVISIBLE = r"^[\s\p{Z}\p{Cc}\p{Cf}]*$"
 FX_DIGITS = 8  # exchange rates (``fx``): yuan per unit, at most 8 decimals
+MOST_RATE = 10**6  # and below this many yuan per unit (``parse_rate``)
 CNY = "CNY"  # what a balance or transaction is in when no currency is given (``fx``)
 _CURRENCY = r"^[A-Z]{3}$"  # an ISO 4217 code
 # Integer types whose every value has fewer digits than any bound below (10**12).
@@ -399,12 +400,18 @@ def parse_currency(name: str, dtype: pl.DataType, *, typed: bool = False) -> Par
 
 
 def parse_rate(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
-    """Yuan per unit, above 0, at most 8 decimals, as an integer of 10**-8 yuan."""
+    """Yuan per unit, above 0 and below ``MOST_RATE`` (a troy ounce of gold, XAU, is
+    some 10**4), at most 8 decimals, as an integer of 10**-8 yuan. The bound keeps a
+    run's running sums of daily rates (``fx.day_sums``) within 64 bits over the
+    longest window."""
     parsed = _scaled(name, dtype, FX_DIGITS)
     reason = pl.coalesce(
         pl.when(parsed.value.is_null() & parsed.reason.is_null()).then(pl.lit("empty rate")),
         parsed.reason,
         pl.when(parsed.value <= 0).then(pl.lit("rate must be > 0")),
+        pl.when(parsed.value >= MOST_RATE * 10**FX_DIGITS).then(
+            pl.lit(f"rate must be below {MOST_RATE:,} yuan per unit")
+        ),
     )
     return Parsed(parsed.value, reason, parsed.pre)
 

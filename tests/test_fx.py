@@ -198,6 +198,7 @@ def test_no_rate_on_or_before_the_first_day_counted_is_a_reject(tmp_path: Path) 
             "two rates for USD on 2026-01-01",
         ),
         ([("2026-01-01", "CNY", "2")], "a CNY rate other than 1"),
+        ([("2026-01-01", "XAU", "1000000")], "rate must be below 1,000,000 yuan per unit"),
         ([("2026-01-01", "", "7")], "line 2: currency"),
     ],
 )
