@@ -8,6 +8,7 @@ measure and score steps as a full run, so the two always agree.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -15,7 +16,7 @@ import polars as pl
 from .breakdown import levers
 from .errors import InputError
 from .folds import fold_balances, measure_transactions
-from .fx import FX_DAYS, SCALE, amount_in_yuan, date_of, day_of
+from .fx import FX_DAYS, amount_in_yuan, date_of, day_of
 from .layout_measures import HELD, layout_rows
 from .overdraft import counted_balance
 from .pipeline import ROWS, Job, customer_sums, rated, read_inputs, require_customers
@@ -200,14 +201,15 @@ def _rates(plan: Plan) -> dict[str, Any]:
         from_first = [i for i, (day, _) in enumerate(pairs) if day <= first]
         start = from_first[-1] if from_first else 0
         inside = [(d, r) for d, r in pairs[start:] if d <= day_of(plan.window.end)]
-        shown[code] = [{"from": str(date_of(d)), "rate": _rate(r)} for d, r in inside]
+        shown[code] = [
+            {"from": str(date_of(d)), "rate": _rate(r, plan.fx.scale)} for d, r in inside
+        ]
     return {"convert": plan.ruleset.fx_convert, "rates": shown}
 
 
-def _rate(units: int) -> str:
-    """10**-8 yuan as the decimal a rates file gives (trailing zeros dropped)."""
-    whole, part = divmod(units, SCALE)
-    return f"{whole}.{part:08d}".rstrip("0").rstrip(".")
+def _rate(units: int, scale: int) -> str:
+    """1/``scale`` yuan as the decimal a rates file gives (trailing zeros dropped)."""
+    return str(Decimal(units) / Decimal(scale))
 
 
 def _text(value: object) -> str | None:

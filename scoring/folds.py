@@ -48,6 +48,19 @@ from .sources import FILE_COL, LINE_COL
 
 MAGNITUDE = "_magnitude"
 INT64_SAFE = 2.0**62  # a float sum below this proves the Int64 sums did not overflow
+# A customer measure this large (yuan) must fit a fast fold's 64 bits; where it would not
+# (--fx rates to many decimals, "split" shares), the fold is 128 bits from the start
+# rather than folded twice (``starts_wide``).
+LIKELY_YUAN = 10**10
+
+
+def starts_wide(plan: Plan, source: str) -> bool:
+    """Whether a source's fold is 128 bits from the start: its values carry so fine a
+    unit (``Plan.scale``) that a customer of ``LIKELY_YUAN`` would overflow 64 bits,
+    and the float check would send nearly every run through a second fold."""
+    return plan.per_yuan(source) * LIKELY_YUAN >= INT64_SAFE
+
+
 GROUP_ROWS = "_group_rows"  # rows a fold group has, on the fast path (see ``_packed``)
 PACK_BITS = 21  # rows of one status per customer a packed count holds exactly
 
@@ -243,8 +256,8 @@ def fold_balances(
     seen: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """Balance-days (积数) per customer and component: balance x days held, summed
-    (with --fx, balance x the days' rates: see ``fx``; always in 128 bits)."""
-    wide = wide or plan.fx is not None
+    (with --fx, balance x the days' rates: see ``fx``)."""
+    wide = wide or starts_wide(plan, "balances")
     days, forward_days = (FX_DAYS, FX_FORWARD) if plan.fx is not None else ("_days", FORWARD_DAYS)
     balance = counted_balance(plan)  # below zero counts as 0 where the rule set says so
     exact = balance.cast(pl.Int128 if wide else pl.Int64)
@@ -254,12 +267,12 @@ def fold_balances(
         share = pl.col(SHARE) if SHARE in names else pl.lit(plan.shares)
         exact = balance.cast(pl.Int128) * share.fill_null(plan.shares)
     value = exact * pl.col(days)
-    magnitude = None if wide else balance.cast(pl.Float64) * pl.col("_days")
+    magnitude = None if wide else balance.cast(pl.Float64) * pl.col(days)
     forward = None
     if FORWARD_DAYS in rows.collect_schema().names():
         forward = exact * pl.col(forward_days)
         if magnitude is not None:
-            magnitude = balance.cast(pl.Float64) * (pl.col("_days") + pl.col(FORWARD_DAYS))
+            magnitude = balance.cast(pl.Float64) * (pl.col(days) + pl.col(forward_days))
     return _fold(
         plan, "balances", rows, "product", value, BALANCE_KEY, magnitude, alone, seen, forward
     )
@@ -277,12 +290,13 @@ def fold_transactions(
     seen: tuple[str, ...] = (),
 ) -> pl.LazyFrame:
     """``min(amount, cap) * fee_ratio`` per customer and component, in cent-millionths
-    (with --fx, of 10**-8 cents, the amount converted before the cap: always 128 bits)."""
-    wide = wide or plan.fx is not None
+    (with --fx, of ``Fx.scale`` parts of a cent, the amount converted before the cap)."""
+    wide = wide or starts_wide(plan, "transactions")
     capped = pl.col("_capped")
     if plan.shares > 1:  # "split": balances are in shares of a cent, so transactions too
         wide, capped = True, capped.cast(pl.Int128) * plan.shares
-    counted = capped.cast(pl.Int128 if wide else pl.Int64) * pl.col("fee_ratio")
+    # (a converted amount past 64 bits is null here, and the float check folds again)
+    counted = capped.cast(pl.Int128 if wide else pl.Int64, strict=False) * pl.col("fee_ratio")
     value = pl.when(pl.col("_fee_ok")).then(counted).otherwise(0)
     magnitude = None if wide else capped.cast(pl.Float64) * pl.col("fee_ratio")
     forward = None

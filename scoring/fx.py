@@ -8,8 +8,9 @@ a transaction at its date's) or ``window_end`` (everything at the window's last
 day's rate).
 
 Exactness: rates have at most 8 decimals, so a run with ``--fx`` keeps every
-measure in units of 10**-8 cent (``Fx.scale``): a balance-day in yuan is the
-balance in cents times that day's rate in 10**-8 yuan, an integer. Balance-days
+measure in units of 10**-k cent (``Fx.scale``, k the most decimals a rate has): a
+balance-day in yuan is the balance in cents times that day's rate in 10**-k yuan,
+an integer. Balance-days
 of a row held from day ``a`` for ``n`` days are ``balance x (P[a+n] - P[a])``,
 where ``P`` is the running sum of a currency's daily rates (``day_sums``): one
 gather from a small table per row, no join, so the streaming passes stay as they
@@ -53,7 +54,7 @@ _EPOCH = date(1970, 1, 1)
 @dataclass(frozen=True)
 class Fx:
     """The rates of ``--fx`` as read, and how the rule set converts: per currency, its
-    (day since 1970, rate in 10**-8 yuan) pairs in date order."""
+    (day since 1970, rate in 1/``scale`` yuan) pairs in date order."""
 
     rates: tuple[tuple[str, tuple[tuple[int, int], ...]], ...]
     convert: str = "daily"
@@ -108,8 +109,10 @@ def read_rates(reader: Reader, given: str | list[str], convert: str) -> Fx:
         )
     rows = good.select("currency", pl.col("date").cast(pl.Int32).alias("day"), "rate").unique()
     _check_rows(reader, rows, files)
+    foreign = rows.filter(pl.col("currency") != CNY)
+    scale = _finest(foreign["rate"])
     pairs = (
-        rows.filter(pl.col("currency") != CNY)
+        foreign.with_columns(pl.col("rate") // (SCALE // scale))
         .sort("currency", "day")
         .group_by("currency", maintain_order=True)
         .agg(pl.col("day"), pl.col("rate"))
@@ -117,7 +120,18 @@ def read_rates(reader: Reader, given: str | list[str], convert: str) -> Fx:
     rates = tuple(
         (code, tuple(zip(days, values, strict=True))) for code, days, values in pairs.iter_rows()
     )
-    return Fx(rates, convert, tuple(files))
+    return Fx(rates, convert, tuple(files), scale)
+
+
+def _finest(rates: pl.Series) -> int:
+    """The unit the rates need, 10**-k yuan for the fewest decimals k that every rate
+    has (rates given to 4 places: 10**4 units a yuan, not 10**8). The smaller the
+    unit, the more often a run's sums fit 64 bits (the fast fold, ``folds``); a file
+    of whole rates, or with no foreign currency, measures in cents as without --fx."""
+    for places in range(FX_DIGITS + 1):
+        if (rates % (SCALE // 10**places) == 0).all():
+            return 10**places
+    return SCALE
 
 
 def _check_rows(reader: Reader, rows: pl.DataFrame, files: list[InputFile]) -> None:
@@ -176,11 +190,20 @@ def day_sums(fx: Fx, low: int, high: int, end: int) -> pl.Series:
     return sums["p"]
 
 
+CURRENCY_INDEX = "_currency"  # a row's place in ``Fx.currencies`` (``rates_checked``)
+
+
 def currency_index(fx: Fx) -> pl.Expr:
-    """A row's currency as its place in ``fx.currencies`` (a bad row's: 0)."""
+    """A row's currency as its place in ``fx.currencies``, found once per row by
+    ``rates_checked`` (a bad row's, or one without rates: 0)."""
+    return pl.col(CURRENCY_INDEX).fill_null(0).cast(pl.Int64)
+
+
+def _place(fx: Fx) -> pl.Expr:
+    """``CURRENCY_INDEX``: one string lookup per row (an Enum of the currencies with
+    rates); null for a currency without any."""
     codes = pl.Enum(list(fx.currencies))
-    place = pl.col("currency").cast(codes, strict=False).to_physical().cast(pl.Int64)
-    return place.fill_null(0)
+    return pl.col("currency").cast(codes, strict=False).to_physical().alias(CURRENCY_INDEX)
 
 
 def rate_days(
@@ -217,32 +240,42 @@ def missing_rate(fx: Fx | None, needed: pl.Expr, end_day: int) -> pl.Expr:
     foreign = pl.col("currency") != CNY
     if fx is None:
         return foreign & needed.is_not_null()
-    firsts = {code: pairs[0][0] for code, pairs in fx.rates}
-    first = pl.col("currency").replace_strict(firsts, default=None, return_dtype=pl.Int32)
+    firsts = pl.Series([None, *(pairs[0][0] for _, pairs in fx.rates)], dtype=pl.Int32)
+    place = pl.col(CURRENCY_INDEX)
+    first = pl.lit(firsts).gather(place.fill_null(0))  # (CNY needs none: not foreign)
     on = pl.lit(end_day) if fx.convert == "window_end" else needed
-    return foreign & needed.is_not_null() & (first.is_null() | (first > on))
+    return foreign & needed.is_not_null() & (place.is_null() | (first > on))
 
 
-def why_missing(fx: Fx | None, needed: pl.Expr, end_day: int) -> pl.Expr:
+def why_missing(fx: Fx | None, needed: pl.Expr, end_day: int, low_high: tuple[int, int]) -> pl.Expr:
     if fx is None:
         return pl.lit("a foreign currency and no --fx rates: never read as yuan")
-    on = pl.lit(end_day) if fx.convert == "window_end" else needed
-    when = pl.lit(_EPOCH) + pl.duration(days=on)
+    if fx.convert == "window_end":
+        when = pl.lit(date_of(end_day).isoformat())
+    else:  # the day as text from a table of the window's days (no date formatting a row)
+        low, high = low_high
+        days = pl.Series([date_of(d).isoformat() for d in range(low, high + 1)])
+        when = pl.lit(days).gather((needed - low).clip(0, high - low))
     return pl.concat_str(
-        pl.lit("no "), pl.col("currency"), pl.lit(" rate on or before "),
-        when.dt.to_string("%Y-%m-%d"), pl.lit(" in --fx"),
+        pl.lit("no "), pl.col("currency"), pl.lit(" rate on or before "), when, pl.lit(" in --fx"),
     )  # fmt: skip
 
 
 def with_rates_checked(
-    checked: pl.LazyFrame, fx: Fx | None, needed: pl.Expr, end_day: int
+    checked: pl.LazyFrame,
+    fx: Fx | None,
+    needed: pl.Expr,
+    end_day: int,
+    low_high: tuple[int, int],
 ) -> pl.LazyFrame:
     """Rows with a problem more where a foreign currency has no rate (see
     ``missing_rate``); rows already bad keep theirs."""
     if "currency" not in checked.collect_schema().names():
         return checked
     missing = pl.col(DETAIL).is_null() & missing_rate(fx, needed, end_day)
-    problem = detail(pl.lit("currency"), pl.col("currency"), why_missing(fx, needed, end_day))
+    problem = detail(
+        pl.lit("currency"), pl.col("currency"), why_missing(fx, needed, end_day, low_high)
+    )
     return checked.with_columns(
         pl.when(missing).then(problem).otherwise(pl.col(DETAIL)).alias(DETAIL)
     )
@@ -298,7 +331,9 @@ def rates_checked(plan: Plan, source: str, checked: pl.LazyFrame) -> pl.LazyFram
         if "end_date" in names:
             counts = counts & (pl.col("end_date").cast(pl.Int32).fill_null(high) >= low)
         needed = pl.when(counts).then(pl.max_horizontal(first, pl.lit(low)))
-    checked = with_rates_checked(checked, plan.fx, needed, end)
+    if plan.fx is not None:
+        checked = checked.with_columns(_place(plan.fx))
+    checked = with_rates_checked(checked, plan.fx, needed, end, (low, high))
     if "accumulated" in names and plan.fx is not None and plan.fx.convert == "daily":
         foreign = pl.col(DETAIL).is_null() & (pl.col("currency") != CNY)
         problem = detail(pl.lit("currency"), pl.col("currency"), pl.lit(NOT_DAILY))
