@@ -113,6 +113,7 @@ from .spark_scoring import (
     ranked_on_cluster,
     scores_on_cluster,
     scores_template,
+    spark_schema,
 )
 from .summary import summary_of
 from .validate import DETAIL, balance_parsers, check, transaction_parsers
@@ -901,7 +902,7 @@ def _to_polars(frame: DataFrame) -> pl.DataFrame:
 
 def _handover_types(ids: list[str]) -> dict[str, Any]:
     """The one declaration of the hand-over's columns: polars types for the tasks,
-    and (through ``_SPARK_TYPES``) the schema Spark is told."""
+    and (through ``spark_scoring.spark_schema``) the schema Spark is told."""
     return {
         KIND: pl.Int8,
         "customer_id": pl.String,
@@ -921,17 +922,10 @@ def _handover_types(ids: list[str]) -> dict[str, Any]:
     }
 
 
-_SPARK_TYPES = {
-    pl.Int8: "tinyint",
-    pl.Int32: "int",
-    pl.Int64: "long",
-    pl.String: "string",
-    pl.Decimal(38, 0): "decimal(38,0)",
-}
-
-
 def _handover_schema(ids: list[str]) -> str:
-    return ", ".join(f"`{c}` {_SPARK_TYPES[t]}" for c, t in _handover_types(ids).items())
+    """The hand-over's schema as Spark is told it, by the one polars-to-Spark type map
+    (``spark_scoring.spark_schema``)."""
+    return spark_schema(_handover_types(ids))
 
 
 def _partition_measure(

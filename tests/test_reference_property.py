@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tierscore.scoring.measures import SEARCHED, SORTED
 from tierscore.scoring.pipeline import Job, run
 from tierscore.scoring.window import parse_window
 
@@ -227,44 +228,28 @@ def test_a_repeated_id_with_a_bad_row_between_is_found() -> None:
     assert result.scores["card_spending_amount"].to_list() == [Decimal("107.00")]
 
 
-def test_balances_that_start_in_order_but_leave_it_are_read_again(monkeypatch) -> None:
-    """The first rows in order send balances down the one-pass path; rows out of order
-    further on send them back to be sorted, with the reference's result."""
-    from unittest import mock
+def test_balances_that_start_in_order_but_leave_it_are_read_again() -> None:
+    """The one pass (named, as a first look at rows in order would choose it) finds
+    rows out of order further on and sends them back to be sorted, with the
+    reference's result; the run says so."""
+    from tierscore.scoring.measures import ONE_PASS
 
-    from tierscore.scoring import measures
-
-    monkeypatch.setattr(measures, "FIRST_ROWS", 2)
     rows = [
         ("C1", "A1", "CURRENT", START, "100.00"),
         ("C1", "A1", "CURRENT", START + timedelta(days=4), "50.00"),
         ("C2", "A3", "TIME", START + timedelta(days=2), "70.00"),
         ("C1", "A2", "MMF", START + timedelta(days=1), "10.00"),
     ]
-    passes: list = []
-    real_pass = measures._one_pass
-
-    def one_pass(*args: object) -> object:
-        passes.append((args[1], real_pass(*args)))  # type: ignore[arg-type]
-        return passes[-1][1]
-
-    sorted_again = mock.patch.object(
-        measures, "_balances_ordered", wraps=measures._balances_ordered
-    )
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        mock.patch.object(measures, "_one_pass", side_effect=one_pass),
-        sorted_again as second,
-    ):
+    with tempfile.TemporaryDirectory() as tmp:
         bal = write_csv(Path(tmp) / "b.csv", BAL_COLUMNS, rows)
         txn = write_csv(Path(tmp) / "t.csv", TXN_COLUMNS, [])
-        scores = run(Job(str(bal), str(txn), parse_window(None, None, START, END))).scores
-    # the first look passed; the one pass found the rows out of order (once: icbc-star's
-    # watch list is measured in the same pass, see watch.with_forward)
-    assert [result for source, result in passes if source == "balances"] == [None]
-    assert second.call_count == 1
+        job = Job(str(bal), str(txn), parse_window(None, None, START, END))
+        job.strategies = {"balances": ONE_PASS}
+        result = run(job)
+    # once: icbc-star's watch list is measured in the same pass (watch.with_forward)
+    assert result.measuring["balances"] == "sorted (rows out of key order after the first look)"
     expected = reference_points(rows, [], START, END)
-    assert {r["customer_id"]: r["points"] for r in scores.iter_rows(named=True)} == {
+    assert {r["customer_id"]: r["points"] for r in result.scores.iter_rows(named=True)} == {
         c: round_half_up(p) for c, p in expected.items()
     }
 
@@ -272,11 +257,7 @@ def test_balances_that_start_in_order_but_leave_it_are_read_again(monkeypatch) -
 def test_parquet_balances_with_bad_rows_between_good_ones_take_one_pass(tmp_path: Path) -> None:
     """A bad row between two good rows of an account is no neighbour of theirs: the
     one-pass path holds, and the days run from one good row to the next."""
-    from unittest import mock
-
     import polars as pl
-
-    from tierscore.scoring import measures
 
     rows = [
         ("C1", "A1", "CURRENT", START, "100.00"),
@@ -289,12 +270,9 @@ def test_parquet_balances_with_bad_rows_between_good_ones_take_one_pass(tmp_path
     ).with_columns(pl.col("balance").cast(pl.Decimal(18, 2)))
     frame.write_parquet(tmp_path / "b.parquet")
     txn = write_csv(tmp_path / "t.csv", TXN_COLUMNS, [])
-    long_way = mock.patch.object(
-        measures, "_balances_ordered", side_effect=AssertionError("read again")
-    )
-    with long_way:
-        job = Job(str(tmp_path / "b.parquet"), str(txn), parse_window(None, None, START, END))
-        result = run(job)
+    job = Job(str(tmp_path / "b.parquet"), str(txn), parse_window(None, None, START, END))
+    result = run(job)
+    assert result.measuring["balances"] == "one pass (first rows in key order)"
     good = [r for r in rows if not r[-1].startswith("-")]
     expected = reference_points(good, [], START, END)
     assert {r["customer_id"]: r["points"] for r in result.scores.iter_rows(named=True)} == {
@@ -419,13 +397,12 @@ def test_parquet_files_each_in_key_order(
         txn = _in_files(Path(tmp) / "t", TXN_COLUMNS, txn_files, lambda r: r[1])
         text = run(Job(bal, txn, window))
         with mock.patch.object(measures, "FIRST_ROWS", 1):
-            long_ways = {
-                name: mock.patch.object(measures, name, wraps=getattr(measures, name))
-                for name in ("_balances_ordered", "_ids_searched")
-            }
-            with long_ways["_balances_ordered"] as b, long_ways["_ids_searched"] as t:
-                typed = run(Job(bal[:-3] + "parquet", txn[:-3] + "parquet", window))
-            calls = {"balances": b.called, "transactions": t.called}
+            typed = run(Job(bal[:-3] + "parquet", txn[:-3] + "parquet", window))
+        how = typed.measuring  # the long way: sorted, or ids searched
+        calls = {
+            "balances": SORTED in how["balances"],
+            "transactions": SEARCHED in how["transactions"],
+        }
     assert typed.scores.equals(text.scores)
     for key in ("rows", "unmapped_codes", "tiers"):
         assert typed.summary[key] == text.summary[key], key
