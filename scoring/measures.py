@@ -307,8 +307,7 @@ def _unmapped_products(plan: Plan, checked: pl.LazyFrame, counted: tuple[str, ..
 ONE_PASS = "one pass"  # rows in key order: validated, measured and folded as they are read
 SORTED = "sorted"  # balances out of account order: held, sorted by account and date
 SEARCHED = "ids searched"  # transactions out of id order: held, repeated ids found by hash
-MARKED = "repeats marked"  # transactions whose repeated ids are known already: held, marked
-STRATEGIES = (ONE_PASS, SORTED, SEARCHED, MARKED)
+STRATEGIES = (ONE_PASS, SORTED, SEARCHED)
 
 
 @dataclass(frozen=True)
@@ -329,8 +328,8 @@ def choose(
 ) -> tuple[Strategy, tuple[str, ...]]:
     """The strategy for an input, from a first look at ``FIRST_ROWS`` rows (and the
     unmapped codes that look found, which the one pass counts per code)."""
-    if source == "transactions" and repeated:
-        return Strategy(MARKED, "ids known to repeat"), ()
+    if source == "transactions" and repeated:  # a part (``part_of``) holds all of an id's rows
+        return Strategy(SEARCHED, "ids known to repeat"), ()
     seen = _first_look(plan, source, checked, _checks_order(source, repeated))
     if seen is None:
         return Strategy(_long_way(source), "first rows out of key order"), ()
@@ -344,8 +343,9 @@ def _long_way(source: str) -> str:
 
 def _checks_order(source: str, repeated: list[int] | None) -> bool:
     """Whether a one pass must check the key order it assumes: always for balances
-    (an account's next row), for transactions unless no id is known to repeat."""
-    return source == "balances" or repeated is None
+    (an account's next row), for transactions unless every id is known to be unique
+    (``repeated`` empty; a one pass named on ids known to repeat finds them so)."""
+    return source == "balances" or repeated is None or bool(repeated)
 
 
 def measure_in_steps(
@@ -392,14 +392,7 @@ def measure_how(
         if measured is not None:
             return *measured, how
         how = Strategy(_long_way(source), "rows out of key order after the first look")
-    if how.path in (SORTED, SEARCHED):
-        rows, bad = (_balances_ordered if source == "balances" else _ids_searched)(plan, checked)
-    else:
-        good, bad = good_and_bad(checked.collect(engine="streaming", optimizations=NO_CSE))
-        rows = transaction_rows(plan, good.lazy(), repeated or [])
-        held = rows.select(folded_from(source)).collect(engine="streaming")
-        del good
-        rows = held.lazy()
+    rows, bad = (_balances_ordered if source == "balances" else _ids_searched)(plan, checked)
     return fold_of(source)(plan, rows, wide).collect(engine="streaming"), bad, how
 
 
@@ -413,14 +406,12 @@ def _strategy(
     """``choose``'s strategy, or the one ``named`` (checked: it must fit the input)."""
     if named is None:
         return choose(plan, source, checked, repeated)
-    fits = {"balances": (ONE_PASS, SORTED), "transactions": (ONE_PASS, SEARCHED, MARKED)}
+    fits = {"balances": (ONE_PASS, SORTED), "transactions": (ONE_PASS, SEARCHED)}
     if named not in fits[source]:
         raise ValueError(f"{source} are not measured by {named!r}")
     if named == ONE_PASS:  # the codes seen unmapped, which the pass counts per code
         seen = _first_look(plan, source, checked, _checks_order(source, repeated))
         return Strategy(named, "named"), seen or ()
-    if named == MARKED and repeated is None:  # it marks only the repeats it is given
-        raise ValueError("'repeats marked' needs the repeated ids")
     return Strategy(named, "named"), ()
 
 

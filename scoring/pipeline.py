@@ -27,7 +27,7 @@ from .fx import rates_checked, read_rates
 from .joint import holders_by_unit, joint_of
 from .layout_measures import layout_marks, layout_rejects, measure_layout
 from .layouts import layout_of, one_layout
-from .measures import MARKED, NO_CSE, ONE_PASS, Strategy, measure_how, measure_whole
+from .measures import NO_CSE, ONE_PASS, Strategy, measure_how, measure_whole
 from .migration import read_previous
 from .overdraft import overdrawn_of
 from .parties import UNIT, Units, check_job, rolled_up, units_of
@@ -231,7 +231,7 @@ class _Input:
         if name == "balances" and self.layout != "changes":
             self.said(f"{self.layout} layout")
             return measure_layout(plan, checked, wide)
-        one_pass = name == "transactions" and part[0] == 1 and self.named != MARKED
+        one_pass = name == "transactions" and part[0] == 1
         repeated = None if one_pass else self.repeated
         reread = part[0] == 1 and self.typed  # in parts, each part reads the input already
         folded, bad, how = measure_how(plan, name, checked, repeated, wide, reread, self.named)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierscore.scoring.measures import MARKED, ONE_PASS, SEARCHED, SORTED
+from tierscore.scoring.measures import ONE_PASS, SEARCHED, SORTED
 from tierscore.scoring.pipeline import Job, run
 from tierscore.scoring.window import parse_window
 
@@ -30,7 +30,7 @@ TYPES = ["POS", "FUND_BUY", "REMOTE_CASH", "MMF_BUY", "ODD"]
 PAIRS = [
     (ONE_PASS, ONE_PASS),
     (SORTED, SEARCHED),
-    (ONE_PASS, MARKED),
+    (ONE_PASS, SEARCHED),
     (SORTED, ONE_PASS),
     (None, None),  # as chosen
 ]
