@@ -252,3 +252,23 @@ def test_explain_measures_an_account_with_all_its_rows(tmp_path: Path, mode: str
         loans = next(c for c in data["components"] if c["id"] == "loans")
         assert loans["amount"] == scores[customer]["loans_amount"]
     assert scores["C2"]["loans_amount"] == ("49723.76" if mode == "each" else "24861.88")
+
+
+def test_joint_accounts_and_foreign_rows_in_parts_add_up_as_whole() -> None:
+    """Measured in parts, the folds of every part are merged as they come: the same
+    scores, summary (joint accounts, rows, unmapped codes) and rejects as whole."""
+    sample = ROOT / "sample_data"
+    job = Job(
+        (str(sample / "balances.csv"), str(sample / "foreign_and_joint.csv")),
+        (str(sample / "transactions.csv"), str(sample / "foreign_transactions.csv")),
+        parse_window("2026H1"),
+        fx=str(sample / "fx_rates.csv"),
+    )
+    whole = run(job)
+    job.rows_per_part = 1_500  # 6 parts
+    parted = run(job)
+    assert "in 6 parts" in parted.measuring["balances"]
+    assert parted.scores.equals(whole.scores)
+    assert parted.rejects.equals(whole.rejects)
+    assert parted.summary == whole.summary
+    assert whole.summary["joint_accounts"] == {"accounts": 1, "holders": 2}
