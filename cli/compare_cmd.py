@@ -31,6 +31,7 @@ from .options import (
     Encoding,
     Engine,
     From,
+    Fx,
     Lang,
     MaxRejectRate,
     Months,
@@ -95,6 +96,7 @@ def compare_rules(  # keyword-only: the options list in help panel order
     balances: OptionalBalances = None,
     transactions: OptionalTransactions = None,
     customers: _Customers = None,
+    fx: Fx = None,
     columns: Columns = None,
     encoding: Encoding = None,
     delimiter: Delimiter = None,
@@ -131,7 +133,7 @@ def compare_rules(  # keyword-only: the options list in help panel order
             raise ConfigError("compare reads its inputs twice: give a file, not -", key=f"--{name}")
     tables = {"balances": balances_table, "transactions": transactions_table}
     job = job_of(paths, tables, window, "", encoding, columns, customers, delimiter)
-    job.date_format, job.balance_layout = date_format, balance_layout
+    job.date_format, job.balance_layout, job.fx = date_format, balance_layout, fx
     stages = observer(quiet)
     with claim(Path(out)):  # locked before computing: a second run stops at once
         runs = iter(("A", "B"))

@@ -497,3 +497,22 @@ def test_validate_checks_a_currency_codes_form_not_its_rates(tmp_path: Path) -> 
         found = json.loads(ran.stdout)
         assert found["inputs"]["balances"]["rejected"] == 1, found
         assert [r["value"] for r in found["rejects"]["first"]] == ["usd"]
+
+
+def test_compare_converts_with_the_same_rates(tmp_path: Path) -> None:
+    """compare --fx runs both rule sets on the converted rows; without it the foreign
+    rows are rejected in both runs, as score rejects them."""
+    sample = ROOT / "sample_data"
+    common = ["compare", "-b", sample / "balances.csv", "-b", sample / "foreign_and_joint.csv",
+              "-t", sample / "transactions.csv", "-t", sample / "foreign_transactions.csv",
+              "-p", "2026H1", "-r", "icbc-star", "-r", "pyramid", "-q",
+              "--max-reject-rate", "1"]  # fmt: skip
+    rejected = {}
+    for name, extra in (("fx", ["--fx", sample / "fx_rates.csv"]), ("plain", [])):
+        ran = tierscore_here(*common, *extra, "--out", tmp_path / name)
+        assert ran.returncode == 0, ran.stderr
+        found = json.loads((tmp_path / name / "summary.json").read_text(encoding="utf-8"))
+        rejected[name] = {run: found[run]["rows"]["balances"]["rejected"] for run in ("a", "b")}
+    assert rejected == {"fx": {"a": 0, "b": 0}, "plain": {"a": 4, "b": 4}}  # 4 foreign rows
+    manifest = json.loads((tmp_path / "fx" / "manifest.json").read_text(encoding="utf-8"))
+    assert "fx" in manifest["inputs"]
