@@ -15,10 +15,9 @@ import polars as pl
 
 from .breakdown import levers
 from .errors import InputError
-from .folds import fold_balances, measure_transactions
+from .folds import fold_balances, measure_transactions, shared_balance
 from .fx import FX_DAYS, amount_in_yuan, date_of, day_of
 from .layout_measures import HELD, layout_rows
-from .overdraft import counted_balance
 from .pipeline import ROWS, Job, customer_sums, rated, read_inputs, require_customers
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import bounds_within, customer_values, report_columns, score, to_money, with_gap
@@ -31,22 +30,24 @@ from .validate import bad_rows, rejects_table
 def _accounts(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     """Per account: balance-days (积数, yuan-days) and daily average over the window; an
     overdrawn day counts 0 where the rule set says so, as in the fold. With --fx, per
-    account and currency: those in yuan, as converted, and in the account's currency."""
-    balance = counted_balance(plan).cast(pl.Int128)
+    account and currency: those in yuan, as converted, and in the account's currency.
+    Under joint_accounts = "split", the customer's share, as the fold counts it."""
+    balance = shared_balance(plan, rows)  # in ``plan.shares`` of a cent
+    cent = CENTS * plan.shares
     cent_days = (balance * pl.col("_days")).sum()
     held = HELD if HELD in rows.collect_schema().names() else "_days"  # accumulations' days
     keys = [COMPONENT, "account_id", "product"]
     columns = [
-        to_money(cent_days, CENTS).alias("balance_days"),
+        to_money(cent_days, cent).alias("balance_days"),
         pl.col(held).sum().alias("days"),
-        to_money(cent_days, CENTS * plan.day_count).alias("daily_average"),
+        to_money(cent_days, cent * plan.day_count).alias("daily_average"),
     ]
     if plan.fx is not None:
         yuan_days = (balance * pl.col(FX_DAYS)).sum()
         keys.append("currency")
         columns = [
-            to_money(cent_days, CENTS).alias("balance_days_in_currency"),
-            to_money(cent_days, CENTS * plan.day_count).alias("daily_average_in_currency"),
+            to_money(cent_days, cent).alias("balance_days_in_currency"),
+            to_money(cent_days, cent * plan.day_count).alias("daily_average_in_currency"),
             to_money(yuan_days, CENTS * plan.scale).alias("balance_days"),
             pl.col(held).sum().alias("days"),
             to_money(yuan_days, plan.per_yuan("balances")).alias("daily_average"),
@@ -65,7 +66,8 @@ def _types(plan: Plan, rows: pl.LazyFrame) -> pl.LazyFrame:
     keys, amount, scale = [COMPONENT, "txn_type"], pl.col("amount"), 1
     in_currency = []
     if plan.fx is not None:
-        keys, amount, scale = [*keys, "currency"], amount_in_yuan(plan, amount), plan.scale
+        # converted amounts are in ``Fx.scale`` parts of a cent (shares apply to the fold)
+        keys, amount, scale = [*keys, "currency"], amount_in_yuan(plan, amount), plan.fx.scale
         in_currency = [
             to_money(pl.col("amount").sum(), CENTS).alias("amount_in_currency"),
         ]

@@ -262,10 +262,7 @@ def fold_balances(
     balance = counted_balance(plan)  # below zero counts as 0 where the rule set says so
     exact = balance.cast(pl.Int128 if wide else pl.Int64)
     if plan.shares > 1:  # "split": in shares (a joint holder's, or all of them)
-        wide = True
-        names = rows.collect_schema().names()
-        share = pl.col(SHARE) if SHARE in names else pl.lit(plan.shares)
-        exact = balance.cast(pl.Int128) * share.fill_null(plan.shares)
+        wide, exact = True, shared_balance(plan, rows)
     value = exact * pl.col(days)
     magnitude = None if wide else balance.cast(pl.Float64) * pl.col(days)
     forward = None
@@ -276,6 +273,17 @@ def fold_balances(
     return _fold(
         plan, "balances", rows, "product", value, BALANCE_KEY, magnitude, alone, seen, forward
     )
+
+
+def shared_balance(plan: Plan, rows: pl.LazyFrame) -> pl.Expr:
+    """The balance a row counts, in 128 bits; under "split" in ``plan.shares`` of it (a
+    joint holder's ``SHARE``, every share of a row held alone), so that the share is
+    exact and explain shows what the fold sums."""
+    balance = counted_balance(plan).cast(pl.Int128)
+    if plan.shares == 1:
+        return balance
+    share = pl.col(SHARE) if SHARE in rows.collect_schema().names() else pl.lit(plan.shares)
+    return balance * share.fill_null(plan.shares)
 
 
 def measure_balances(plan: Plan, lf: pl.LazyFrame, wide: bool = False) -> pl.LazyFrame:

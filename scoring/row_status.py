@@ -443,7 +443,7 @@ def transaction_rows(
     cap = _by_code(plan, source, lambda c: plan.caps.get(c, NO_CAP), pl.Int64, seen)
     amount = pl.col("amount")
     if plan.fx is not None:  # caps are yuan: they apply after conversion
-        amount, cap = amount_in_yuan(plan, amount), cap.cast(pl.Int128) * plan.scale
+        amount, cap = amount_in_yuan(plan, amount), cap.cast(pl.Int128) * plan.fx.scale
     fee_required = _by_code(plan, source, lambda c: c in fees, pl.Boolean, seen)
     forward = plan.forward
     dated = []

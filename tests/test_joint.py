@@ -251,6 +251,8 @@ def test_explain_measures_an_account_with_all_its_rows(tmp_path: Path, mode: str
         assert data["points"] == scores[customer]["points"], customer
         loans = next(c for c in data["components"] if c["id"] == "loans")
         assert loans["amount"] == scores[customer]["loans_amount"]
+        # the account's own figure is the customer's part too (its only account)
+        assert loans["parts"][0]["daily_average"] == scores[customer]["loans_amount"]
     assert scores["C2"]["loans_amount"] == ("49723.76" if mode == "each" else "24861.88")
 
 
@@ -272,3 +274,40 @@ def test_joint_accounts_and_foreign_rows_in_parts_add_up_as_whole() -> None:
     assert parted.rejects.equals(whole.rejects)
     assert parted.summary == whole.summary
     assert whole.summary["joint_accounts"] == {"accounts": 1, "holders": 2}
+
+
+def test_split_in_a_foreign_currency_caps_and_explains_the_share(tmp_path: Path) -> None:
+    """Under "split" with --fx a cap still applies to the converted amount (USD 1,000 at
+    7.2 is 7,200, capped at 5,000), and explain's account shows the holder's half, in
+    the currency and in yuan, as the fold counts it."""
+    rules = tmp_path / "split.toml"
+    rules.write_text(
+        RULES.format(mode="split").replace('codes = ["POS"]', 'cap = 5000.00\ncodes = ["POS"]'),
+        encoding="utf-8",
+    )
+    bal = tmp_path / "b.csv"
+    bal.write_text(
+        "customer_id,account_id,product,date,balance,currency\n"
+        f"C1,M1,MORTGAGE,{OPEN},1000.00,USD\nC2,M1,MORTGAGE,{OPEN},1000.00,USD\n"
+    )
+    txn = tmp_path / "t.csv"
+    txn.write_text(
+        "customer_id,txn_id,date,txn_type,amount,fee,fee_ratio,currency\n"
+        "C1,T1,2026-05-01,POS,1000.00,,,USD\n"
+    )
+    fx = tmp_path / "fx.csv"
+    fx.write_text("date,currency,rate\n2025-06-01,USD,7.2\n")
+    common = ["-b", bal, "-t", txn, "-p", "2026H1", "-r", rules, "--fx", fx]
+    ran = tierscore_here("score", *common, "--out", tmp_path / "out", "-q")
+    assert ran.returncode == 0, ran.stderr
+    with (tmp_path / "out" / "current" / "scores.csv").open(encoding="utf-8") as handle:
+        scores = {r["customer_id"]: r for r in csv.DictReader(handle)}
+    assert scores["C1"]["spend_amount"] == "5000.00"
+    assert scores["C1"]["loans_amount"] == scores["C2"]["loans_amount"] == "3600.00"
+    ran = tierscore_here("explain", "C1", *common, "--json")
+    data = json.loads(ran.stdout)
+    loans = next(c for c in data["components"] if c["id"] == "loans")
+    part = loans["parts"][0]
+    assert (part["daily_average_in_currency"], part["daily_average"]) == ("500.00", "3600.00")
+    spend = next(c for c in data["components"] if c["id"] == "spend")["parts"][0]
+    assert (spend["amount"], spend["counted"], spend["capped"]) == ("7200.00", "5000.00", 1)
