@@ -10,8 +10,8 @@ day's rate).
 Exactness: rates have at most 8 decimals, so a run with ``--fx`` keeps every
 measure in units of 10**-k cent (``Fx.scale``, k the most decimals a rate has): a
 balance-day in yuan is the balance in cents times that day's rate in 10**-k yuan,
-an integer. Balance-days
-of a row held from day ``a`` for ``n`` days are ``balance x (P[a+n] - P[a])``,
+an integer. Balance-days of a row held from day ``a`` for ``n`` days are
+``balance x (P[a+n] - P[a])``,
 where ``P`` is the running sum of a currency's daily rates (``day_sums``): one
 gather from a small table per row, no join, so the streaming passes stay as they
 are. CNY's rate is ``scale`` every day, so yuan rows measure as without ``--fx``,
@@ -19,14 +19,14 @@ only in finer units; the plan's denominators carry the same factor
 (``plan.compile_plan``), and every score and figure comes out the same.
 
 A foreign-currency row without ``--fx``, or with no rate for the first day it
-counts, is rejected (``with_rates_checked``): never read as yuan, never given
+counts, is rejected (``rates_checked``): never read as yuan, never given
 another day's rate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 
 import polars as pl
@@ -46,9 +46,9 @@ from .validate import (
     parse_rate,
     rejects_table,
 )
+from .window import date_of, day_of, window_span
 
-SCALE = 10**FX_DIGITS  # a rate of 1 yuan per unit
-_EPOCH = date(1970, 1, 1)
+SCALE = 10**FX_DIGITS  # a rate of 1 yuan per unit, as validation reads rates
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,6 @@ class Fx:
     def currencies(self) -> tuple[str, ...]:
         """CNY first, then the currencies with rates: a row's currency is its place here."""
         return (CNY, *(c for c, _ in self.rates if c != CNY))
-
-
-def day_of(when: date) -> int:
-    return (when - _EPOCH).days
-
-
-def date_of(day: int) -> date:
-    return _EPOCH + timedelta(days=day)
 
 
 def _rated_currency(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed:
@@ -139,20 +131,10 @@ def _check_rows(reader: Reader, rows: pl.DataFrame, files: list[InputFile]) -> N
     twice = rows.filter(pl.len().over("currency", "day") > 1)
     if twice.height:
         code, day = twice.row(0)[:2]
-        when = (_EPOCH + timedelta(days=day)).isoformat()
-        raise InputError(f"two rates for {code} on {when}", file=shown, key="--fx")
+        raise InputError(f"two rates for {code} on {date_of(day)}", file=shown, key="--fx")
     cny = rows.filter((pl.col("currency") == CNY) & (pl.col("rate") != SCALE))
     if cny.height:
         raise InputError("a CNY rate other than 1", file=shown, key="--fx")
-
-
-def span(plan_window: tuple[date, date], forward: tuple[date, date] | None) -> tuple[int, int]:
-    """The days a run's rate table covers: its window and the watch's (``Forward``),
-    first day and the day after the last."""
-    start, end = plan_window
-    if forward is not None:
-        start, end = min(start, forward[0]), max(end, forward[1])
-    return day_of(start), day_of(end) + 1
 
 
 @lru_cache(maxsize=16)
@@ -193,10 +175,14 @@ def day_sums(fx: Fx, low: int, high: int, end: int) -> pl.Series:
 CURRENCY_INDEX = "_currency"  # a row's place in ``Fx.currencies`` (``rates_checked``)
 
 
-def currency_index(fx: Fx) -> pl.Expr:
-    """A row's currency as its place in ``fx.currencies``, found once per row by
-    ``rates_checked`` (a bad row's, or one without rates: 0)."""
-    return pl.col(CURRENCY_INDEX).fill_null(0).cast(pl.Int64)
+def _rows_of(fx: Fx, table: tuple[int, int, int]) -> tuple[pl.Expr, pl.Expr, int, int]:
+    """``day_sums`` as a literal, where each row's currency's run of it starts (by its
+    ``CURRENCY_INDEX``, found once a row by ``rates_checked``; a bad row's, or one
+    without rates: CNY's), the table's first day and its width (days + 1)."""
+    low, high, end = table
+    width = high - low + 1
+    place = pl.col(CURRENCY_INDEX).fill_null(0).cast(pl.Int64)
+    return pl.lit(day_sums(fx, low, high, end)), place * width, low, width
 
 
 def _place(fx: Fx) -> pl.Expr:
@@ -212,23 +198,16 @@ def rate_days(
     """A balance's days in yuan-rate units: the sum of its currency's daily rates over
     the ``days`` it counts from ``max(since, start)`` (0 days: 0). ``table``: the
     ``day_sums`` bounds (low, high, end)."""
-    low, high, end = table
-    sums = day_sums(fx, low, high, end)
-    width = high - low + 1
-    base = currency_index(fx) * width
+    sums, base, low, width = _rows_of(fx, table)
     first = (pl.max_horizontal(since, pl.lit(start)) - low).clip(0, width - 1)
     last = (first + days).clip(0, width - 1)
-    table_lit = pl.lit(sums)
-    value = table_lit.gather(base + last) - table_lit.gather(base + first)
+    value = sums.gather(base + last) - sums.gather(base + first)
     return pl.when(days > 0).then(value).otherwise(0)
 
 
 def rate_of_day(fx: Fx, table: tuple[int, int, int], day: pl.Expr) -> pl.Expr:
-    """A transaction's rate on its date (days since 1970), in 10**-8 yuan."""
-    low, high, end = table
-    sums = pl.lit(day_sums(fx, low, high, end))
-    width = high - low + 1
-    base = currency_index(fx) * width
+    """A transaction's rate on its date (days since 1970), in 1/``Fx.scale`` yuan."""
+    sums, base, low, width = _rows_of(fx, table)
     at = (day - low).clip(0, width - 2)
     return sums.gather(base + at + 1) - sums.gather(base + at)
 
@@ -261,23 +240,13 @@ def why_missing(fx: Fx | None, needed: pl.Expr, end_day: int, low_high: tuple[in
     )  # fmt: skip
 
 
-def with_rates_checked(
-    checked: pl.LazyFrame,
-    fx: Fx | None,
-    needed: pl.Expr,
-    end_day: int,
-    low_high: tuple[int, int],
-) -> pl.LazyFrame:
-    """Rows with a problem more where a foreign currency has no rate (see
-    ``missing_rate``); rows already bad keep theirs."""
-    if "currency" not in checked.collect_schema().names():
-        return checked
-    missing = pl.col(DETAIL).is_null() & missing_rate(fx, needed, end_day)
-    problem = detail(
-        pl.lit("currency"), pl.col("currency"), why_missing(fx, needed, end_day, low_high)
-    )
+def _with_problem(checked: pl.LazyFrame, found: pl.Expr, why: pl.Expr) -> pl.LazyFrame:
+    """Good rows where ``found`` rejected for ``why`` in their currency; rows already
+    bad keep their problems."""
+    problem = detail(pl.lit("currency"), pl.col("currency"), why)
+    rejected = pl.col(DETAIL).is_null() & found
     return checked.with_columns(
-        pl.when(missing).then(problem).otherwise(pl.col(DETAIL)).alias(DETAIL)
+        pl.when(rejected).then(problem).otherwise(pl.col(DETAIL)).alias(DETAIL)
     )
 
 
@@ -286,9 +255,12 @@ FX_FORWARD = "_fx_days_t"  # the same over the watch's window (``FORWARD_DAYS``)
 
 
 def table_of(plan: Plan) -> tuple[int, int, int]:
-    """The ``day_sums`` bounds of a run: its windows' span and the window's last day."""
-    forward = None if plan.forward is None else (plan.forward.start, plan.forward.end)
-    low, high = span((plan.window.start, plan.window.end), forward)
+    """The ``day_sums`` bounds of a run: the days its window and the watch's
+    (``Forward``) cover (first day, day after the last), and the window's last day."""
+    spans = [window_span(plan.window.start, plan.window.end)]
+    if plan.forward is not None:
+        spans.append(window_span(plan.forward.start, plan.forward.end))
+    low, high = min(s[0] for s in spans), max(s[1] for s in spans)
     return low, high, day_of(plan.window.end)
 
 
@@ -300,7 +272,7 @@ def held_in_yuan(plan: Plan, since: pl.Expr, days: pl.Expr, start: date, name: s
 
 
 def amount_in_yuan(plan: Plan, amount: pl.Expr) -> pl.Expr:
-    """A transaction's amount in 10**-8 cents of yuan, at the rate of its date."""
+    """A transaction's amount in 1/``Fx.scale`` cents of yuan, at its date's rate."""
     assert plan.fx is not None
     day = pl.col("date").cast(pl.Int32)
     return amount.cast(pl.Int128) * rate_of_day(plan.fx, table_of(plan), day)
@@ -333,11 +305,8 @@ def rates_checked(plan: Plan, source: str, checked: pl.LazyFrame) -> pl.LazyFram
         needed = pl.when(counts).then(pl.max_horizontal(first, pl.lit(low)))
     if plan.fx is not None:
         checked = checked.with_columns(_place(plan.fx))
-    checked = with_rates_checked(checked, plan.fx, needed, end, (low, high))
+    why = why_missing(plan.fx, needed, end, (low, high))
+    checked = _with_problem(checked, missing_rate(plan.fx, needed, end), why)
     if "accumulated" in names and plan.fx is not None and plan.fx.convert == "daily":
-        foreign = pl.col(DETAIL).is_null() & (pl.col("currency") != CNY)
-        problem = detail(pl.lit("currency"), pl.col("currency"), pl.lit(NOT_DAILY))
-        checked = checked.with_columns(
-            pl.when(foreign).then(problem).otherwise(pl.col(DETAIL)).alias(DETAIL)
-        )
+        checked = _with_problem(checked, pl.col("currency") != CNY, pl.lit(NOT_DAILY))
     return checked

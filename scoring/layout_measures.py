@@ -36,10 +36,10 @@ from .row_status import (
     in_yuan,
     mark_duplicates,
     window_days,
-    window_span,
 )
 from .sources import FILE_COL, LINE_COL
 from .validate import DETAIL, detail
+from .window import window_span
 
 _NEVER = date(9999, 12, 31)  # an open end, where one is compared
 WHY, WHY_COLUMN, WHY_VALUE = "_why", "_why_column", "_why_value"  # a layout's reject

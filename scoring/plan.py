@@ -131,19 +131,17 @@ class Plan:
     # measure gate id -> the smallest sum of its components' values that passes (``_bars``)
     bars: dict[str, int] = field(default_factory=dict)
     forward: Forward | None = None  # also measured towards the next rating day (``Forward``)
-    fx: Fx | None = None  # --fx: measures in 10**-8 cents (``fx``), converted to yuan
+    fx: Fx | None = None  # --fx: measures in 1/``Fx.scale`` cents, converted to yuan
 
     @property
     def scale(self) -> int:
-        """Measure units per cent: 1; with --fx ``Fx.scale`` times that (foreign amounts
-        exact); under joint_accounts = "split" ``SHARES`` times that (a holder's share
-        exact). Every value and every denominator carries it, so no figure changes."""
-        return (1 if self.fx is None else self.fx.scale) * self.shares
+        """Measure units per cent (``measure_unit``)."""
+        return measure_unit(self.ruleset, self.fx)
 
     @property
     def shares(self) -> int:
         """A balance's shares among joint holders ("split"), else 1: see ``scale``."""
-        return SHARES if self.ruleset.joint_accounts == "split" else 1
+        return _shares(self.ruleset)
 
     @property
     def joint(self) -> bool:
@@ -161,6 +159,17 @@ class Plan:
     @property
     def day_count(self) -> int:
         return self.window.days
+
+
+def _shares(rules: RuleSet) -> int:
+    return SHARES if rules.joint_accounts == "split" else 1
+
+
+def measure_unit(rules: RuleSet, fx: Fx | None) -> int:
+    """Measure units per cent: 1; with --fx ``Fx.scale`` times that (foreign amounts
+    exact); under joint_accounts = "split" ``SHARES`` times that (a holder's share
+    exact). Every value and every denominator carries it, so no figure changes."""
+    return (1 if fx is None else fx.scale) * _shares(rules)
 
 
 def longest_window() -> Window:
@@ -195,7 +204,7 @@ def compile_plan(rules: RuleSet, window: Window, fx: Fx | None = None) -> Plan:
         _check_capacity(rules, weights, denominator)
     days = window.days
     # points = cent_days/(100*D) * w  for balances;  ratio_cents/(100*S) * w  for transactions
-    scale = (1 if fx is None else fx.scale) * (SHARES if rules.joint_accounts == "split" else 1)
+    scale = measure_unit(rules, fx)
     q = CENTS * days * RATIO_SCALE * denominator * scale
     components = tuple(
         ComponentPlan(

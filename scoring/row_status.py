@@ -12,7 +12,6 @@ a polars expression over the rows; the strategy that feeds them in is ``measures
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import polars as pl
 
@@ -22,6 +21,7 @@ from .overdraft import overdrawn_columns
 from .plan import MOST_HOLDERS, SHARES, Plan
 from .sources import FILE_COL, LINE_COL
 from .validate import DETAIL
+from .window import day_of, window_span
 
 STATUSES = ("used", "excluded", "unmapped", "outside_window", "duplicate", "rejected")
 USED, EXCLUDED, UNMAPPED, OUTSIDE, DUPLICATE, REJECTED = range(len(STATUSES))
@@ -39,7 +39,6 @@ BALANCE_KEY = ("account_id", "date")
 BALANCE_CONTENT = ("customer_id", "product", "balance")
 TXN_KEY = ("txn_id",)
 TXN_CONTENT = ("customer_id", "date", "txn_type", "amount", "fee", "fee_ratio")
-_EPOCH = date(1970, 1, 1)
 _HASH_SEED = 20260101
 # Towards the next rating day (``plan.Forward``), per row: a balance's days of the rating
 # window, a transaction's "dated in it"; folded per component as ``forward_column``s.
@@ -60,16 +59,6 @@ def count_column(status: int) -> str:
 
 def forward_column(component: str) -> str:
     return f"{FORWARD_PREFIX}{component}"
-
-
-def _day_of(when: date) -> int:
-    return (when - _EPOCH).days
-
-
-def window_span(start: date, end: date) -> tuple[int, int]:
-    """A window as days since 1970, as ``window_days`` compares them: the first day,
-    and the day after the last."""
-    return _day_of(start), _day_of(end) + 1
 
 
 def conflict_reason(key: tuple[str, ...]) -> str:
@@ -403,7 +392,7 @@ def _forward_days(plan: Plan, day: pl.Expr, same: pl.Expr, next_day: pl.Expr) ->
     second pass over the rows known on that date, with its own window."""
     forward = plan.forward
     assert forward is not None
-    as_of = _day_of(forward.as_of)
+    as_of = day_of(forward.as_of)
     start, stop = window_span(forward.start, forward.end)
     until = pl.when(same & (next_day <= as_of)).then(next_day).otherwise(stop)
     days = window_days(day, until, start, stop)

@@ -9,9 +9,27 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from .errors import ConfigError
+
+_EPOCH = date(1970, 1, 1)
+
+
+def day_of(when: date) -> int:
+    """A date as days since 1970, as the measures compare dates (``Int32`` of a Date)."""
+    return (when - _EPOCH).days
+
+
+def date_of(day: int) -> date:
+    return _EPOCH + timedelta(days=day)
+
+
+def window_span(start: date, end: date) -> tuple[int, int]:
+    """A window as days since 1970, as ``row_status.window_days`` compares them: the
+    first day, and the day after the last."""
+    return day_of(start), day_of(end) + 1
+
 
 _HALF = re.compile(r"^(\d{4})H([12])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
