@@ -36,6 +36,18 @@ EXAMPLES: dict[str, list[str]] = {
         f"tierscore compare -r icbc-star -r pyramid {_IN} {_CUSTOMERS} -p 2026H1 "
         "-o out-compare-branches",
     ],
+    "accumulate": [
+        f"tierscore accumulate {_IN} --month 2026-01 --ledger ledger",
+        f"tierscore accumulate {_IN} --month 2026-02 --to 2026-02-15 --ledger ledger -r icbc-star",
+    ],
+    "ledger": [
+        f"tierscore accumulate {_IN} --month 2026-01 --ledger ledger",
+        "tierscore ledger status ledger",
+    ],
+    "ledger status": [
+        f"tierscore accumulate {_IN} --month 2026-01 --ledger ledger",
+        "tierscore ledger status ledger --json",
+    ],
     "rules": ["tierscore rules list", "tierscore rules show pyramid"],
     "rules list": ["tierscore rules list", "tierscore rules show icbc-star"],
     "rules show": ["tierscore rules show icbc-star", "tierscore rules show rules/pyramid.toml"],

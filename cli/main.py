@@ -25,6 +25,7 @@ from .display import answering, inspection_data, print_json, show_inspection, sh
 from .errors import ON_INTERRUPT, err, is_broken_pipe, run_cli, stdout_closed
 from .examples import epilog
 from .explain_cmd import explain
+from .ledger_cmd import accumulate_month, ledger_app, ledger_job, no_inputs_with_ledger
 from .options import (
     BalanceLayout,
     Balances,
@@ -39,6 +40,7 @@ from .options import (
     From,
     Fx,
     Lang,
+    LedgerIn,
     MaxRejectRate,
     Months,
     Near,
@@ -122,6 +124,7 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     customers: Customers = None,
     parties: Parties = None,
     fx: Fx = None,
+    ledger: LedgerIn = None,
     columns: Columns = None,
     encoding: Encoding = None,
     delimiter: Delimiter = None,
@@ -168,13 +171,20 @@ def score(  # keyword-only: the options list in help panel order, --out among th
     stages = observer(quiet)
     paths = {"balances": balances, "transactions": transactions}
     tables = {"balances": balances_table, "transactions": transactions_table}
-    job = job_of(paths, tables, window, rules, encoding, columns, customers, delimiter)
+    if ledger is not None:  # the ledger is both inputs
+        no_inputs_with_ledger(**{"--balances": balances, "--transactions": transactions,
+                                 "--balances-table": balances_table, "--fx": fx,
+                                 "--transactions-table": transactions_table,
+                                 "--balance-layout": balance_layout})  # fmt: skip
+        job = ledger_job(window, rules, encoding, columns, customers, delimiter)
+    else:
+        job = job_of(paths, tables, window, rules, encoding, columns, customers, delimiter)
     job.previous, job.near = previous, percent_of(near)
     job.overrides, job.date_format = overrides, date_format
     job.balance_layout, job.fx = balance_layout, fx
     job.parties, job.score_by = tuple(parties) if parties else None, score_by
     with _folder_of(out):  # locked before computing: a second run stops at once
-        result = run_on(engine, spark_conf or [], job, stages, collect=not is_uri(out))
+        result = run_on(engine, spark_conf or [], job, stages, not is_uri(out), ledger)
         breaches = over_reject_limit(result.summary, max_reject_rate)
         if out == "-":
             _to_stdout(result, breaches, quiet)
@@ -262,6 +272,10 @@ def validate(
 # in help, commands list in the order they are registered (score and validate above)
 app.command(name="explain", epilog=epilog("explain"))(explain)
 app.command(name="compare", epilog=epilog("compare", EXIT_HELP))(compare_rules)
+app.command(name="accumulate", epilog=epilog("accumulate", EXIT_HELP))(accumulate_month)
+app.add_typer(ledger_app, name="ledger", epilog=epilog("ledger"))
+for _info in ledger_app.registered_commands:
+    _info.epilog = _info.epilog or epilog(f"ledger {_info.name}")
 app.command(name="sample", epilog=epilog("sample"))(sample)
 app.add_typer(rules_app, name="rules", epilog=epilog("rules"))
 for _info in rules_app.registered_commands:  # `rules list/show/check`: examples here too

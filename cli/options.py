@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +13,7 @@ import typer
 from tierscore.scoring.csv_bytes import codec_of, delimiter_of
 from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.layouts import LAYOUTS
+from tierscore.scoring.ledger_score import run_from_ledger
 from tierscore.scoring.pipeline import Job, Observer, Result, run
 from tierscore.scoring.publish import SCORES_FORMATS, Extras
 from tierscore.scoring.sources import is_uri, parse_mapping
@@ -128,6 +130,11 @@ Fx = Annotated[
                  help="Exchange rates (CSV/Parquet: date, currency, rate = yuan per unit) "
                  "for balances and transactions with a currency column."),
 ]  # fmt: skip
+LedgerIn = Annotated[
+    Path | None,
+    typer.Option("--ledger", metavar="DIR", rich_help_panel=INPUTS,
+                 help="Score from a 积数 ledger (tierscore accumulate), not from exports."),
+]  # fmt: skip
 Parties = Annotated[
     list[str] | None,
     typer.Option(metavar="PATH", rich_help_panel=INPUTS,
@@ -230,6 +237,13 @@ SignRules = Annotated[
 ]  # fmt: skip
 
 
+def parse_day(text: str, option: str) -> date:
+    """A day the operator typed, YYYY-MM-DD."""
+    day = _date(text, option)
+    assert isinstance(day, date)
+    return day
+
+
 def _date(text: str | None, option: str) -> object:
     if text is None:
         return None
@@ -310,14 +324,22 @@ def check_bom(csv_bom: bool, out: str, fmt: str) -> None:
 
 
 def run_on(
-    engine: str, conf: list[str], job: Job, observer: Observer, collect: bool = True
+    engine: str,
+    conf: list[str],
+    job: Job,
+    observer: Observer,
+    collect: bool = True,
+    ledger: Path | None = None,
 ) -> Result:
     """Run the job on the engine asked for; Spark is imported only when asked for.
-    ``collect=False``: Spark keeps the scores on the cluster (for an --out URI)."""
+    ``collect=False``: Spark keeps the scores on the cluster (for an --out URI).
+    ``ledger``: the job's window from that ledger (``ledger_score``), not from inputs."""
     if engine == "polars":
         if conf:
             raise ConfigError("only with --engine spark", key="--spark-conf")
-        return run(job, observer)
+        return run_from_ledger(job, ledger, observer) if ledger else run(job, observer)
+    if ledger is not None:
+        raise ConfigError("a ledger is scored by --engine polars", key="--engine")
     if engine != "spark":
         raise ConfigError("must be polars or spark", key="--engine")
     from tierscore.scoring import spark_engine

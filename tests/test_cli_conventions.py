@@ -34,7 +34,8 @@ TIERSCORE = Path(sys.executable).with_name("tierscore")
 SAMPLE = ROOT / "sample_data"
 BAL, TXN = str(SAMPLE / "balances.csv"), str(SAMPLE / "transactions.csv")
 COMMANDS = [[], ["score"], ["validate"], ["explain"], ["compare"], ["sample"], ["version"],
-            ["rules"], ["rules", "list"], ["rules", "show"], ["rules", "check"]]  # fmt: skip
+            ["rules"], ["rules", "list"], ["rules", "show"], ["rules", "check"],
+            ["accumulate"], ["ledger"], ["ledger", "status"]]  # fmt: skip
 SHORT = {"-o": "--out", "-q": "--quiet", "-v": "--verbose", "-r": "--rules", "-p": "--period",
          "-b": "--balances", "-t": "--transactions", "-h": "--help", "-V": "--version"}  # fmt: skip
 PANELS = ("Inputs", "Window", "Rules", "Outputs", "Analyst views", "Engine")

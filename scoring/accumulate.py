@@ -1,0 +1,343 @@
+"""One calendar month measured into the ledger (``tierscore accumulate``).
+
+The month is measured as a direct run over a one-month window would measure it, with
+one difference: when the month before is in the ledger, its closing balances are the
+carry-in. They join the month's rows as rows dated the day before the month, so the
+days each holds, and the statuses of the rows after it, come from the same row
+expressions as a direct run's (``row_status.balance_rows``). Those carried rows are
+no input rows: the entry's counts leave them out, and keep the statuses they took
+(``ledger.CARRIED``) for the window that starts with this month, where the balance
+they carry is the carry-in row of a direct run (``ledger_score``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import __version__
+from .errors import ConfigError
+from .folds import fold_balances, folded_from, needs_wide, without_checks
+from .joint import JT_ACCOUNTS
+from .ledger import (
+    ACCOUNTS,
+    CARRIED,
+    CLOSING,
+    FOLDS,
+    REJECTS,
+    Entry,
+    Ledger,
+    measuring_of,
+    month_end,
+    month_label,
+    previous_month,
+    state_sha,
+    write_manifest,
+)
+from .measures import NO_CSE, by_account, good_and_bad
+from .overdraft import OD_ACCOUNTS
+from .pipeline import KEYS, Context, _Input, conflicts_part, counts_of, read_inputs, rejects_of
+from .plan import Plan, compile_plan
+from .row_status import (
+    CODE,
+    CODE_ROWS,
+    CONFLICT_FILE,
+    CONFLICT_LINE,
+    CONFLICT_VALUE,
+    DUPLICATE,
+    OUTSIDE,
+    REJECTED,
+    STATUS,
+    STATUSES,
+    UNMAPPED,
+    balance_rows,
+    count_column,
+)
+from .rules import load_rules
+from .sources import FILE_COL, LINE_COL, Given, Reader
+from .validate import DETAIL
+from .window import Window
+
+CARRIED_ROW = "_carried_row"  # a carry-in row made of the ledger's closing balances
+CLOSING_COLUMNS = ("account_id", "customer_id", "product", "balance", "currency")
+
+
+@dataclass
+class Accumulation:
+    """What ``accumulate`` measures: one month of both inputs into a ledger folder."""
+
+    balances: Given
+    transactions: Given
+    month: date  # its first day
+    ledger: Path
+    rules: str = "icbc-star"
+    last_day: date | None = None  # --to: the month to this day only (a partial entry)
+    encoding: str | None = None
+    mapping: dict[str, dict[str, str]] | None = None
+    delimiter: str | None = None
+    date_format: str | None = None
+
+
+@dataclass
+class Accumulated:
+    entry: Entry
+    counts: dict[str, dict[str, int]]
+    rejects: int
+    stale: list[str] = field(default_factory=list)  # later months this one made stale
+
+
+def month_window(month: date, last_day: date | None) -> Window:
+    """The month, or the month to ``last_day`` (its own month's day, not after its end)."""
+    end = month_end(month)
+    last = end if last_day is None else last_day
+    if not month <= last <= end:
+        raise ConfigError(f"{last} is not a day of {month_label(month)}", key="--to")
+    return Window(month, last, month_label(month))
+
+
+def accumulate(job: Accumulation) -> Accumulated:
+    """Measure the month and write it into the ledger, replacing the month's entry."""
+    window = month_window(job.month, job.last_day)
+    plan = compile_plan(load_rules(job.rules), window)
+    ledger = Ledger(job.ledger)
+    ledger.check(create=True)
+    with ledger.locked():
+        before = ledger.entry(previous_month(job.month))
+        if before is not None and before.partial:
+            raise ConfigError(
+                f"{before.label} is in the ledger only to {before.last_day}: accumulate "
+                "it in full before the month after it",
+                key=str(ledger.root),
+            )
+        closing = before.frame(CLOSING) if before is not None else None
+        with Reader(job.encoding, job.mapping, job.delimiter) as reader:
+            inputs = read_inputs(reader, job.balances, job.transactions, plan, job.date_format)
+            if inputs["balances"].layout != "changes":
+                raise ConfigError(
+                    "the ledger takes balances as a change log (a row per account and "
+                    f"day it changed), not the {inputs['balances'].layout} layout",
+                    key="--balances",
+                )
+            measured = _measured(plan, inputs, closing)
+            rejects = reader.file_names(measured.pop("rejects"))
+        return _written(ledger, job, plan, inputs, measured, rejects, before)
+
+
+def _measured(
+    plan: Plan, inputs: dict[str, _Input], closing: pl.DataFrame | None
+) -> dict[str, Any]:
+    """The month's folds, carry and accounts (see ``ledger``), and its rejects."""
+    balances = inputs["balances"]
+    frame = balances.checked.collect(engine="streaming", optimizations=NO_CSE)
+    good, bad_balances = good_and_bad(frame)
+    early = None
+    if closing is not None:  # the ledger's carry-in, not the export's rows before the month
+        before = pl.col("date") < plan.window.start
+        early, good = good.filter(before), good.filter(~before)
+    carried_in = _carried_state(good, plan) if closing is None else closing
+    rows = _balance_rows(plan, good, closing)
+    folds = {"balances": _balance_fold(plan, rows)}
+    txn = inputs["transactions"]
+    folded, bad_txn = txn.measure("transactions", plan)
+    if needs_wide(folded):
+        folded = txn.measure("transactions", plan, wide=True)[0]
+    folds["transactions"] = without_checks(folded)
+    sizes = [q for read in inputs.values() for q in read.sizes]
+    collected = pl.collect_all(sizes, engine="streaming", optimizations=NO_CSE)
+    for read in inputs.values():
+        read.take_sizes(collected[: len(read.sizes)])
+        collected = collected[len(read.sizes) :]
+    conflicts = [conflicts_part(frame, KEYS[name]) for name, frame in folds.items()]
+    rejects = rejects_of([bad_balances, bad_txn], conflicts, Context())
+    carried = rows.filter(pl.col(CARRIED_ROW))
+    folds["balances"] = pl.concat(
+        [folds["balances"], *_uncounted(carried), *_outside(early), _rejected(bad_balances)],
+        how="diagonal_relaxed",
+    )
+    folds["transactions"] = pl.concat(
+        [folds["transactions"], _rejected(bad_txn)], how="diagonal_relaxed"
+    )
+    return {
+        "folds": {name: _stored(frame) for name, frame in folds.items()},
+        "counts": {name: counts_of(frame, _NO_BAD) for name, frame in folds.items()},
+        "closing": _closing(rows, plan.window.end),
+        "carried_in": carried_in,
+        "carried": _statuses(carried),
+        "accounts": _accounts(rows),
+        "rejects": rejects,
+    }
+
+
+def _balance_rows(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None) -> pl.DataFrame:
+    """The month's balance rows (and the carried ones) in account order, each with its
+    status and days, as a direct run's sorted path makes them."""
+    rows = good.with_columns(pl.lit(False).alias(CARRIED_ROW))
+    if closing is not None:
+        rows = pl.concat([rows, _carry_rows(closing, rows.schema, plan.window.start)])
+    ordered = by_account(rows.rechunk())
+    return balance_rows(plan, ordered.lazy(), presorted=True).collect(engine="streaming")
+
+
+def _carry_rows(closing: pl.DataFrame, schema: pl.Schema, first: date) -> pl.DataFrame:
+    """The closing balances as rows dated the day before the month, in ``schema``."""
+    given = set(closing.columns)
+    columns = [
+        (
+            pl.col(name).cast(dtype)
+            if name in given and name in CLOSING_COLUMNS
+            else pl.lit(None, dtype).alias(name)
+        )
+        for name, dtype in schema.items()
+    ]
+    rows = closing.select(columns)
+    return rows.with_columns(
+        pl.lit(first - timedelta(days=1)).cast(schema["date"]).alias("date"),
+        pl.lit(True).alias(CARRIED_ROW),
+    )
+
+
+def _balance_fold(plan: Plan, rows: pl.DataFrame) -> pl.DataFrame:
+    held = rows.lazy().select(folded_from("balances"))
+    folded = fold_balances(plan, held).collect(engine="streaming")
+    if needs_wide(folded):
+        folded = fold_balances(plan, held, wide=True).collect(engine="streaming")
+    return without_checks(folded)
+
+
+def _live() -> pl.Expr:
+    """Rows a later one can supersede and a carry-in can be made of: not a duplicate,
+    not rejected (a conflict)."""
+    return ~pl.col(STATUS).is_in([DUPLICATE, REJECTED])
+
+
+def _closing(rows: pl.DataFrame, last: date) -> pl.DataFrame:
+    """Every account's balance on ``last``: its last live rows dated up to that day
+    (a joint account's holders, one row each)."""
+    live = rows.filter(_live() & (pl.col("date") <= last))
+    latest = live.filter(pl.col("date") == pl.col("date").max().over("account_id"))
+    columns = [c for c in CLOSING_COLUMNS if c in rows.columns]
+    return latest.select(columns).sort(columns, nulls_last=True)
+
+
+def _carried_state(good: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """What an export's own rows before the month carry in, in the form of a closing
+    (so that a month whose carry came from its export can be compared with the month
+    before it, should that be accumulated later: ``Ledger.stale``)."""
+    before = good.filter(pl.col("date") < plan.window.start)
+    if before.height == 0:
+        return before.select([c for c in CLOSING_COLUMNS if c in before.columns])
+    marked = balance_rows(plan, by_account(before.rechunk()).lazy(), presorted=True)
+    return _closing(marked.collect(), plan.window.start - timedelta(days=1))
+
+
+def _statuses(carried: pl.DataFrame) -> pl.DataFrame:
+    """How many carried rows took each status, per customer (and product, for a
+    product the rule set does not map: summary.json counts those per code)."""
+    product = pl.when(pl.col(STATUS) == UNMAPPED).then(pl.col("product"))
+    return (
+        carried.group_by("customer_id", STATUS, product.alias(CODE))
+        .agg(pl.len().cast(pl.Int64).alias("rows"))
+        .sort("customer_id", STATUS, CODE, nulls_last=True)
+    )
+
+
+def _uncounted(carried: pl.DataFrame) -> list[pl.DataFrame]:
+    """Fold rows that take the carried rows out of the counts: they are no input's rows."""
+    statuses = _statuses(carried)
+    if statuses.height == 0:
+        return []
+    negative = [
+        pl.when(pl.col(STATUS) == s).then(-pl.col("rows")).otherwise(0).sum().alias(count_column(s))
+        for s in range(len(STATUSES))
+    ]
+    per_customer = statuses.group_by("customer_id").agg(negative).sort("customer_id")
+    codes = (
+        statuses.filter(pl.col(CODE).is_not_null())
+        .group_by(CODE)
+        .agg((-pl.col("rows").sum()).alias(CODE_ROWS))
+        .sort(CODE)
+    )
+    return [per_customer, codes]
+
+
+def _outside(early: pl.DataFrame | None) -> list[pl.DataFrame]:
+    """An export's balance rows before a month carried in from the ledger: outside."""
+    if early is None or early.height == 0:
+        return []
+    count = pl.len().cast(pl.Int64).alias(count_column(OUTSIDE))
+    return [early.group_by("customer_id").agg(count).sort("customer_id")]
+
+
+def _rejected(bad: pl.DataFrame) -> pl.DataFrame:
+    """A fold row of no customer counting the bad rows (the ledger keeps their rejects
+    lines, not the rows)."""
+    return pl.DataFrame({count_column(REJECTED): [bad.height]}, schema={
+        count_column(REJECTED): pl.Int64})  # fmt: skip
+
+
+_NO_BAD = pl.DataFrame(schema={FILE_COL: pl.UInt16, LINE_COL: pl.Int64, DETAIL: pl.String})
+
+
+def _stored(folded: pl.DataFrame) -> pl.DataFrame:
+    """A fold as the ledger keeps it: conflicts are in the rejects already, and accounts
+    overdrawn or joint are kept apart (``ACCOUNTS``): a run counts each once."""
+    kept = {CONFLICT_FILE: pl.UInt16, CONFLICT_LINE: pl.Int64, CONFLICT_VALUE: pl.String}
+    out = folded.with_columns(pl.lit(None, dtype).alias(c) for c, dtype in kept.items())
+    once = [c for c in (OD_ACCOUNTS, JT_ACCOUNTS) if c in out.columns]
+    return out.with_columns(pl.lit(0, pl.Int64).alias(c) for c in once)
+
+
+def _accounts(rows: pl.DataFrame) -> pl.DataFrame:
+    """The accounts the month found overdrawn or joint (summary.json's counts)."""
+    kinds = [(OD_ACCOUNTS, "overdrawn"), (JT_ACCOUNTS, "joint")]
+    parts = [
+        rows.filter(pl.col(column) > 0).select("account_id", pl.lit(kind).alias("kind"))
+        for column, kind in kinds
+        if column in rows.columns
+    ]
+    empty = pl.DataFrame(schema={"account_id": pl.String, "kind": pl.String})
+    return pl.concat([empty, *parts]).unique().sort("kind", "account_id")
+
+
+def _written(
+    ledger: Ledger,
+    job: Accumulation,
+    plan: Plan,
+    inputs: dict[str, _Input],
+    measured: dict[str, Any],
+    rejects: pl.DataFrame,
+    before: Entry | None,
+) -> Accumulated:
+    stale_before = set(ledger.stale())
+    closing = measured["closing"]
+    carried_in = measured["carried_in"]
+    manifest = {
+        "tierscore": __version__,
+        "month": month_label(job.month),
+        "last_day": plan.window.end.isoformat(),
+        "partial": plan.window.end != month_end(job.month),
+        "ruleset": plan.ruleset.name,
+        "ruleset_sha256": plan.ruleset.sha256,
+        "measuring": measuring_of(plan),
+        "carried_from": "ledger" if before is not None else "export",
+        "carried_sha256": before.closing_sha if before is not None else state_sha(carried_in),
+        "closing_sha256": state_sha(closing),
+        "rows": measured["counts"],
+        "inputs": {name: [f.as_dict() for f in read.files] for name, read in inputs.items()},
+    }
+    with ledger.writing(job.month) as staging:
+        for name, frame in measured["folds"].items():
+            frame.write_parquet(staging / FOLDS[name])
+        closing.write_parquet(staging / CLOSING)
+        measured["carried"].write_parquet(staging / CARRIED)
+        measured["accounts"].write_parquet(staging / ACCOUNTS)
+        rejects.write_parquet(staging / REJECTS)
+        write_manifest(staging, manifest)
+    entry = ledger.entry(job.month)
+    assert entry is not None
+    stale = [f"{month_label(m)}" for m in sorted(set(ledger.stale()) - stale_before)]
+    return Accumulated(entry, measured["counts"], rejects.height, stale)

@@ -1,0 +1,329 @@
+"""Scoring a window from the ledger alone (``tierscore score --ledger``).
+
+The ledger stands for every export it was accumulated from: scoring a window from it
+gives what a direct run over the exports of every ledger month up to the window's
+last month gives (months after the window are not read). Months in the window add
+their folds as a direct run adds parts. Months before it add only what a direct run
+sees of rows before its window: their customers, and their rows as outside the
+window (duplicates and rejects stay so), except the balances carried into the
+window's first month, which count as that month carried them (``accumulate``).
+Accounts overdrawn or joint are counted once across months, and the watch's figure
+towards the next rating day comes from the months in its rating window and the
+closing balances of the last one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from .accumulate import CARRIED_ROW, _carry_rows
+from .coverage import check_window, window_warnings, with_checks
+from .errors import ConfigError
+from .folds import fold_balances, folded_from, without_checks
+from .joint import JT_ACCOUNTS, JT_ROWS, joint_of
+from .ledger import (
+    ACCOUNTS,
+    CARRIED,
+    CLOSING,
+    FOLDS,
+    MANIFEST,
+    REJECTS,
+    Entry,
+    Ledger,
+    month_end,
+    month_label,
+    months_between,
+)
+from .measures import by_account
+from .overdraft import OD_ACCOUNTS, OD_DAYS, overdrawn_of
+from .parties import check_job
+from .pipeline import (
+    INPUTS,
+    Job,
+    Measured,
+    Observer,
+    Result,
+    Stages,
+    context_of,
+    counts_of,
+    require_customers,
+    result_of,
+)
+from .plan import Plan, compile_plan
+from .row_status import CODE, CODE_ROWS, EXCLUDED, OUTSIDE, STATUS, UNMAPPED, USED, count_column
+from .rules import load_rules
+from .sources import FILE_COL, LINE_COL, InputFile, Reader, sha256_of
+from .validate import DETAIL
+from .watch import forward_of, rating_of, with_forward
+from .window import Window
+
+# What a month before the window must share with the rule set: what rejects a row or
+# makes rows conflict (its other rows count only as outside the window).
+_REJECTING = ("signs", "negative_balances", "joint_accounts")
+_NO_BAD = pl.DataFrame(schema={FILE_COL: pl.UInt16, LINE_COL: pl.Int64, DETAIL: pl.String})
+
+
+def run_from_ledger(job: Job, root: Path | str, observer: Observer | None = None) -> Result:
+    """Score ``job``'s window from the ledger at ``root``; nothing is written here."""
+    stages = Stages(observer)
+    plan = compile_plan(load_rules(job.rules), job.window)
+    require_customers(plan, job.customers)
+    check_job(plan, job)
+    if job.fx:
+        raise ConfigError("is not read with --ledger: accumulate measured the months", key="--fx")
+    ledger = Ledger(root)
+    ledger.check()
+    with stages.stage("read", f"ledger {ledger.root}") as done:
+        entries = ledger.entries()
+        inside, before = _months(plan, ledger, entries)
+        done.append(f"{len(inside)} month(s) in the window, {len(before)} before it")
+        with Reader(job.encoding, job.mapping, job.delimiter) as reader:
+            context = context_of(reader, plan, job)
+        if context.units is not None and plan.joint:
+            _no_joint_by_unit(inside)
+    with stages.stage("compute", "add up the months, score") as computed:
+        measured = {name: _measured(plan, name, inside, before) for name in INPUTS}
+        counts = {name: counts_of(m.folded, m.bad) for name, m in measured.items()}
+        check_window(plan, counts, lambda name: _span(name, inside, before))
+        warnings = window_warnings(plan, counts)
+        overdrawn = overdrawn_of(measured["balances"].folded)
+        joint = joint_of(measured["balances"].folded)
+        if plan.ruleset.service is not None:
+            context.forward = _forward(plan, inside, before)
+        result = result_of(plan, measured, context)
+        with_checks(result.summary, warnings, overdrawn, joint)
+        named = reader.file_names(result.rejects)
+        result.rejects = _with_ledger_rejects(named, [*before, *inside])
+        computed.append(f"{result.scores.height:,} customers")
+    result.inputs = {"ledger": [_input_of(e) for e in [*before, *inside]], **result.inputs}
+    result.measuring = {"ledger": f"{inside[0].label}..{inside[-1].label} of {ledger.root}"}
+    result.timings = stages.timings
+    return result
+
+
+def _months(
+    plan: Plan, ledger: Ledger, entries: dict[date, Entry]
+) -> tuple[list[Entry], list[Entry]]:
+    """The window's entries, and those of the months before it; every reason the
+    ledger cannot give the window stops the run (exit 2) naming the month."""
+    window, where = plan.window, str(ledger.root)
+    if window.start.day != 1:
+        raise ConfigError(
+            f"{window.start} is not a month's first day: the ledger holds whole months",
+            key="--from",
+        )
+    stale = ledger.stale(entries)
+    inside = []
+    for month in months_between(window.start, window.end):
+        entry = entries.get(month)
+        if entry is None:
+            raise ConfigError(
+                f"{month_label(month)} is not in the ledger: accumulate it", key=where
+            )
+        if month in stale:
+            raise ConfigError(
+                f"{entry.label} is stale ({stale[month]}): accumulate it again", key=where
+            )
+        _same_measuring(plan, entry, where)
+        inside.append(entry)
+    _ends_well(window, inside[-1], where)
+    for entry in inside[:-1]:
+        if entry.partial:
+            raise ConfigError(
+                f"{entry.label} is in the ledger only to {entry.last_day}: accumulate it in full",
+                key=where,
+            )
+    before = [e for m, e in entries.items() if m < window.start]
+    for entry in before:
+        _same_measuring(plan, entry, where, _REJECTING)
+    return inside, before
+
+
+def _same_measuring(plan: Plan, entry: Entry, where: str, keys: tuple[str, ...] = ()) -> None:
+    from .ledger import measuring_of
+
+    ours, theirs = measuring_of(plan), entry.manifest.get("measuring", {})
+    for key in keys or tuple(ours):
+        if ours[key] != theirs.get(key):
+            raise ConfigError(
+                f"{entry.label} was accumulated under rule set {entry.manifest.get('ruleset')!r}, "
+                f"which measures {key!r} differently: accumulate it again under this one",
+                key=where,
+            )
+
+
+def _ends_well(window: Window, last: Entry, where: str) -> None:
+    """The window ends on its last month's last day, or on the day a month accumulated
+    to date was accumulated to."""
+    if last.partial and window.end != last.last_day:
+        raise ConfigError(
+            f"{last.label} is in the ledger to {last.last_day}: end the window there (--to)",
+            key=where,
+        )
+    if not last.partial and window.end != month_end(last.month):
+        raise ConfigError(
+            f"{window.end} is not a month's last day: the ledger holds whole months "
+            "(or a month to date, accumulated with --to)",
+            key="--to",
+        )
+
+
+def _no_joint_by_unit(inside: list[Entry]) -> None:
+    """By party or household, a person's two numbers holding one account are one
+    holder; the ledger measured each number as its own, so it cannot tell that."""
+    for entry in inside:
+        accounts = entry.frame(ACCOUNTS)
+        if accounts.filter(pl.col("kind") == "joint").height:
+            raise ConfigError(
+                f"{entry.label} has joint accounts, which by party or household are "
+                "measured from the rows: score this window from the exports",
+                key="--score-by",
+            )
+
+
+def _measured(plan: Plan, name: str, inside: list[Entry], before: list[Entry]) -> Measured:
+    frames = [e.frame(FOLDS[name]) for e in inside]
+    frames += [_outside_only(plan, name, e.frame(FOLDS[name])) for e in before]
+    if name == "balances":
+        first = inside[0]
+        if first.carried_from_ledger:
+            frames += _carried_counts(first.frame(CARRIED))
+        frames += _counted_once(frames, inside)
+    return Measured(pl.concat(frames, how="diagonal_relaxed"), _NO_BAD, [])
+
+
+def _outside_only(plan: Plan, name: str, folded: pl.DataFrame) -> pl.DataFrame:
+    """A month before the window as a direct run sees it: its customers, its rows
+    outside the window but for its duplicates and rejects, nothing summed."""
+    ids = [c.id for c in plan.of_source(name) if c.id in folded.columns]
+    live = [count_column(s) for s in (USED, EXCLUDED, UNMAPPED)]
+    kept = folded.filter(pl.col(CODE).is_null()) if CODE in folded.columns else folded
+    zero = [pl.col(c) * 0 for c in (*ids, OD_DAYS, JT_ROWS) if c in folded.columns]
+    outside = pl.sum_horizontal(pl.col(count_column(OUTSIDE)), *map(pl.col, live))
+    return kept.with_columns(
+        *zero,
+        outside.cast(pl.Int64).alias(count_column(OUTSIDE)),
+        *(pl.lit(0).alias(c) for c in live),
+    )
+
+
+def _carried_counts(carried: pl.DataFrame) -> list[pl.DataFrame]:
+    """The window's carry-in rows: a month before the window counted them outside;
+    a direct run counts them as the first month's carried rows took their statuses."""
+    if carried.height == 0:
+        return []
+    counts = [
+        pl.when(pl.col(STATUS) == s).then(pl.col("rows")).otherwise(0).sum().alias(count_column(s))
+        for s in (USED, EXCLUDED, UNMAPPED)
+    ]
+    moved = pl.when(pl.col(STATUS) != OUTSIDE).then(pl.col("rows")).otherwise(0).sum()
+    per_customer = carried.group_by("customer_id").agg(
+        *counts, (-moved).alias(count_column(OUTSIDE))
+    )
+    codes = (
+        carried.filter(pl.col(CODE).is_not_null())
+        .group_by(CODE)
+        .agg(pl.col("rows").sum().alias(CODE_ROWS))
+    )
+    return [per_customer.sort("customer_id"), codes.sort(CODE)]
+
+
+def _counted_once(frames: list[pl.DataFrame], inside: list[Entry]) -> list[pl.DataFrame]:
+    """Accounts overdrawn or joint in the window, each once, as a fold row of no
+    customer (the months' folds hold 0 there)."""
+    columns = {c for f in frames for c in f.columns}
+    accounts = pl.concat([e.frame(ACCOUNTS) for e in inside]).unique()
+    once = {}
+    for column, kind in ((OD_ACCOUNTS, "overdrawn"), (JT_ACCOUNTS, "joint")):
+        if column in columns:
+            once[column] = [accounts.filter(pl.col("kind") == kind).height]
+    return [pl.DataFrame(once, schema=dict.fromkeys(once, pl.Int64))] if once else []
+
+
+def _span(name: str, inside: list[Entry], before: list[Entry]) -> tuple[str, str] | None:
+    """The months whose rows a window without a used row saw (a direct run names its
+    rows' first and last date; the ledger knows their months)."""
+    months = [e for e in [*before, *inside] if e.manifest["rows"][name]["read"]]
+    if not months:
+        return None
+    return months[0].month.isoformat(), months[-1].last_day.isoformat()
+
+
+def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> pl.DataFrame:
+    """The watch's numerator on the next rating day (``watch.forward_values``): the
+    months of its rating window up to the as-of date, then each account's closing
+    balance on that date through the rating window's end."""
+    forward = with_forward(plan).forward
+    assert forward is not None
+    rating = rating_of(plan)
+    entries = {e.month: e for e in [*before, *inside]}
+    counted = []
+    if forward.start <= forward.as_of:
+        if forward.start.day != 1:
+            raise ConfigError(
+                f"the rating window starts on {forward.start}, not a month's first day",
+                key="[service]",
+            )
+        counted = months_between(forward.start, forward.as_of)
+        for month in counted:
+            if month not in entries:
+                raise ConfigError(
+                    f"{month_label(month)} is not in the ledger: the watch measures the rating "
+                    "window from it",
+                    key="--ledger",
+                )
+    ids = [c.id for c in rating.balances.components]
+    folds = []
+    for month, entry in entries.items():
+        for name in INPUTS:
+            folded = entry.frame(FOLDS[name])
+            sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.columns]
+            if month not in counted:
+                sums = [s * 0 for s in sums]
+            folds.append(
+                folded.filter(pl.col("customer_id").is_not_null()).select("customer_id", *sums)
+            )
+    folds.append(_held_on(rating.balances, inside[-1], forward.as_of, forward.start, forward.end))
+    return forward_of(rating.balances, folds)
+
+
+def _held_on(plan: Plan, last: Entry, as_of: date, start: date, end: date) -> pl.DataFrame:
+    """Each account's closing balance held from the day after ``as_of`` (or ``start``)
+    through ``end``, per customer and component."""
+    first = max(as_of + timedelta(days=1), start)
+    ids = [c.id for c in plan.components]
+    if first > end:
+        return pl.DataFrame(schema={"customer_id": pl.String, **dict.fromkeys(ids, pl.Int128)})
+    held = replace(plan, window=Window(first, end, "held"), forward=None)
+    closing = last.frame(CLOSING)
+    schema = pl.Schema({
+        FILE_COL: pl.UInt16, LINE_COL: pl.Int64, "customer_id": pl.String,
+        "account_id": pl.String, "product": pl.String, "date": pl.Date,
+        "balance": pl.Int64, "currency": pl.String, CARRIED_ROW: pl.Boolean,
+    })  # fmt: skip
+    rows = _carry_rows(closing, schema, first)
+    from .row_status import balance_rows
+
+    marked = balance_rows(held, by_account(rows).lazy(), presorted=True)
+    folded = fold_balances(held, marked.select(folded_from("balances")), wide=True)
+    sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.collect_schema().names()]
+    return (
+        without_checks(folded.collect())
+        .select("customer_id", *sums)
+        .filter(pl.col("customer_id").is_not_null())
+    )
+
+
+def _with_ledger_rejects(named: pl.DataFrame, entries: list[Entry]) -> pl.DataFrame:
+    parts = [named, *(e.frame(REJECTS) for e in entries)]
+    return pl.concat(parts, how="vertical_relaxed").sort("file", "line", maintain_order=True)
+
+
+def _input_of(entry: Entry) -> InputFile:
+    manifest = entry.path / MANIFEST
+    rows = sum(int(count["read"]) for count in entry.manifest["rows"].values())
+    return InputFile(str(manifest), "ledger", sha256=sha256_of(manifest), rows=rows)
