@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tierscore.scoring.accumulate import Accumulated, Accumulation, accumulate
 from tierscore.scoring.csv_bytes import codec_of, delimiter_of
 from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.layouts import LAYOUTS
@@ -247,6 +249,8 @@ def parse_day(text: str, option: str) -> date:
 def _date(text: str | None, option: str) -> object:
     if text is None:
         return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # strptime takes 2026-7-5, ２０２６
+        raise ConfigError(f"{text!r} is not a date YYYY-MM-DD", key=option)
     try:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
@@ -338,15 +342,45 @@ def run_on(
         if conf:
             raise ConfigError("only with --engine spark", key="--spark-conf")
         return run_from_ledger(job, ledger, observer) if ledger else run(job, observer)
-    if ledger is not None:
-        raise ConfigError("a ledger is scored by --engine polars", key="--engine")
     if engine != "spark":
         raise ConfigError("must be polars or spark", key="--engine")
     from tierscore.scoring import spark_engine
 
+    if ledger is not None:  # Spark is started once the ledger gives the window
+        from tierscore.scoring.spark_ledger import run_from_ledger_on_spark
+
+        start = _starter(conf)
+        return run_from_ledger_on_spark(job, ledger, start, observer, collect)
     with spark_output():  # the JVM's own stderr chatter only with --verbose
         spark = spark_engine.session(_settings(conf))
     return spark_engine.run(job, observer, spark, collect)
+
+
+def accumulate_on(engine: str, conf: list[str], job: Accumulation) -> Accumulated:
+    """``tierscore accumulate`` on the engine asked for (see ``run_on``); Spark is
+    started once the ledger is checked and locked."""
+    if engine == "polars":
+        if conf:
+            raise ConfigError("only with --engine spark", key="--spark-conf")
+        return accumulate(job)
+    if engine != "spark":
+        raise ConfigError("must be polars or spark", key="--engine")
+    from tierscore.scoring.spark_ledger import accumulate_on_spark
+
+    return accumulate_on_spark(job, _starter(conf))
+
+
+def _starter(conf: list[str]) -> Callable[[], Any]:
+    """The Spark session, started when first asked for (``--spark-conf`` read now)."""
+    settings = _settings(conf)
+
+    def start() -> Any:
+        from tierscore.scoring import spark_engine
+
+        with spark_output():  # the JVM's own stderr chatter only with --verbose
+            return spark_engine.session(settings)
+
+    return start
 
 
 def _settings(conf: list[str]) -> dict[str, str]:

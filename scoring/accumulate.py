@@ -12,6 +12,7 @@ they carry is the carry-in row of a direct run (``ledger_score``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ from .ledger import (
     state_sha,
     write_manifest,
 )
-from .measures import NO_CSE, by_account, good_and_bad
+from .measures import NO_CSE, account_order, by_account, good_and_bad
 from .overdraft import OD_ACCOUNTS
 from .pipeline import KEYS, Context, _Input, conflicts_part, counts_of, read_inputs, rejects_of
 from .plan import Plan, compile_plan
@@ -58,7 +59,7 @@ from .row_status import (
     count_column,
 )
 from .rules import load_rules
-from .sources import FILE_COL, LINE_COL, Given, Reader
+from .sources import FILE_COL, LINE_COL, Given, InputFile, Reader
 from .validate import DETAIL
 from .window import Window
 
@@ -87,7 +88,7 @@ class Accumulated:
     entry: Entry
     counts: dict[str, dict[str, int]]
     rejects: int
-    stale: list[str] = field(default_factory=list)  # later months this one made stale
+    stale: list[str] = field(default_factory=list)  # later months stale after this one
 
 
 def month_window(month: date, last_day: date | None) -> Window:
@@ -99,8 +100,9 @@ def month_window(month: date, last_day: date | None) -> Window:
     return Window(month, last, month_label(month))
 
 
-def accumulate(job: Accumulation) -> Accumulated:
-    """Measure the month and write it into the ledger, replacing the month's entry."""
+def accumulate(job: Accumulation, measure: Measure | None = None) -> Accumulated:
+    """Measure the month and write it into the ledger, replacing the month's entry
+    (``measure``: another engine's measuring, ``spark_ledger``; default this machine's)."""
     window = month_window(job.month, job.last_day)
     plan = compile_plan(load_rules(job.rules), window)
     ledger = Ledger(job.ledger)
@@ -115,16 +117,36 @@ def accumulate(job: Accumulation) -> Accumulated:
             )
         closing = before.frame(CLOSING) if before is not None else None
         with Reader(job.encoding, job.mapping, job.delimiter) as reader:
-            inputs = read_inputs(reader, job.balances, job.transactions, plan, job.date_format)
-            if inputs["balances"].layout != "changes":
-                raise ConfigError(
-                    "the ledger takes balances as a change log (a row per account and "
-                    f"day it changed), not the {inputs['balances'].layout} layout",
-                    key="--balances",
-                )
-            measured = _measured(plan, inputs, closing)
+            measured, files = (measure or _measured_here)(plan, reader, job, closing)
             rejects = reader.file_names(measured.pop("rejects"))
-        return _written(ledger, job, plan, inputs, measured, rejects, before)
+        return _written(ledger, job, plan, files, measured, rejects, before)
+
+
+# How an engine measures the month: (plan, reader, job, the ledger's closing or None)
+# -> (``month_measured``'s dict, each input's files with their row counts).
+Measure = Callable[
+    [Plan, Reader, Accumulation, pl.DataFrame | None],
+    tuple[dict[str, Any], dict[str, list[InputFile]]],
+]
+
+
+def change_log(layout: str) -> None:
+    """The ledger carries balances from month to month as a change log only."""
+    if layout != "changes":
+        raise ConfigError(
+            "the ledger takes balances as a change log (a row per account and "
+            f"day it changed), not the {layout} layout",
+            key="--balances",
+        )
+
+
+def _measured_here(
+    plan: Plan, reader: Reader, job: Accumulation, closing: pl.DataFrame | None
+) -> tuple[dict[str, Any], dict[str, list[InputFile]]]:
+    """The polars engine's ``Measure``: the inputs read and measured on this machine."""
+    inputs = read_inputs(reader, job.balances, job.transactions, plan, job.date_format)
+    change_log(inputs["balances"].layout)
+    return _measured(plan, inputs, closing), {name: read.files for name, read in inputs.items()}
 
 
 def _measured(
@@ -134,28 +156,67 @@ def _measured(
     balances = inputs["balances"]
     frame = balances.checked.collect(engine="streaming", optimizations=NO_CSE)
     good, bad_balances = good_and_bad(frame)
-    early = None
-    if closing is not None:  # the ledger's carry-in, not the export's rows before the month
-        before = pl.col("date") < plan.window.start
-        early, good = good.filter(before), good.filter(~before)
-    carried_in = _carried_state(good, plan) if closing is None else closing
-    rows = _balance_rows(plan, good, closing)
-    folds = {"balances": _balance_fold(plan, rows)}
+    month = month_balances(plan, good, closing)
     txn = inputs["transactions"]
     folded, bad_txn = txn.measure("transactions", plan)
     if needs_wide(folded):
         folded = txn.measure("transactions", plan, wide=True)[0]
-    folds["transactions"] = without_checks(folded)
     sizes = [q for read in inputs.values() for q in read.sizes]
     collected = pl.collect_all(sizes, engine="streaming", optimizations=NO_CSE)
     for read in inputs.values():
         read.take_sizes(collected[: len(read.sizes)])
         collected = collected[len(read.sizes) :]
+    return month_measured(month, closing, without_checks(folded), bad_balances, bad_txn)
+
+
+@dataclass
+class MonthBalances:
+    """A month's balance rows measured: all of them (the polars engine), or one Spark
+    task's accounts, each of which holds every row and carried balance of its accounts
+    (``spark_ledger`` adds the tasks' parts up into these)."""
+
+    fold: pl.DataFrame  # ``_balance_fold`` of the rows, carried ones included
+    closing: pl.DataFrame  # ``_closing``
+    carried: pl.DataFrame  # ``_statuses`` of the carried rows
+    accounts: pl.DataFrame  # ``_accounts``
+    outside: list[pl.DataFrame]  # ``_outside``: the export's rows before the month
+    carried_in: pl.DataFrame | None  # ``_carried_state``, when no closing was given
+
+
+def month_balances(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None) -> MonthBalances:
+    """The month's good balance rows and the ledger's closing (None: the month before
+    is not in the ledger) measured as one: see the module's docstring."""
+    early = None
+    if closing is not None:  # the ledger's carry-in, not the export's rows before the month
+        before = pl.col("date") < plan.window.start
+        early, good = good.filter(before), good.filter(~before)
+    carried_in = _carried_state(good, plan) if closing is None else None
+    rows = _balance_rows(plan, good, closing)
+    carried = rows.filter(pl.col(CARRIED_ROW))
+    return MonthBalances(
+        _balance_fold(plan, rows),
+        _closing(rows, plan.window.end),
+        _statuses(carried),
+        _accounts(rows),
+        _outside(early),
+        carried_in,
+    )
+
+
+def month_measured(
+    month: MonthBalances,
+    closing: pl.DataFrame | None,
+    transactions: pl.DataFrame,
+    bad_balances: pl.DataFrame,
+    bad_txn: pl.DataFrame,
+) -> dict[str, Any]:
+    """The entry's frames from the month's balances and transactions folds (without
+    checks) and bad rows, whichever engine measured them."""
+    folds = {"balances": month.fold, "transactions": transactions}
     conflicts = [conflicts_part(frame, KEYS[name]) for name, frame in folds.items()]
     rejects = rejects_of([bad_balances, bad_txn], conflicts, Context())
-    carried = rows.filter(pl.col(CARRIED_ROW))
     folds["balances"] = pl.concat(
-        [folds["balances"], *_uncounted(carried), *_outside(early), _rejected(bad_balances)],
+        [folds["balances"], *_uncounted(month.carried), *month.outside, _rejected(bad_balances)],
         how="diagonal_relaxed",
     )
     folds["transactions"] = pl.concat(
@@ -164,10 +225,10 @@ def _measured(
     return {
         "folds": {name: _stored(frame) for name, frame in folds.items()},
         "counts": {name: counts_of(frame, _NO_BAD) for name, frame in folds.items()},
-        "closing": _closing(rows, plan.window.end),
-        "carried_in": carried_in,
-        "carried": _statuses(carried),
-        "accounts": _accounts(rows),
+        "closing": month.closing,
+        "carried_in": month.carried_in if closing is None else closing,
+        "carried": month.carried,
+        "accounts": month.accounts,
         "rejects": rejects,
     }
 
@@ -179,7 +240,9 @@ def _balance_rows(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None) 
     if closing is not None:
         rows = pl.concat([rows, _carry_rows(closing, rows.schema, plan.window.start)])
     ordered = by_account(rows.rechunk())
-    return balance_rows(plan, ordered.lazy(), presorted=True).collect(engine="streaming")
+    repeats = account_order(ordered)[1]  # most months have no account and day twice
+    marked = balance_rows(plan, ordered.lazy(), presorted=True, repeats=repeats)
+    return marked.collect(engine="streaming")
 
 
 def _carry_rows(closing: pl.DataFrame, schema: pl.Schema, first: date) -> pl.DataFrame:
@@ -217,10 +280,12 @@ def _live() -> pl.Expr:
 def _closing(rows: pl.DataFrame, last: date) -> pl.DataFrame:
     """Every account's balance on ``last``: its last live rows dated up to that day
     (a joint account's holders, one row each)."""
-    live = rows.filter(_live() & (pl.col("date") <= last))
-    latest = live.filter(pl.col("date") == pl.col("date").max().over("account_id"))
+    live = rows.lazy().filter(_live() & (pl.col("date") <= last))
+    account = pl.col("account_id")
+    ends = (account != account.shift(-1)).fill_null(True)  # rows come by account and date
+    latest = live.filter(pl.col("date") == pl.when(ends).then(pl.col("date")).backward_fill())
     columns = [c for c in CLOSING_COLUMNS if c in rows.columns]
-    return latest.select(columns).sort(columns, nulls_last=True)
+    return latest.select(columns).collect()
 
 
 def _carried_state(good: pl.DataFrame, plan: Plan) -> pl.DataFrame:
@@ -245,9 +310,9 @@ def _statuses(carried: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _uncounted(carried: pl.DataFrame) -> list[pl.DataFrame]:
-    """Fold rows that take the carried rows out of the counts: they are no input's rows."""
-    statuses = _statuses(carried)
+def _uncounted(statuses: pl.DataFrame) -> list[pl.DataFrame]:
+    """Fold rows that take the carried rows (``_statuses``) out of the counts: they are
+    no input's rows."""
     if statuses.height == 0:
         return []
     negative = [
@@ -307,12 +372,11 @@ def _written(
     ledger: Ledger,
     job: Accumulation,
     plan: Plan,
-    inputs: dict[str, _Input],
+    files: dict[str, list[InputFile]],
     measured: dict[str, Any],
     rejects: pl.DataFrame,
     before: Entry | None,
 ) -> Accumulated:
-    stale_before = set(ledger.stale())
     closing = measured["closing"]
     carried_in = measured["carried_in"]
     manifest = {
@@ -327,7 +391,7 @@ def _written(
         "carried_sha256": before.closing_sha if before is not None else state_sha(carried_in),
         "closing_sha256": state_sha(closing),
         "rows": measured["counts"],
-        "inputs": {name: [f.as_dict() for f in read.files] for name, read in inputs.items()},
+        "inputs": {name: [f.as_dict() for f in found] for name, found in files.items()},
     }
     with ledger.writing(job.month) as staging:
         for name, frame in measured["folds"].items():
@@ -339,5 +403,5 @@ def _written(
         write_manifest(staging, manifest)
     entry = ledger.entry(job.month)
     assert entry is not None
-    stale = [f"{month_label(m)}" for m in sorted(set(ledger.stale()) - stale_before)]
+    stale = [month_label(m) for m in sorted(ledger.stale()) if m > job.month]
     return Accumulated(entry, measured["counts"], rejects.height, stale)

@@ -43,6 +43,7 @@ CARRIED = "carried.parquet"
 ACCOUNTS = "accounts.parquet"
 REJECTS = "rejects.parquet"
 MANIFEST = "manifest.json"
+REPLACED = ".replaced-"  # an entry moved aside while its replacement is put in place
 
 
 def month_of(text: str, key: str = "--month") -> date:
@@ -51,7 +52,7 @@ def month_of(text: str, key: str = "--month") -> date:
     if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
         raise ConfigError(f"{text!r} is not a month YYYY-MM", key=key)
     year, month = int(parts[0]), int(parts[1])
-    if len(parts[0]) != 4 or not 1 <= month <= 12 or year < 1:
+    if len(parts[0]) != 4 or len(parts[1]) != 2 or not 1 <= month <= 12 or year < 1:
         raise ConfigError(f"{text!r} is not a month YYYY-MM", key=key)
     return date(year, month, 1)
 
@@ -106,15 +107,13 @@ def canonical_sha(data: Any) -> str:
 
 def state_sha(closing: pl.DataFrame) -> str:
     """A digest of balances as carried: each account's holders, products and balances
-    (not the dates of their rows: a carried balance is the same wherever it came from)."""
+    (not the dates of their rows: a carried balance is the same wherever it came from),
+    in one canonical order and text form, so any engine's closing of the same balances
+    digests the same."""
     columns = [c for c in ("account_id", "customer_id", "product", "balance", "currency")
                if c in closing.columns]  # fmt: skip
-    rows = closing.select(pl.col(columns).cast(pl.String)).sort(columns)
-    digest = hashlib.sha256()
-    for row in rows.iter_rows():
-        digest.update(json.dumps(row, ensure_ascii=False).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+    rows = closing.select(pl.col(columns).cast(pl.String)).sort(columns, nulls_last=True)
+    return hashlib.sha256(rows.write_csv(include_header=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,12 @@ class Entry:
         return self.manifest["carried_from"] == "ledger"
 
     def frame(self, name: str) -> pl.DataFrame:
-        return pl.read_parquet(self.path / name)
+        try:
+            return pl.read_parquet(self.path / name)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ConfigError(
+                f"cannot read the ledger month {self.label}: {exc}", file=str(self.path / name)
+            ) from None
 
 
 class Ledger:
@@ -168,7 +172,10 @@ class Ledger:
         a folder of someone else's files."""
         marker = self.root / MARKER
         if marker.is_file():
-            _read_json(marker, "a ledger's marker")
+            if _read_json(marker, "a ledger's marker").get("tierscore_ledger") != FORMAT:
+                raise ConfigError(
+                    f"has a {MARKER} that is not a tierscore ledger's", key=str(self.root)
+                )
             return
         if not create:
             raise ConfigError("is not a tierscore ledger (no ledger.json)", key=str(self.root))
@@ -191,6 +198,7 @@ class Ledger:
                     "another tierscore run is writing this ledger", key=str(self.root)
                 ) from None
             try:
+                self.recover()
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
@@ -215,11 +223,15 @@ class Ledger:
     def stale(self, entries: dict[date, Entry] | None = None) -> dict[date, str]:
         """Stale months, each with why."""
         entries = self.entries() if entries is None else entries
-        out = {}
-        for month, entry in entries.items():
+        out: dict[date, str] = {}
+        for month, entry in entries.items():  # in month order: a stale month's carry is too
             before = entries.get(previous_month(month))
-            if before is not None and before.closing_sha != entry.carried_sha:
+            if before is None:
+                continue
+            if before.closing_sha != entry.carried_sha:
                 out[month] = f"{before.label}'s closing balances changed since it was accumulated"
+            elif before.month in out:
+                out[month] = f"it carried in the balances of {before.label}, which is stale"
         return out
 
     @contextmanager
@@ -234,14 +246,37 @@ class Ledger:
             yield staging
             _sync_folder(staging)
             target = self.root / ENTRY.format(label)
-            old = self.root / f".replaced-{label}-{os.getpid()}"
+            old = self.root / f"{REPLACED}{label}-{os.getpid()}"
             if target.exists():
                 target.rename(old)
-            staging.rename(target)
+            try:
+                staging.rename(target)
+            except BaseException:
+                if old.exists() and not target.exists():
+                    old.rename(target)  # the month as it was
+                raise
             _sync_folder(self.root)
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def recover(self) -> None:
+        """Put back a month whose replacement was cut off between its two renames (a
+        kill, a power cut): the old entry, moved aside, with no new one in its place.
+        Run under the lock, before anything is written."""
+        for moved in sorted(self.root.glob(f"{REPLACED}*")):
+            label = moved.name.removeprefix(REPLACED).rsplit("-", 1)[0]
+            target = self.root / ENTRY.format(label)
+            if target.exists():
+                shutil.rmtree(moved, ignore_errors=True)
+            else:
+                moved.rename(target)
+        for staging in self.root.glob(".staging-*"):
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def interrupted(self, month: date) -> bool:
+        """Whether an accumulate of ``month`` was cut off before it put it back."""
+        return any(self.root.glob(f"{REPLACED}{month_label(month)}-*"))
 
 
 def _sync_folder(path: Path) -> None:

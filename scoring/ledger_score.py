@@ -14,6 +14,7 @@ closing balances of the last one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from .overdraft import OD_ACCOUNTS, OD_DAYS, overdrawn_of
 from .parties import check_job
 from .pipeline import (
     INPUTS,
+    Context,
     Job,
     Measured,
     Observer,
@@ -58,7 +60,7 @@ from .row_status import CODE, CODE_ROWS, EXCLUDED, OUTSIDE, STATUS, UNMAPPED, US
 from .rules import load_rules
 from .sources import FILE_COL, LINE_COL, InputFile, Reader, sha256_of
 from .validate import DETAIL
-from .watch import forward_of, rating_of, with_forward
+from .watch import FORWARD, forward_of, rating_of, with_forward
 from .window import Window
 
 # What a month before the window must share with the rule set: what rejects a row or
@@ -67,7 +69,14 @@ _REJECTING = ("signs", "negative_balances", "joint_accounts")
 _NO_BAD = pl.DataFrame(schema={FILE_COL: pl.UInt16, LINE_COL: pl.Int64, DETAIL: pl.String})
 
 
-def run_from_ledger(job: Job, root: Path | str, observer: Observer | None = None) -> Result:
+# What scores the months' folds once added up: ``result_of``, or another engine's
+# (``spark_ledger``), given the same plan, folds and context.
+Finish = Callable[[Plan, dict[str, Measured], Context], Result]
+
+
+def run_from_ledger(
+    job: Job, root: Path | str, observer: Observer | None = None, finish: Finish = result_of
+) -> Result:
     """Score ``job``'s window from the ledger at ``root``; nothing is written here."""
     stages = Stages(observer)
     plan = compile_plan(load_rules(job.rules), job.window)
@@ -85,6 +94,26 @@ def run_from_ledger(job: Job, root: Path | str, observer: Observer | None = None
             context = context_of(reader, plan, job)
         if context.units is not None and plan.joint:
             _no_joint_by_unit(inside)
+    try:
+        result = _computed(plan, stages, context, inside, before, finish)
+    finally:
+        _READ.clear()
+    named = reader.file_names(result.rejects)
+    result.rejects = _with_ledger_rejects(named, [*before, *inside])
+    result.inputs = {"ledger": [_input_of(e) for e in [*before, *inside]], **result.inputs}
+    result.measuring = {"ledger": f"{inside[0].label}..{inside[-1].label} of {ledger.root}"}
+    result.timings = stages.timings
+    return result
+
+
+def _computed(
+    plan: Plan,
+    stages: Stages,
+    context: Context,
+    inside: list[Entry],
+    before: list[Entry],
+    finish: Finish = result_of,
+) -> Result:
     with stages.stage("compute", "add up the months, score") as computed:
         measured = {name: _measured(plan, name, inside, before) for name in INPUTS}
         counts = {name: counts_of(m.folded, m.bad) for name, m in measured.items()}
@@ -93,15 +122,10 @@ def run_from_ledger(job: Job, root: Path | str, observer: Observer | None = None
         overdrawn = overdrawn_of(measured["balances"].folded)
         joint = joint_of(measured["balances"].folded)
         if plan.ruleset.service is not None:
-            context.forward = _forward(plan, inside, before)
-        result = result_of(plan, measured, context)
+            context.forward, context.forward_rest = _forward(plan, inside, before)
+        result = finish(plan, measured, context)
         with_checks(result.summary, warnings, overdrawn, joint)
-        named = reader.file_names(result.rejects)
-        result.rejects = _with_ledger_rejects(named, [*before, *inside])
         computed.append(f"{result.scores.height:,} customers")
-    result.inputs = {"ledger": [_input_of(e) for e in [*before, *inside]], **result.inputs}
-    result.measuring = {"ledger": f"{inside[0].label}..{inside[-1].label} of {ledger.root}"}
-    result.timings = stages.timings
     return result
 
 
@@ -117,13 +141,12 @@ def _months(
             key="--from",
         )
     stale = ledger.stale(entries)
+    _no_gap(ledger, [m for m in entries if m <= window.end], window)
     inside = []
     for month in months_between(window.start, window.end):
         entry = entries.get(month)
         if entry is None:
-            raise ConfigError(
-                f"{month_label(month)} is not in the ledger: accumulate it", key=where
-            )
+            raise ConfigError(f"{_missing(ledger, month)}: accumulate it", key=where)
         if month in stale:
             raise ConfigError(
                 f"{entry.label} is stale ({stale[month]}): accumulate it again", key=where
@@ -141,6 +164,27 @@ def _months(
     for entry in before:
         _same_measuring(plan, entry, where, _REJECTING)
     return inside, before
+
+
+def _missing(ledger: Ledger, month: date) -> str:
+    if ledger.interrupted(month):
+        return f"{month_label(month)} was being accumulated again when that was cut off"
+    return f"{month_label(month)} is not in the ledger"
+
+
+def _no_gap(ledger: Ledger, months: list[date], window: Window) -> None:
+    """The ledger's months up to the window's end follow each other: a month after a
+    missing one carried in from its own export, not the balances before the gap, so
+    the ledger would not be the exports it was accumulated from."""
+    if not months:
+        return
+    for month in months_between(months[0], min(months[-1], window.start)):
+        if month not in months:
+            raise ConfigError(
+                f"{_missing(ledger, month)}, though months before and after it are: the "
+                "months after it carry its balances; accumulate it",
+                key=str(ledger.root),
+            )
 
 
 def _same_measuring(plan: Plan, entry: Entry, where: str, keys: tuple[str, ...] = ()) -> None:
@@ -185,9 +229,20 @@ def _no_joint_by_unit(inside: list[Entry]) -> None:
             )
 
 
+_READ: dict[tuple[Path, str], pl.DataFrame] = {}
+
+
+def _frame(entry: Entry, name: str) -> pl.DataFrame:
+    """A month's file, read once a run (``run_from_ledger`` forgets them at its end)."""
+    key = (entry.path, name)
+    if key not in _READ:
+        _READ[key] = entry.frame(name)
+    return _READ[key]
+
+
 def _measured(plan: Plan, name: str, inside: list[Entry], before: list[Entry]) -> Measured:
-    frames = [e.frame(FOLDS[name]) for e in inside]
-    frames += [_outside_only(plan, name, e.frame(FOLDS[name])) for e in before]
+    frames = [_frame(e, FOLDS[name]) for e in inside]
+    frames += [_outside_only(plan, name, _frame(e, FOLDS[name])) for e in before]
     if name == "balances":
         first = inside[0]
         if first.carried_from_ledger:
@@ -253,10 +308,11 @@ def _span(name: str, inside: list[Entry], before: list[Entry]) -> tuple[str, str
     return months[0].month.isoformat(), months[-1].last_day.isoformat()
 
 
-def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> pl.DataFrame:
+def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> tuple[pl.DataFrame, int]:
     """The watch's numerator on the next rating day (``watch.forward_values``): the
     months of its rating window up to the as-of date, then each account's closing
-    balance on that date through the rating window's end."""
+    balance on that date through the rating window's end; and the numerator of a
+    customer with none of those (a direct run lists every customer, with that)."""
     forward = with_forward(plan).forward
     assert forward is not None
     rating = rating_of(plan)
@@ -269,26 +325,27 @@ def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> pl.DataFra
                 key="[service]",
             )
         counted = months_between(forward.start, forward.as_of)
-        for month in counted:
-            if month not in entries:
-                raise ConfigError(
-                    f"{month_label(month)} is not in the ledger: the watch measures the rating "
-                    "window from it",
-                    key="--ledger",
-                )
     ids = [c.id for c in rating.balances.components]
     folds = []
-    for month, entry in entries.items():
+    for month in counted:
+        if month not in entries:
+            raise ConfigError(
+                f"{month_label(month)} is not in the ledger: the watch measures the rating "
+                "window from it",
+                key="--ledger",
+            )
         for name in INPUTS:
-            folded = entry.frame(FOLDS[name])
+            folded = _frame(entries[month], FOLDS[name])
             sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.columns]
-            if month not in counted:
-                sums = [s * 0 for s in sums]
             folds.append(
                 folded.filter(pl.col("customer_id").is_not_null()).select("customer_id", *sums)
             )
     folds.append(_held_on(rating.balances, inside[-1], forward.as_of, forward.start, forward.end))
-    return forward_of(rating.balances, folds)
+    nobody = pl.DataFrame({"customer_id": [""]}).with_columns(
+        pl.lit(0, pl.Int128).alias(c) for c in ids
+    )
+    rest = forward_of(rating.balances, [nobody])[FORWARD].item()
+    return forward_of(rating.balances, folds), int(rest)
 
 
 def _held_on(plan: Plan, last: Entry, as_of: date, start: date, end: date) -> pl.DataFrame:

@@ -92,7 +92,7 @@ from .validate import (
     rejects_table,
 )
 from .validate import transaction_parsers as txn_parsers
-from .watch import forward_folds, forward_values, with_forward
+from .watch import FORWARD, forward_folds, forward_values, with_forward
 from .window import Window
 
 ROWS = "_rows"
@@ -720,6 +720,7 @@ class Context:
     near: Fraction = Fraction(10)
     overrides: Overrides | None = None  # --overrides (``[service]``)
     forward: pl.DataFrame | None = None  # each customer's numerator on the next rating day
+    forward_rest: int | None = None  # that of a customer ``forward`` lacks (None: null)
     units: Units | None = None  # --parties: scoring by party or household (``parties``)
     fx_files: list[InputFile] = field(default_factory=list)  # --fx (``fx.Fx.files``)
 
@@ -755,6 +756,8 @@ def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None
     valued = with_numerator(plan, scorable(plan, folded, money)).collect()
     if context.forward is not None:  # the watch's numerator on the next rating day
         valued = valued.join(context.forward, on="customer_id", how="left")
+        if context.forward_rest is not None:  # the ledger's: customers it need not list
+            valued = valued.with_columns(pl.col(FORWARD).fill_null(context.forward_rest))
     if context.units is not None:  # one row per party or household (``parties``)
         valued = rolled_up(plan, valued, context.units, context.attributes)
     measured.clear()
