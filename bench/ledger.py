@@ -1,10 +1,13 @@
 """Benchmark a month-end rolling run from the 积数 ledger against a direct run.
 
     python bench/ledger.py --customers 1000000 --workdir /tmp/bench
+    python bench/ledger.py --customers 1000000 --workdir /tmp/bench --layout date
 
-The bench's generated export (``bench.py``'s, customer order, Parquet; made once if
-missing) is cut into one export per month, 2026-01..2026-06, as a bank's monthly
-exports come (the first month's holds every earlier row: its carry-in). The ledger is
+The bench's generated export (``bench.py``'s, Parquet, in a ``--layout`` of
+``bench.py``: date order by default, as daily-appended exports come; made once if
+missing) is cut into one export per month, 2026-01..2026-06, each in the same order,
+as a bank's monthly exports come (the first month's holds every earlier row: its
+carry-in). The ledger is
 filled with 2026-01..2026-05 once (setup, timed but not compared). Then, each in a
 fresh process, ``--repeat`` times:
 
@@ -39,7 +42,7 @@ def cut(data: Path, exports: Path) -> None:
         return
     shutil.rmtree(exports, ignore_errors=True)
     for name in INPUTS:
-        rows = pl.scan_parquet(sorted((data / name).glob("*.parquet")))
+        rows = pl.scan_parquet(sorted((data / name).rglob("*.parquet")))
         day = pl.col("date").cast(pl.Date)
         month = day.dt.strftime("%Y-%m")
         for index, label in enumerate(MONTHS):
@@ -83,9 +86,10 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/tierscore-bench"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--layout", choices=("customer", "date", "daily", "shuffled"), default="date")
     args = ap.parse_args()
-    _, data, _ = prepare(args.workdir, args.customers, "parquet", "customer")
-    work = args.workdir / f"ledger-{args.customers}"
+    _, data, _ = prepare(args.workdir, args.customers, "parquet", args.layout)
+    work = args.workdir / f"ledger-{args.customers}-{args.layout}"
     exports, ledger = work / "exports", work / "ledger"
     cut(data, exports)
     shutil.rmtree(ledger, ignore_errors=True)
@@ -100,6 +104,7 @@ def main() -> None:
     month_end = best["accumulate"] + best["score_ledger"]
     report = {
         "customers": args.customers,
+        "layout": args.layout,
         "machine": machine(),
         "versions": versions(),
         "setup_accumulate_s": setup,

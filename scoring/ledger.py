@@ -112,7 +112,8 @@ def state_sha(closing: pl.DataFrame) -> str:
     digests the same."""
     columns = [c for c in ("account_id", "customer_id", "product", "balance", "currency")
                if c in closing.columns]  # fmt: skip
-    rows = closing.select(pl.col(columns).cast(pl.String)).sort(columns, nulls_last=True)
+    # one row per account and holder: ordered by those two, the order is canonical
+    rows = closing.select(pl.col(columns).cast(pl.String)).sort("account_id", "customer_id")
     return hashlib.sha256(rows.write_csv(include_header=True).encode()).hexdigest()
 
 

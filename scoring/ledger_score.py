@@ -39,7 +39,7 @@ from .ledger import (
     month_label,
     months_between,
 )
-from .measures import by_account
+from .measures import account_order, by_account
 from .overdraft import OD_ACCOUNTS, OD_DAYS, overdrawn_of
 from .parties import check_job
 from .pipeline import (
@@ -56,7 +56,20 @@ from .pipeline import (
     result_of,
 )
 from .plan import Plan, compile_plan
-from .row_status import CODE, CODE_ROWS, EXCLUDED, OUTSIDE, STATUS, UNMAPPED, USED, count_column
+from .row_status import (
+    CODE,
+    CODE_ROWS,
+    CONFLICT_FILE,
+    CONFLICT_LINE,
+    CONFLICT_VALUE,
+    EXCLUDED,
+    OUTSIDE,
+    STATUS,
+    UNMAPPED,
+    USED,
+    balance_rows,
+    count_column,
+)
 from .rules import load_rules
 from .sources import FILE_COL, LINE_COL, InputFile, Reader, sha256_of
 from .validate import DETAIL
@@ -248,7 +261,23 @@ def _measured(plan: Plan, name: str, inside: list[Entry], before: list[Entry]) -
         if first.carried_from_ledger:
             frames += _carried_counts(first.frame(CARRIED))
         frames += _counted_once(frames, inside)
-    return Measured(pl.concat(frames, how="diagonal_relaxed"), _NO_BAD, [])
+    return Measured(_added_up(pl.concat(frames, how="diagonal_relaxed")), _NO_BAD, [])
+
+
+def _added_up(folded: pl.DataFrame) -> pl.DataFrame:
+    """The months' folds as one row per customer (and per unmapped code): what the
+    scoring steps read of them, in a sixth of the rows. Their conflicts' file and line
+    are in the months' rejects, so no group needs its own row."""
+    kept = {CONFLICT_FILE, CONFLICT_LINE, CONFLICT_VALUE, CODE, CODE_ROWS, "customer_id"}
+    summed = [c for c in folded.columns if c not in kept]
+    lazy = folded.lazy()
+    customers = (
+        lazy.filter(pl.col(CODE).is_null()).group_by("customer_id").agg(pl.col(summed).sum())
+    )
+    codes = lazy.filter(pl.col(CODE).is_not_null()).group_by(CODE).agg(pl.col(CODE_ROWS).sum())
+    lines = (CONFLICT_FILE, CONFLICT_LINE, CONFLICT_VALUE)
+    nulls = [pl.lit(None, folded.schema[c]).alias(c) for c in lines]
+    return pl.concat([customers, codes], how="diagonal").with_columns(nulls).collect()
 
 
 def _outside_only(plan: Plan, name: str, folded: pl.DataFrame) -> pl.DataFrame:
@@ -362,10 +391,9 @@ def _held_on(plan: Plan, last: Entry, as_of: date, start: date, end: date) -> pl
         "account_id": pl.String, "product": pl.String, "date": pl.Date,
         "balance": pl.Int64, "currency": pl.String, CARRIED_ROW: pl.Boolean,
     })  # fmt: skip
-    rows = _carry_rows(closing, schema, first)
-    from .row_status import balance_rows
-
-    marked = balance_rows(held, by_account(rows).lazy(), presorted=True)
+    ordered = by_account(_carry_rows(closing, schema, first))
+    joint = account_order(ordered)[1]  # holders of one account: marked, as a run marks them
+    marked = balance_rows(held, ordered.lazy(), presorted=True, repeats=joint)
     folded = fold_balances(held, marked.select(folded_from("balances")), wide=True)
     sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.collect_schema().names()]
     return (
