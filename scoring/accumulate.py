@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from . import __version__
+from .coverage import span_of_parts, usable_span
 from .errors import ConfigError
 from .folds import fold_balances, folded_from, needs_wide, without_checks
 from .joint import JT_ACCOUNTS
@@ -166,7 +167,13 @@ def _measured(
     for read in inputs.values():
         read.take_sizes(collected[: len(read.sizes)])
         collected = collected[len(read.sizes) :]
-    return month_measured(month, closing, without_checks(folded), bad_balances, bad_txn)
+    spans = {
+        "balances": usable_span(plan, "balances", frame.lazy()),
+        "transactions": usable_span(plan, "transactions", txn.checked),
+    }
+    found = {name: span_of_parts(span.collect()) for name, span in spans.items()}
+    measured = month_measured(month, closing, without_checks(folded), bad_balances, bad_txn)
+    return {**measured, "usable_span": found}
 
 
 @dataclass
@@ -391,6 +398,9 @@ def _written(
         "carried_sha256": before.closing_sha if before is not None else state_sha(carried_in),
         "closing_sha256": state_sha(closing),
         "rows": measured["counts"],
+        # the first and last date of each input's usable rows (a code the rule set
+        # counts), wherever dated: a window with no used row stops only if there are any
+        **({"usable_span": _spans(measured["usable_span"])} if "usable_span" in measured else {}),
         "inputs": {name: [f.as_dict() for f in found] for name, found in files.items()},
     }
     with ledger.writing(job.month) as staging:
@@ -405,3 +415,10 @@ def _written(
     assert entry is not None
     stale = [month_label(m) for m in sorted(ledger.stale()) if m > job.month]
     return Accumulated(entry, measured["counts"], rejects.height, stale)
+
+
+def _spans(spans: dict[str, tuple[date, date] | None]) -> dict[str, list[str] | None]:
+    return {
+        name: None if span is None else [day.isoformat() for day in span]
+        for name, span in spans.items()
+    }

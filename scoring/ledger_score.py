@@ -328,13 +328,23 @@ def _counted_once(frames: list[pl.DataFrame], inside: list[Entry]) -> list[pl.Da
     return [pl.DataFrame(once, schema=dict.fromkeys(once, pl.Int64))] if once else []
 
 
-def _span(name: str, inside: list[Entry], before: list[Entry]) -> tuple[str, str] | None:
-    """The months whose rows a window without a used row saw (a direct run names its
-    rows' first and last date; the ledger knows their months)."""
-    months = [e for e in [*before, *inside] if e.manifest["rows"][name]["read"]]
-    if not months:
+def _span(name: str, inside: list[Entry], before: list[Entry]) -> tuple[date, date] | None:
+    """The first and last date of the input's usable rows in the months read (as a
+    direct run asks of its rows: ``coverage.usable_span``). A month that did not record
+    them (another engine's) counts as wholly usable: the run then stops rather than
+    score a window its data may not meet."""
+    spans = []
+    for entry in [*before, *inside]:
+        recorded = entry.manifest.get("usable_span")
+        if recorded is None:
+            if entry.manifest["rows"][name]["read"]:
+                spans.append((entry.month, entry.last_day))
+        elif recorded.get(name) is not None:
+            first, last = recorded[name]
+            spans.append((date.fromisoformat(first), date.fromisoformat(last)))
+    if not spans:
         return None
-    return months[0].month.isoformat(), months[-1].last_day.isoformat()
+    return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
 def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> tuple[pl.DataFrame, int]:
