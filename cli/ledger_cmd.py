@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tierscore.scoring.accumulate import Accumulation, accumulate
+from tierscore.scoring.accumulate import Accumulation
 from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.ledger import Ledger, month_of
 from tierscore.scoring.pipeline import Job
@@ -26,10 +26,13 @@ from .options import (
     DateFormat,
     Delimiter,
     Encoding,
+    Engine,
     Quiet,
     Rules,
+    SparkConf,
     Transactions,
     Verbose,
+    accumulate_on,
     parse_day,
     stdin_once,
 )
@@ -61,6 +64,8 @@ def accumulate_month(
     encoding: Encoding = None,
     delimiter: Delimiter = None,
     date_format: DateFormat = None,
+    engine: Engine = "polars",
+    spark_conf: SparkConf = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -72,7 +77,7 @@ def accumulate_month(
         parse_day(to, "--to") if to else None, encoding,
         parse_mapping(columns) if columns else None, delimiter, date_format,
     )  # fmt: skip
-    done = accumulate(job)
+    done = accumulate_on(engine, spark_conf or [], job)
     for later in done.stale:
         err.print(f"warning: {later} is stale now: accumulate it again", markup=False)
     if quiet:

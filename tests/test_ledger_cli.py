@@ -12,7 +12,6 @@ for stdout (``--out -``) and against a lock held here.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import re
@@ -433,17 +432,6 @@ def test_ledger_with_inputs(world: World, tmp_path: Path, option: str) -> None:
     assert done.returncode == 2
     assert option in done.stderr and "--ledger" in done.stderr
     assert not (tmp_path / "o").exists()
-
-
-def test_ledger_with_spark(world: World, tmp_path: Path) -> None:
-    from tierscore.cli import options
-
-    said = "a ledger is scored by --engine polars"
-    if said not in inspect.getsource(options):
-        pytest.skip("--engine spark reads the ledger now: tested with the Spark tests")
-    done = score_ledger(world.ledger, tmp_path / "o", *H1, "--engine", "spark")
-    assert done.returncode == 2
-    assert "--engine" in done.stderr and said in done.stderr
 
 
 def folder_of_other_files(tmp_path: Path) -> Path:
