@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import polars.selectors as cs
 
 from . import __version__
 from .coverage import span_of_parts, usable_span
 from .errors import ConfigError
-from .folds import fold_balances, folded_from, needs_wide, without_checks
-from .joint import JT_ACCOUNTS
+from .folds import fold_balances, folded_from, needs_wide, shared_balance, without_checks
+from .joint import JT_ACCOUNTS, SHARE
 from .ledger import (
+    ACCOUNT_DAYS,
     ACCOUNTS,
     CARRIED,
     CLOSING,
@@ -64,6 +66,7 @@ from .sources import FILE_COL, LINE_COL, Given, InputFile, Reader
 from .validate import DETAIL
 from .window import Window
 
+COMPRESSION = "lz4"  # a month's files: written each night, read at once; lz4 is the fastest
 CARRIED_ROW = "_carried_row"  # a carry-in row made of the ledger's closing balances
 CLOSING_COLUMNS = ("account_id", "customer_id", "product", "balance", "currency")
 
@@ -188,6 +191,7 @@ class MonthBalances:
     accounts: pl.DataFrame  # ``_accounts``
     outside: list[pl.DataFrame]  # ``_outside``: the export's rows before the month
     carried_in: pl.DataFrame | None  # ``_carried_state``, when no closing was given
+    account_days: pl.DataFrame  # ``_account_days``
 
 
 def month_balances(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None) -> MonthBalances:
@@ -199,15 +203,34 @@ def month_balances(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None)
         early, good = good.filter(before), good.filter(~before)
     carried_in = _carried_state(good, plan) if closing is None else None
     rows = _balance_rows(plan, good, closing)
-    carried = rows.filter(pl.col(CARRIED_ROW))
+    carried = rows.lazy().filter(pl.col(CARRIED_ROW)).select("customer_id", STATUS, "product")
     return MonthBalances(
         _balance_fold(plan, rows),
         _closing(rows, plan.window.end),
-        _statuses(carried),
+        _statuses(carried.collect()),
         _accounts(rows),
         _outside(early),
         carried_in,
+        _account_days(plan, rows),
     )
+
+
+def _account_days(plan: Plan, rows: pl.DataFrame) -> pl.DataFrame:
+    """Each account's month of 积数 per holder and product, as a core system keeps them:
+    the balance counted (its sign, "zero", a "split" share: the rule set's unit,
+    ``measuring.unit`` in the manifest) times the days it held, carried days included,
+    whether or not the rule set scores the product. Kept for audit and reconciliation;
+    scoring reads the folds."""
+    used = ["account_id", "customer_id", "product", "balance", "_days", STATUS, SHARE]
+    held = rows.lazy().select(cs.by_name(used, require_all=False))
+    held = held.filter(_live() & (pl.col("_days") > 0))
+    value = shared_balance(plan, held) * pl.col("_days")
+    keys = ["account_id", "customer_id", "product"]
+    summed = held.group_by(keys).agg(  # exact in 38 digits, which Arrow and Spark hold too
+        value.sum().cast(pl.Decimal(38, 0)).alias("balance_days"),
+        pl.col("_days").sum().cast(pl.Int64).alias("days"),
+    )
+    return summed.sort(keys).collect()
 
 
 def month_measured(
@@ -236,6 +259,7 @@ def month_measured(
         "carried_in": month.carried_in if closing is None else closing,
         "carried": month.carried,
         "accounts": month.accounts,
+        "account_days": month.account_days,
         "rejects": rejects,
     }
 
@@ -244,15 +268,15 @@ def _balance_rows(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None) 
     """The month's balance rows (and the carried ones) in account order, each with its
     status and days, as a direct run's sorted path makes them."""
     rows = good.with_columns(pl.lit(False).alias(CARRIED_ROW))
-    if closing is not None:
-        rows = pl.concat([rows, _carry_rows(closing, rows.schema, plan.window.start)])
+    if closing is not None:  # first: dated before the month, they keep rows in date order
+        rows = pl.concat([carry_rows(closing, rows.schema, plan.window.start), rows])
     ordered = by_account(rows.rechunk())
     repeats = account_order(ordered)[1]  # most months have no account and day twice
     marked = balance_rows(plan, ordered.lazy(), presorted=True, repeats=repeats)
     return marked.collect(engine="streaming")
 
 
-def _carry_rows(closing: pl.DataFrame, schema: pl.Schema, first: date) -> pl.DataFrame:
+def carry_rows(closing: pl.DataFrame, schema: pl.Schema, first: date) -> pl.DataFrame:
     """The closing balances as rows dated the day before the month, in ``schema``."""
     given = set(closing.columns)
     columns = [
@@ -405,11 +429,12 @@ def _written(
     }
     with ledger.writing(job.month) as staging:
         for name, frame in measured["folds"].items():
-            frame.write_parquet(staging / FOLDS[name])
-        closing.write_parquet(staging / CLOSING)
-        measured["carried"].write_parquet(staging / CARRIED)
-        measured["accounts"].write_parquet(staging / ACCOUNTS)
-        rejects.write_parquet(staging / REJECTS)
+            frame.write_parquet(staging / FOLDS[name], compression=COMPRESSION)
+        closing.write_parquet(staging / CLOSING, compression=COMPRESSION)
+        measured["carried"].write_parquet(staging / CARRIED, compression=COMPRESSION)
+        measured["accounts"].write_parquet(staging / ACCOUNTS, compression=COMPRESSION)
+        measured["account_days"].write_parquet(staging / ACCOUNT_DAYS, compression=COMPRESSION)
+        rejects.write_parquet(staging / REJECTS, compression=COMPRESSION)
         write_manifest(staging, manifest)
     entry = ledger.entry(job.month)
     assert entry is not None

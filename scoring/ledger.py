@@ -41,6 +41,7 @@ FOLDS = {"balances": "balances.parquet", "transactions": "transactions.parquet"}
 CLOSING = "closing.parquet"
 CARRIED = "carried.parquet"
 ACCOUNTS = "accounts.parquet"
+ACCOUNT_DAYS = "account_days.parquet"  # per account, holder and product: the month's 积数
 REJECTS = "rejects.parquet"
 MANIFEST = "manifest.json"
 REPLACED = ".replaced-"  # an entry moved aside while its replacement is put in place

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .accumulate import CARRIED_ROW, _carry_rows
+from .accumulate import CARRIED_ROW, carry_rows
 from .coverage import check_window, window_warnings, with_checks
 from .errors import ConfigError
 from .folds import fold_balances, folded_from, without_checks
@@ -35,6 +35,7 @@ from .ledger import (
     REJECTS,
     Entry,
     Ledger,
+    measuring_of,
     month_end,
     month_label,
     months_between,
@@ -201,8 +202,6 @@ def _no_gap(ledger: Ledger, months: list[date], window: Window) -> None:
 
 
 def _same_measuring(plan: Plan, entry: Entry, where: str, keys: tuple[str, ...] = ()) -> None:
-    from .ledger import measuring_of
-
     ours, theirs = measuring_of(plan), entry.manifest.get("measuring", {})
     for key in keys or tuple(ours):
         if ours[key] != theirs.get(key):
@@ -401,7 +400,7 @@ def _held_on(plan: Plan, last: Entry, as_of: date, start: date, end: date) -> pl
         "account_id": pl.String, "product": pl.String, "date": pl.Date,
         "balance": pl.Int64, "currency": pl.String, CARRIED_ROW: pl.Boolean,
     })  # fmt: skip
-    ordered = by_account(_carry_rows(closing, schema, first))
+    ordered = by_account(carry_rows(closing, schema, first))
     joint = account_order(ordered)[1]  # holders of one account: marked, as a run marks them
     marked = balance_rows(held, ordered.lazy(), presorted=True, repeats=joint)
     folded = fold_balances(held, marked.select(folded_from("balances")), wide=True)

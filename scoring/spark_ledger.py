@@ -245,6 +245,7 @@ def month_partition(
         "closing": month.closing,
         "carried": month.carried,
         "accounts": month.accounts,
+        "account_days": month.account_days,
         "bad": bad,
         "sizes": rows.group_by(FILE_COL).agg(pl.len().cast(pl.Int64).alias(ROWS)).collect(),
         "span": usable_span(plan, "balances", checked.lazy()).collect(),
@@ -290,6 +291,8 @@ def _added(plan: Plan, parts: dict[str, list[pl.DataFrame]], own_carry: bool) ->
     # the month has them if any task has them, in the order that task's fold gives them.
     template = max((f.schema for f in parts["fold"]), key=len)
     fold = merged_fold(parts["fold"][1:], template, _ids(plan, "balances"))
+    days = pl.concat(parts["account_days"], how="vertical_relaxed")  # an account is one task's
+    keys = ["account_id", "customer_id", "product"]
     return MonthBalances(
         fold,
         closing.sort(closing.columns, nulls_last=True),
@@ -297,6 +300,7 @@ def _added(plan: Plan, parts: dict[str, list[pl.DataFrame]], own_carry: bool) ->
         accounts,
         outside,
         carried_in,
+        days.sort(keys),
     )
 
 

@@ -743,3 +743,34 @@ def test_too_many_rejects(
     done = ts("score", *inputs, *window, *allow, "--out", tmp_path / "d2", "-q")
     assert done.returncode == 0
     assert_same(tmp_path / "o2", tmp_path / "d2")
+
+
+def test_account_days_add_up_to_the_folds(world: World) -> None:
+    """Each month keeps every account's 积数 per holder and product (carried days in);
+    those of the products a component scores add up to the customers' folds."""
+    from tierscore.scoring.plan import compile_plan
+    from tierscore.scoring.rules import load_rules
+    from tierscore.scoring.window import half_year
+
+    plan = compile_plan(load_rules("icbc-star"), half_year(2026, 1))
+    mapped = plan.codes["balances"]
+    ids = sorted(set(mapped.values()))
+    for month in MONTHS:
+        entry = world.ledger / f"month={month}"
+        days = pl.read_parquet(entry / "account_days.parquet")
+        assert days.height and days["days"].min() > 0
+        scored = days.filter(pl.col("product").is_in(list(mapped))).with_columns(
+            pl.col("product").replace_strict(mapped).alias("component")
+        )
+        wide = scored.group_by("customer_id").agg(
+            pl.col("balance_days").filter(pl.col("component") == c).sum().cast(pl.Int128).alias(c)
+            for c in ids
+        )
+        fold = pl.read_parquet(entry / "balances.parquet").filter(
+            pl.col("customer_id").is_not_null()
+        )
+        folded = fold.group_by("customer_id").agg(pl.col(ids).cast(pl.Int128).sum())
+        joined = folded.join(wide, on="customer_id", how="left", suffix="_days").fill_null(0)
+        for c in ids:
+            assert joined.filter(pl.col(c) != pl.col(f"{c}_days")).height == 0, (month, c)
+        assert joined.select(pl.col(ids).sum()).row(0) != (0,) * len(ids)
