@@ -178,3 +178,17 @@ def test_peer_reads_every_format_and_layout_alike(
     assert scores[0].height == 60 and scores[0]["points"].sum() > 0
     for (fmt, layout), other in zip(runs[1:], scores[1:], strict=True):
         assert other.equals(scores[0]), (fmt, layout)
+
+
+@pytest.mark.parametrize("layout", ["date", "customer"])
+def test_ledger_bench_on_a_small_sample(layout: str, tmp_path: Path) -> None:
+    """bench/ledger.py (as bench/README.md shows it) runs, and the month-end job from the
+    ledger gives the direct run's scores and summary."""
+    argv = [sys.executable, "bench/ledger.py", "--customers", "1500", "--workdir",
+            str(tmp_path), "--layout", layout, "--repeat", "1"]  # fmt: skip
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["identical"] is True and report["layout"] == layout
+    assert sorted(report["setup_accumulate_s"]) == [f"2026-0{m}" for m in range(1, 6)]
+    assert report["ratio"] > 0
