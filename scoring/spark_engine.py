@@ -834,8 +834,7 @@ def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) 
     from pyspark.sql import functions as F
 
     ids = [c.id for c in plan.of_source(name)]
-    key = F.col(PARTITION_KEY[name])
-    key = key if opened.typed else F.trim(key)
+    key = validated_key(F.col(PARTITION_KEY[name]), opened.typed)
     handed = opened.frame.repartition(_partitions(opened), key).mapInArrow(
         _partition_measure(
             plan, name, opened.typed, opened.facts, until, opened.date_format, opened.holders
@@ -863,6 +862,17 @@ def _measure(plan: Plan, name: str, opened: _Opened, until: date | None = None) 
     bad_rows = rejected.with_columns(pl.col(FILE_COL).cast(pl.UInt16))
     folds = folds.drop(*OVERDRAWN, *JOINT)
     return _Handed(folds, bad_rows, opened.files, handed, overdrawn, joint)
+
+
+def validated_key(key: Any, typed: bool) -> Any:
+    """A key column as validation makes it, for partitioning: rows of one account or id
+    must meet in one task. A typed file's value is taken as it is; text is trimmed of
+    what polars' ``strip_chars`` trims (Unicode white space: a tab, an ideographic
+    space), not only the spaces of Spark's ``trim``, which would send ``A1`` and
+    ``"\u3000A1"`` (one account once validated) to different tasks."""
+    from pyspark.sql import functions as F
+
+    return key if typed else F.regexp_replace(key, r"(?U)^\s+|\s+\z", "")
 
 
 def _same_records(info: InputFile) -> None:

@@ -82,6 +82,7 @@ from .spark_engine import (
     _span,
     _to_polars,
     _unchanged,
+    validated_key,
 )
 from .spark_parties import units_on_cluster
 from .spark_scoring import (
@@ -187,9 +188,7 @@ def _keyed(opened: _Opened) -> DataFrame:
     white space, not only the spaces of Spark's ``trim``)."""
     from pyspark.sql import functions as F
 
-    account = F.col("account_id").cast("string")
-    if not opened.typed:
-        account = F.regexp_replace(account, r"(?U)^\s+|\s+\z", "")
+    account = validated_key(F.col("account_id").cast("string"), opened.typed)
     return opened.frame.withColumn(KEY, account)
 
 
