@@ -139,7 +139,7 @@ def _computed(
             context.forward, context.forward_rest = _forward(plan, inside, before)
         result = finish(plan, measured, context)
         with_checks(result.summary, warnings, overdrawn, joint)
-        computed.append(f"{result.scores.height:,} customers")
+        computed.append(f"{result.summary['customers']:,} customers")  # (on a cluster too)
     return result
 
 
