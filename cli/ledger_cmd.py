@@ -13,7 +13,7 @@ import typer
 
 from tierscore.scoring.accumulate import Accumulation
 from tierscore.scoring.errors import ConfigError
-from tierscore.scoring.ledger import Ledger, month_of
+from tierscore.scoring.ledger import Entry, Ledger, month_of
 from tierscore.scoring.pipeline import Job
 from tierscore.scoring.sources import parse_mapping
 from tierscore.scoring.window import Window
@@ -117,11 +117,9 @@ def status(
         console.print(fitted(console.width, f"ledger {ledger}", cols, rows))
 
 
-def _month_data(entry: Any, stale: str | None) -> dict[str, Any]:
+def _month_data(entry: Entry, stale: str | None) -> dict[str, Any]:
     manifest = entry.manifest
-    state = "partial" if entry.partial else "complete"
-    if entry.partial:
-        state = f"partial to {entry.last_day}"
+    state = f"partial to {entry.last_day}" if entry.partial else "complete"
     if stale:
         state = f"stale: {stale}"
     rejects = sum(c["rejected"] for c in manifest["rows"].values())

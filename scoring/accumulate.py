@@ -44,7 +44,16 @@ from .ledger import (
 )
 from .measures import NO_CSE, account_order, by_account, good_and_bad
 from .overdraft import OD_ACCOUNTS
-from .pipeline import KEYS, Context, _Input, conflicts_part, counts_of, read_inputs, rejects_of
+from .pipeline import (
+    KEYS,
+    Context,
+    _Input,
+    conflicts_part,
+    counts_of,
+    exact_folds,
+    read_inputs,
+    rejects_of,
+)
 from .plan import Plan, compile_plan
 from .row_status import (
     CODE,
@@ -163,8 +172,7 @@ def _measured(
     month = month_balances(plan, good, closing)
     txn = inputs["transactions"]
     folded, bad_txn = txn.measure("transactions", plan)
-    if needs_wide(folded):
-        folded = txn.measure("transactions", plan, wide=True)[0]
+    folded = exact_folds(plan, "transactions", txn, folded)
     sizes = [q for read in inputs.values() for q in read.sizes]
     collected = pl.collect_all(sizes, engine="streaming", optimizations=NO_CSE)
     for read in inputs.values():
@@ -175,7 +183,7 @@ def _measured(
         "transactions": usable_span(plan, "transactions", txn.checked),
     }
     found = {name: span_of_parts(span.collect()) for name, span in spans.items()}
-    measured = month_measured(month, closing, without_checks(folded), bad_balances, bad_txn)
+    measured = month_measured(month, closing, folded, bad_balances, bad_txn)
     return {**measured, "usable_span": found}
 
 
@@ -190,7 +198,7 @@ class MonthBalances:
     carried: pl.DataFrame  # ``_statuses`` of the carried rows
     accounts: pl.DataFrame  # ``_accounts``
     outside: list[pl.DataFrame]  # ``_outside``: the export's rows before the month
-    carried_in: pl.DataFrame | None  # ``_carried_state``, when no closing was given
+    carried_in: pl.DataFrame | None  # the export's own carry-in, when no closing was given
     account_days: pl.DataFrame  # ``_account_days``
 
 
@@ -201,8 +209,12 @@ def month_balances(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None)
     if closing is not None:  # the ledger's carry-in, not the export's rows before the month
         before = pl.col("date") < plan.window.start
         early, good = good.filter(before), good.filter(~before)
-    carried_in = _carried_state(good, plan) if closing is None else None
     rows = _balance_rows(plan, good, closing)
+    # what the export's own rows before the month carry in, as a closing (so that the
+    # month can be compared with the month before it, should that be accumulated
+    # later: ``Ledger.stale``); the rows hold them when no closing was given
+    day_before = plan.window.start - timedelta(days=1)
+    carried_in = _closing(rows, day_before) if closing is None else None
     carried = rows.lazy().filter(pl.col(CARRIED_ROW)).select("customer_id", STATUS, "product")
     return MonthBalances(
         _balance_fold(plan, rows),
@@ -254,7 +266,7 @@ def month_measured(
     )
     return {
         "folds": {name: _stored(frame) for name, frame in folds.items()},
-        "counts": {name: counts_of(frame, _NO_BAD) for name, frame in folds.items()},
+        "counts": {name: counts_of(frame, NO_BAD) for name, frame in folds.items()},
         "closing": month.closing,
         "carried_in": month.carried_in if closing is None else closing,
         "carried": month.carried,
@@ -319,17 +331,6 @@ def _closing(rows: pl.DataFrame, last: date) -> pl.DataFrame:
     return latest.select(columns).collect()
 
 
-def _carried_state(good: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """What an export's own rows before the month carry in, in the form of a closing
-    (so that a month whose carry came from its export can be compared with the month
-    before it, should that be accumulated later: ``Ledger.stale``)."""
-    before = good.filter(pl.col("date") < plan.window.start)
-    if before.height == 0:
-        return before.select([c for c in CLOSING_COLUMNS if c in before.columns])
-    marked = balance_rows(plan, by_account(before.rechunk()).lazy(), presorted=True)
-    return _closing(marked.collect(), plan.window.start - timedelta(days=1))
-
-
 def _statuses(carried: pl.DataFrame) -> pl.DataFrame:
     """How many carried rows took each status, per customer (and product, for a
     product the rule set does not map: summary.json counts those per code)."""
@@ -375,7 +376,9 @@ def _rejected(bad: pl.DataFrame) -> pl.DataFrame:
         count_column(REJECTED): pl.Int64})  # fmt: skip
 
 
-_NO_BAD = pl.DataFrame(schema={FILE_COL: pl.UInt16, LINE_COL: pl.Int64, DETAIL: pl.String})
+NO_BAD = pl.DataFrame(  # no bad rows: a fold's counts hold them (``_rejected``)
+    schema={FILE_COL: pl.UInt16, LINE_COL: pl.Int64, DETAIL: pl.String}
+)
 
 
 def _stored(folded: pl.DataFrame) -> pl.DataFrame:

@@ -179,7 +179,7 @@ def _packed(
     in 21 bits each of one integer, unmapped rows in a plain count, used rows the
     rest of the group's rows (a third of the time of six count sums). Exact while no
     customer has 2**21 rows of a status; ``GROUP_ROWS`` lets the caller check that
-    (``pipeline._exact`` folds again with plain counts otherwise).
+    (``pipeline.exact_folds`` folds again with plain counts otherwise).
 
     ``tally`` (``code_table`` and the codes seen unmapped): unmapped rows are counted
     per code instead (``_tallies``), in columns kept in the result.

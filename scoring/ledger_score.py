@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .accumulate import CARRIED_ROW, carry_rows
+from .accumulate import CARRIED_ROW, NO_BAD, carry_rows
 from .coverage import check_window, window_warnings, with_checks
 from .errors import ConfigError
 from .folds import fold_balances, folded_from, without_checks
@@ -73,14 +73,12 @@ from .row_status import (
 )
 from .rules import load_rules
 from .sources import FILE_COL, LINE_COL, InputFile, Reader, sha256_of
-from .validate import DETAIL
 from .watch import FORWARD, forward_of, rating_of, with_forward
 from .window import Window
 
 # What a month before the window must share with the rule set: what rejects a row or
 # makes rows conflict (its other rows count only as outside the window).
 _REJECTING = ("signs", "negative_balances", "joint_accounts")
-_NO_BAD = pl.DataFrame(schema={FILE_COL: pl.UInt16, LINE_COL: pl.Int64, DETAIL: pl.String})
 
 
 # What scores the months' folds once added up: ``result_of``, or another engine's
@@ -108,10 +106,7 @@ def run_from_ledger(
             context = context_of(reader, plan, job)
         if context.units is not None and plan.joint:
             _no_joint_by_unit(inside)
-    try:
-        result = _computed(plan, stages, context, inside, before, finish)
-    finally:
-        _READ.clear()
+    result = _computed(plan, stages, context, inside, before, finish)
     named = reader.file_names(result.rejects)
     result.rejects = _with_ledger_rejects(named, [*before, *inside])
     result.inputs = {"ledger": [_input_of(e) for e in [*before, *inside]], **result.inputs}
@@ -129,14 +124,15 @@ def _computed(
     finish: Finish = result_of,
 ) -> Result:
     with stages.stage("compute", "add up the months, score") as computed:
-        measured = {name: _measured(plan, name, inside, before) for name in INPUTS}
+        folds = _folds_of([*before, *inside])  # each read once: the watch reads them too
+        measured = {name: _measured(plan, name, inside, before, folds) for name in INPUTS}
         counts = {name: counts_of(m.folded, m.bad) for name, m in measured.items()}
         check_window(plan, counts, lambda name: _span(name, inside, before))
         warnings = window_warnings(plan, counts)
         overdrawn = overdrawn_of(measured["balances"].folded)
         joint = joint_of(measured["balances"].folded)
         if plan.ruleset.service is not None:
-            context.forward, context.forward_rest = _forward(plan, inside, before)
+            context.forward, context.forward_rest = _forward(plan, inside, before, folds)
         result = finish(plan, measured, context)
         with_checks(result.summary, warnings, overdrawn, joint)
         computed.append(f"{result.summary['customers']:,} customers")  # (on a cluster too)
@@ -241,26 +237,24 @@ def _no_joint_by_unit(inside: list[Entry]) -> None:
             )
 
 
-_READ: dict[tuple[Path, str], pl.DataFrame] = {}
+Folds = dict[tuple[date, str], pl.DataFrame]  # (month, input) -> the month's fold
 
 
-def _frame(entry: Entry, name: str) -> pl.DataFrame:
-    """A month's file, read once a run (``run_from_ledger`` forgets them at its end)."""
-    key = (entry.path, name)
-    if key not in _READ:
-        _READ[key] = entry.frame(name)
-    return _READ[key]
+def _folds_of(entries: list[Entry]) -> Folds:
+    return {(e.month, name): e.frame(FOLDS[name]) for e in entries for name in INPUTS}
 
 
-def _measured(plan: Plan, name: str, inside: list[Entry], before: list[Entry]) -> Measured:
-    frames = [_frame(e, FOLDS[name]) for e in inside]
-    frames += [_outside_only(plan, name, _frame(e, FOLDS[name])) for e in before]
+def _measured(
+    plan: Plan, name: str, inside: list[Entry], before: list[Entry], folds: Folds
+) -> Measured:
+    frames = [folds[e.month, name] for e in inside]
+    frames += [_outside_only(plan, name, folds[e.month, name]) for e in before]
     if name == "balances":
         first = inside[0]
         if first.carried_from_ledger:
             frames += _carried_counts(first.frame(CARRIED))
         frames += _counted_once(frames, inside)
-    return Measured(_added_up(pl.concat(frames, how="diagonal_relaxed")), _NO_BAD, [])
+    return Measured(_added_up(pl.concat(frames, how="diagonal_relaxed")), NO_BAD, [])
 
 
 def _added_up(folded: pl.DataFrame) -> pl.DataFrame:
@@ -346,7 +340,9 @@ def _span(name: str, inside: list[Entry], before: list[Entry]) -> tuple[date, da
     return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
-def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> tuple[pl.DataFrame, int]:
+def _forward(
+    plan: Plan, inside: list[Entry], before: list[Entry], folds: Folds
+) -> tuple[pl.DataFrame, int]:
     """The watch's numerator on the next rating day (``watch.forward_values``): the
     months of its rating window up to the as-of date, then each account's closing
     balance on that date through the rating window's end; and the numerator of a
@@ -364,7 +360,7 @@ def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> tuple[pl.D
             )
         counted = months_between(forward.start, forward.as_of)
     ids = [c.id for c in rating.balances.components]
-    folds = []
+    sums_of = []  # per customer and component: the months counted, then the closing held
     for month in counted:
         if month not in entries:
             raise ConfigError(
@@ -373,17 +369,17 @@ def _forward(plan: Plan, inside: list[Entry], before: list[Entry]) -> tuple[pl.D
                 key="--ledger",
             )
         for name in INPUTS:
-            folded = _frame(entries[month], FOLDS[name])
+            folded = folds[month, name]
             sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.columns]
-            folds.append(
+            sums_of.append(
                 folded.filter(pl.col("customer_id").is_not_null()).select("customer_id", *sums)
             )
-    folds.append(_held_on(rating.balances, inside[-1], forward.as_of, forward.start, forward.end))
+    sums_of.append(_held_on(rating.balances, inside[-1], forward.as_of, forward.start, forward.end))
     nobody = pl.DataFrame({"customer_id": [""]}).with_columns(
         pl.lit(0, pl.Int128).alias(c) for c in ids
     )
     rest = forward_of(rating.balances, [nobody])[FORWARD].item()
-    return forward_of(rating.balances, folds), int(rest)
+    return forward_of(rating.balances, sums_of), int(rest)
 
 
 def _held_on(plan: Plan, last: Entry, as_of: date, start: date, end: date) -> pl.DataFrame:

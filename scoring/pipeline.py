@@ -532,7 +532,7 @@ def _measured_in_parts(
             if name in whole:
                 continue
             folded, bad = read.measure(name, plan, part=(parts, index))
-            folds[name].append(_exact(plan, name, read, folded, (parts, index)))
+            folds[name].append(exact_folds(plan, name, read, folded, (parts, index)))
             bads[name].append(bad)
     sizes = [q for read in inputs.values() for q in read.sizes]
     collected = pl.collect_all(sizes, engine="streaming", optimizations=NO_CSE)
@@ -550,7 +550,7 @@ def _measured_whole(
     plan: Plan, name: str, read: _Input
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """``measures.measure_whole``, folded again with 128-bit sums where needed (see
-    ``_exact``); None if either fold would have to hold the rows."""
+    ``exact_folds``); None if either fold would have to hold the rows."""
     if name == "balances" and read.layout != "changes":  # measured in parts (``measure``)
         return None
     measured = measure_whole(plan, name, read.checked)
@@ -570,7 +570,7 @@ def _parts_said(names: list[str], parts: int, whole: list[str]) -> str:
     return ", ".join(said) + ","
 
 
-def _exact(
+def exact_folds(
     plan: Plan, name: str, read: _Input, folded: pl.DataFrame, part: tuple[int, int] = (1, 0)
 ) -> pl.DataFrame:
     """The folds as they are, or folded again with 128-bit sums and plain counts where
