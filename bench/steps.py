@@ -43,7 +43,7 @@ class Clock:
 def measure(name: str, plan: Plan, read: pipeline._Input, clock: Clock) -> pipeline.Measured:
     with clock.step(f"{name}: validate, measure, fold"):  # the long way too, if taken
         folded, bad = read.measure(name, plan)
-        folded = pipeline._exact(plan, name, read, folded)
+        folded = pipeline.exact_folds(plan, name, read, folded)
     return pipeline.Measured(folded, bad, read.files)
 
 
