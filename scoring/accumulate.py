@@ -12,6 +12,7 @@ they carry is the carry-in row of a direct run (``ledger_score``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -38,10 +39,12 @@ from .ledger import (
     measuring_of,
     month_end,
     month_label,
+    months_between,
     previous_month,
     state_sha,
     write_manifest,
 )
+from .ledger_totals import ENTRY_ID, TOTAL_OF, TOTALS, current, running_total, total_of
 from .measures import NO_CSE, account_order, by_account, good_and_bad
 from .overdraft import OD_ACCOUNTS
 from .pipeline import (
@@ -195,7 +198,7 @@ class MonthBalances:
 
     fold: pl.DataFrame  # ``_balance_fold`` of the rows, carried ones included
     closing: pl.DataFrame  # ``_closing``
-    carried: pl.DataFrame  # ``_statuses`` of the carried rows
+    carried: pl.DataFrame  # ``carried_statuses`` of the carried rows
     accounts: pl.DataFrame  # ``_accounts``
     outside: list[pl.DataFrame]  # ``_outside``: the export's rows before the month
     carried_in: pl.DataFrame | None  # the export's own carry-in, when no closing was given
@@ -215,11 +218,11 @@ def month_balances(plan: Plan, good: pl.DataFrame, closing: pl.DataFrame | None)
     # later: ``Ledger.stale``); the rows hold them when no closing was given
     day_before = plan.window.start - timedelta(days=1)
     carried_in = _closing(rows, day_before) if closing is None else None
-    carried = rows.lazy().filter(pl.col(CARRIED_ROW)).select("customer_id", STATUS, "product")
+    carried = rows.lazy().filter(pl.col(CARRIED_ROW)).select(STATUS, "product")
     return MonthBalances(
         _balance_fold(plan, rows),
         _closing(rows, plan.window.end),
-        _statuses(carried.collect()),
+        carried_statuses(carried.collect()),
         _accounts(rows),
         _outside(early),
         carried_in,
@@ -331,34 +334,41 @@ def _closing(rows: pl.DataFrame, last: date) -> pl.DataFrame:
     return latest.select(columns).collect()
 
 
-def _statuses(carried: pl.DataFrame) -> pl.DataFrame:
-    """How many carried rows took each status, per customer (and product, for a
-    product the rule set does not map: summary.json counts those per code)."""
-    product = pl.when(pl.col(STATUS) == UNMAPPED).then(pl.col("product"))
+def carried_statuses(carried: pl.DataFrame) -> pl.DataFrame:
+    """How many carried rows took each status (and, for a product the rule set does
+    not map, each code: summary.json counts those per code). Totals, not per customer:
+    a run reads a customer's row counts only to list the customers with rows (any
+    status but rejected), and a carried balance comes from a live row counted in the
+    month it was read, so moving carried rows between statuses, or out of the counts,
+    never changes which customers those are."""
+    if "rows" in carried.columns:  # such counts, of several parts (``spark_ledger``)
+        by, rows = carried, pl.col("rows").sum()
+    else:
+        product = pl.when(pl.col(STATUS) == UNMAPPED).then(pl.col("product"))
+        by, rows = carried.select(STATUS, product.alias(CODE)), pl.len()
     return (
-        carried.group_by("customer_id", STATUS, product.alias(CODE))
-        .agg(pl.len().cast(pl.Int64).alias("rows"))
-        .sort("customer_id", STATUS, CODE, nulls_last=True)
+        by.group_by(STATUS, CODE)
+        .agg(rows.cast(pl.Int64).alias("rows"))
+        .sort(STATUS, CODE, nulls_last=True)
     )
 
 
 def _uncounted(statuses: pl.DataFrame) -> list[pl.DataFrame]:
-    """Fold rows that take the carried rows (``_statuses``) out of the counts: they are
-    no input's rows."""
+    """Fold rows that take the carried rows (``carried_statuses``) out of the counts:
+    they are no input's rows (one row of no customer, and one per unmapped code)."""
     if statuses.height == 0:
         return []
     negative = [
         pl.when(pl.col(STATUS) == s).then(-pl.col("rows")).otherwise(0).sum().alias(count_column(s))
         for s in range(len(STATUSES))
     ]
-    per_customer = statuses.group_by("customer_id").agg(negative).sort("customer_id")
     codes = (
         statuses.filter(pl.col(CODE).is_not_null())
         .group_by(CODE)
         .agg((-pl.col("rows").sum()).alias(CODE_ROWS))
         .sort(CODE)
     )
-    return [per_customer, codes]
+    return [statuses.select(negative), codes]
 
 
 def _outside(early: pl.DataFrame | None) -> list[pl.DataFrame]:
@@ -413,6 +423,8 @@ def _written(
 ) -> Accumulated:
     closing = measured["closing"]
     carried_in = measured["carried_in"]
+    entry_id = uuid.uuid4().hex
+    totals, total_of = _totals(ledger, job.month, measured["folds"], entry_id)
     manifest = {
         "tierscore": __version__,
         "month": month_label(job.month),
@@ -429,6 +441,8 @@ def _written(
         # counts), wherever dated: a window with no used row stops only if there are any
         **({"usable_span": _spans(measured["usable_span"])} if "usable_span" in measured else {}),
         "inputs": {name: [f.as_dict() for f in found] for name, found in files.items()},
+        ENTRY_ID: entry_id,
+        **({TOTAL_OF: total_of} if total_of is not None else {}),
     }
     with ledger.writing(job.month) as staging:
         for name, frame in measured["folds"].items():
@@ -438,11 +452,37 @@ def _written(
         measured["accounts"].write_parquet(staging / ACCOUNTS, compression=COMPRESSION)
         measured["account_days"].write_parquet(staging / ACCOUNT_DAYS, compression=COMPRESSION)
         rejects.write_parquet(staging / REJECTS, compression=COMPRESSION)
+        for name, total in totals.items():
+            total.write_parquet(staging / TOTALS[name], compression=COMPRESSION)
         write_manifest(staging, manifest)
     entry = ledger.entry(job.month)
     assert entry is not None
     stale = [month_label(m) for m in sorted(ledger.stale()) if m > job.month]
     return Accumulated(entry, measured["counts"], rejects.height, stale)
+
+
+def _totals(
+    ledger: Ledger, month: date, folds: dict[str, pl.DataFrame], entry_id: str
+) -> tuple[dict[str, pl.DataFrame], list[str] | None]:
+    """The month's running totals (``ledger_totals``) and the ids they add up: the
+    total of the month before plus this month's folds, or, where that total is not
+    current (a month before it accumulated again), the last current one plus the
+    folds of the months after it. None where a month before is missing: no window
+    scores across a gap."""
+    earlier = {m: e for m, e in ledger.entries().items() if m < month}
+    ids = total_of(earlier, previous_month(month)) if earlier else []
+    if ids is None or (earlier and max(earlier) != previous_month(month)):
+        return {}, None
+    if earlier and len(earlier) != len(months_between(min(earlier), max(earlier))):
+        return {}, None
+    start = max((m for m in earlier if current(earlier, m)), default=None)
+    totals = {}
+    for name, folded in folds.items():
+        total = earlier[start].frame(TOTALS[name]) if start is not None else None
+        for later in (m for m in earlier if start is None or m > start):
+            total = running_total(total, earlier[later].frame(FOLDS[name]))
+        totals[name] = running_total(total, folded)
+    return totals, [*ids, entry_id]
 
 
 def _spans(spans: dict[str, tuple[date, date] | None]) -> dict[str, list[str] | None]:

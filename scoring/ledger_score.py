@@ -39,7 +39,9 @@ from .ledger import (
     month_end,
     month_label,
     months_between,
+    previous_month,
 )
+from .ledger_totals import TOTALS, added_up, as_schema, current, negated
 from .measures import account_order, by_account
 from .overdraft import OD_ACCOUNTS, OD_DAYS, overdrawn_of
 from .parties import check_job
@@ -60,9 +62,6 @@ from .plan import Plan, compile_plan
 from .row_status import (
     CODE,
     CODE_ROWS,
-    CONFLICT_FILE,
-    CONFLICT_LINE,
-    CONFLICT_VALUE,
     EXCLUDED,
     OUTSIDE,
     STATUS,
@@ -124,15 +123,15 @@ def _computed(
     finish: Finish = result_of,
 ) -> Result:
     with stages.stage("compute", "add up the months, score") as computed:
-        folds = _folds_of([*before, *inside])  # each read once: the watch reads them too
-        measured = {name: _measured(plan, name, inside, before, folds) for name in INPUTS}
+        sums = Sums(inside, before)  # each file read once: the watch reads them too
+        measured = {name: _measured(plan, name, inside, before, sums) for name in INPUTS}
         counts = {name: counts_of(m.folded, m.bad) for name, m in measured.items()}
         check_window(plan, counts, lambda name: _span(name, inside, before))
         warnings = window_warnings(plan, counts)
         overdrawn = overdrawn_of(measured["balances"].folded)
         joint = joint_of(measured["balances"].folded)
         if plan.ruleset.service is not None:
-            context.forward, context.forward_rest = _forward(plan, inside, before, folds)
+            context.forward, context.forward_rest = _forward(plan, inside, before, sums)
         result = finish(plan, measured, context)
         with_checks(result.summary, warnings, overdrawn, joint)
         computed.append(f"{result.summary['customers']:,} customers")  # (on a cluster too)
@@ -237,40 +236,77 @@ def _no_joint_by_unit(inside: list[Entry]) -> None:
             )
 
 
-Folds = dict[tuple[date, str], pl.DataFrame]  # (month, input) -> the month's fold
+class Sums:
+    """The months' folds as scoring reads them: two running totals where the ledger's
+    are current (``ledger_totals``), else each month's folds; every file read once."""
 
+    def __init__(self, inside: list[Entry], before: list[Entry]):
+        self.entries = {e.month: e for e in [*before, *inside]}
+        self._frames: dict[tuple[date, str], pl.DataFrame] = {}
 
-def _folds_of(entries: list[Entry]) -> Folds:
-    return {(e.month, name): e.frame(FOLDS[name]) for e in entries for name in INPUTS}
+    def _read(self, month: date, file: str) -> pl.DataFrame:
+        if (month, file) not in self._frames:
+            self._frames[month, file] = self.entries[month].frame(file)
+        return self._frames[month, file]
+
+    def fold(self, month: date, name: str) -> pl.DataFrame:
+        return self._read(month, FOLDS[name])
+
+    def schema(self, month: date, name: str) -> pl.Schema:
+        """A month's fold's columns, without reading its rows."""
+        path = self.entries[month].path / FOLDS[name]
+        try:
+            return pl.Schema(pl.read_parquet_schema(path))
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ConfigError(f"cannot read the ledger month: {exc}", file=str(path)) from None
+
+    def through(self, month: date, name: str) -> list[pl.DataFrame] | None:
+        """Frames adding up every ledger month through ``month`` (none before the
+        ledger's first), or None where that month's total is not current."""
+        if not any(m <= month for m in self.entries):
+            return []
+        if not current(self.entries, month):
+            return None
+        return [self._read(month, TOTALS[name])]
+
+    def between(self, first: date, last: date, name: str) -> list[pl.DataFrame]:
+        """Frames adding up the folds of the months ``first``..``last``."""
+        upto, earlier = self.through(last, name), self.through(previous_month(first), name)
+        if upto is not None and earlier is not None:
+            return [*upto, *map(negated, earlier)]
+        return [self.fold(m, name) for m in months_between(first, last)]
 
 
 def _measured(
-    plan: Plan, name: str, inside: list[Entry], before: list[Entry], folds: Folds
+    plan: Plan, name: str, inside: list[Entry], before: list[Entry], sums: Sums
 ) -> Measured:
-    frames = [folds[e.month, name] for e in inside]
-    frames += [_outside_only(plan, name, folds[e.month, name]) for e in before]
+    extra = []
     if name == "balances":
         first = inside[0]
         if first.carried_from_ledger:
-            frames += _carried_counts(first.frame(CARRIED))
-        frames += _counted_once(frames, inside)
-    return Measured(_added_up(pl.concat(frames, how="diagonal_relaxed")), NO_BAD, [])
+            extra += _carried_counts(first.frame(CARRIED))
+        extra += _counted_once([sums.schema(e.month, name) for e in [*inside, *before]], inside)
+    # the dtypes adding each month's folds up gives, whichever way they are added up
+    shapes = [pl.DataFrame(schema=sums.schema(e.month, name)) for e in inside]
+    shapes += [_outside_only(plan, name, pl.DataFrame(schema=sums.schema(e.month, name)))
+               for e in before]  # fmt: skip
+    schema = added_up(pl.concat([*shapes, *extra], how="diagonal_relaxed")).schema
+    frames = _window(plan, name, inside, before, sums)
+    folded = added_up(pl.concat([*frames, *extra], how="diagonal_relaxed"))
+    return Measured(as_schema(folded, schema), NO_BAD, [])
 
 
-def _added_up(folded: pl.DataFrame) -> pl.DataFrame:
-    """The months' folds as one row per customer (and per unmapped code): what the
-    scoring steps read of them, in a sixth of the rows. Their conflicts' file and line
-    are in the months' rejects, so no group needs its own row."""
-    kept = {CONFLICT_FILE, CONFLICT_LINE, CONFLICT_VALUE, CODE, CODE_ROWS, "customer_id"}
-    summed = [c for c in folded.columns if c not in kept]
-    lazy = folded.lazy()
-    customers = (
-        lazy.filter(pl.col(CODE).is_null()).group_by("customer_id").agg(pl.col(summed).sum())
-    )
-    codes = lazy.filter(pl.col(CODE).is_not_null()).group_by(CODE).agg(pl.col(CODE_ROWS).sum())
-    lines = (CONFLICT_FILE, CONFLICT_LINE, CONFLICT_VALUE)
-    nulls = [pl.lit(None, folded.schema[c]).alias(c) for c in lines]
-    return pl.concat([customers, codes], how="diagonal").with_columns(nulls).collect()
+def _window(
+    plan: Plan, name: str, inside: list[Entry], before: list[Entry], sums: Sums
+) -> list[pl.DataFrame]:
+    """Frames whose sum is what a direct run folds: the months in the window, and what
+    it sees of the months before it (linear in their folds: ``_outside_only``)."""
+    upto = sums.through(inside[-1].month, name)
+    earlier = sums.through(previous_month(inside[0].month), name)
+    if upto is not None and earlier is not None:
+        return [*upto, *map(negated, earlier), *(_outside_only(plan, name, f) for f in earlier)]
+    frames = [sums.fold(e.month, name) for e in inside]
+    return frames + [_outside_only(plan, name, sums.fold(e.month, name)) for e in before]
 
 
 def _outside_only(plan: Plan, name: str, folded: pl.DataFrame) -> pl.DataFrame:
@@ -290,7 +326,8 @@ def _outside_only(plan: Plan, name: str, folded: pl.DataFrame) -> pl.DataFrame:
 
 def _carried_counts(carried: pl.DataFrame) -> list[pl.DataFrame]:
     """The window's carry-in rows: a month before the window counted them outside;
-    a direct run counts them as the first month's carried rows took their statuses."""
+    a direct run counts them as the first month's carried rows took their statuses
+    (totals: see ``accumulate.carried_statuses``)."""
     if carried.height == 0:
         return []
     counts = [
@@ -298,21 +335,19 @@ def _carried_counts(carried: pl.DataFrame) -> list[pl.DataFrame]:
         for s in (USED, EXCLUDED, UNMAPPED)
     ]
     moved = pl.when(pl.col(STATUS) != OUTSIDE).then(pl.col("rows")).otherwise(0).sum()
-    per_customer = carried.group_by("customer_id").agg(
-        *counts, (-moved).alias(count_column(OUTSIDE))
-    )
+    totals = carried.select(*counts, (-moved).alias(count_column(OUTSIDE)))
     codes = (
         carried.filter(pl.col(CODE).is_not_null())
         .group_by(CODE)
         .agg(pl.col("rows").sum().alias(CODE_ROWS))
     )
-    return [per_customer.sort("customer_id"), codes.sort(CODE)]
+    return [totals, codes.sort(CODE)]
 
 
-def _counted_once(frames: list[pl.DataFrame], inside: list[Entry]) -> list[pl.DataFrame]:
+def _counted_once(schemas: list[pl.Schema], inside: list[Entry]) -> list[pl.DataFrame]:
     """Accounts overdrawn or joint in the window, each once, as a fold row of no
     customer (the months' folds hold 0 there)."""
-    columns = {c for f in frames for c in f.columns}
+    columns = {c for schema in schemas for c in schema}
     accounts = pl.concat([e.frame(ACCOUNTS) for e in inside]).unique()
     once = {}
     for column, kind in ((OD_ACCOUNTS, "overdrawn"), (JT_ACCOUNTS, "joint")):
@@ -341,7 +376,7 @@ def _span(name: str, inside: list[Entry], before: list[Entry]) -> tuple[date, da
 
 
 def _forward(
-    plan: Plan, inside: list[Entry], before: list[Entry], folds: Folds
+    plan: Plan, inside: list[Entry], before: list[Entry], sums: Sums
 ) -> tuple[pl.DataFrame, int]:
     """The watch's numerator on the next rating day (``watch.forward_values``): the
     months of its rating window up to the as-of date, then each account's closing
@@ -368,11 +403,11 @@ def _forward(
                 "window from it",
                 key="--ledger",
             )
-        for name in INPUTS:
-            folded = folds[month, name]
-            sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.columns]
+    for name in INPUTS if counted else ():
+        for folded in sums.between(counted[0], counted[-1], name):
+            present = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.columns]
             sums_of.append(
-                folded.filter(pl.col("customer_id").is_not_null()).select("customer_id", *sums)
+                folded.filter(pl.col("customer_id").is_not_null()).select("customer_id", *present)
             )
     sums_of.append(_held_on(rating.balances, inside[-1], forward.as_of, forward.start, forward.end))
     nobody = pl.DataFrame({"customer_id": [""]}).with_columns(

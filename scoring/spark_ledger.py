@@ -32,6 +32,7 @@ from .accumulate import (
     Accumulation,
     MonthBalances,
     accumulate,
+    carried_statuses,
     change_log,
     month_balances,
     month_measured,
@@ -64,7 +65,6 @@ from .row_status import (
     CONFLICT_FILE,
     CONFLICT_LINE,
     CONFLICT_VALUE,
-    STATUS,
     STATUSES,
     count_column,
 )
@@ -270,12 +270,7 @@ def _added(plan: Plan, parts: dict[str, list[pl.DataFrame]], own_carry: bool) ->
     accounts may be in several tasks), in the order ``accumulate`` gives them; a closing
     has no order (``accumulate`` gives its accounts' hash order): here, its columns'."""
     closing = pl.concat(parts["closing"])
-    carried = (
-        pl.concat(parts["carried"])
-        .group_by("customer_id", STATUS, CODE)
-        .agg(pl.col("rows").sum())
-        .sort("customer_id", STATUS, CODE, nulls_last=True)
-    )
+    carried = carried_statuses(pl.concat(parts["carried"]))
     accounts = pl.concat(parts["accounts"]).unique().sort("kind", "account_id")
     outside = []
     if "outside" in parts:

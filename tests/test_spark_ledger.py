@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 MONTHS = [f"2026-{m:02d}" for m in range(1, 7)]
 FILES = ("balances.parquet", "transactions.parquet", "closing.parquet", "carried.parquet",
-         "accounts.parquet", "rejects.parquet", "account_days.parquet")  # fmt: skip
+         "accounts.parquet", "rejects.parquet", "account_days.parquet",
+         "total_balances.parquet", "total_transactions.parquet")  # fmt: skip
 ADDED_BALANCES = {
     "2026-01": ["C0009,C0009-E,CURRENT,2025-12-20,1000.00"],
     "2026-02": [
@@ -128,6 +129,10 @@ def _same_entry(one: Path, other: Path) -> None:
         if name in ("carried.parquet", "accounts.parquet", "account_days.parquet"):
             assert a.equals(b), (one, name)  # in the same order too (the closing's is none)
     manifests = [json.loads((p / "manifest.json").read_text()) for p in (one, other)]
+    # each accumulation has an id of its own; the totals add up as many months
+    ids = [(m.pop("entry_id"), m.pop("total_of")) for m in manifests]
+    assert all(total_of[-1] == entry_id for entry_id, total_of in ids)
+    assert len(ids[0][1]) == len(ids[1][1])
     assert manifests[0] == manifests[1]
 
 
