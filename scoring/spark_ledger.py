@@ -286,7 +286,6 @@ def _added(plan: Plan, parts: dict[str, list[pl.DataFrame]], own_carry: bool) ->
     template = max((f.schema for f in parts["fold"]), key=len)
     fold = merged_fold(parts["fold"][1:], template, _ids(plan, "balances"))
     days = pl.concat(parts["account_days"], how="vertical_relaxed")  # an account is one task's
-    keys = ["account_id", "customer_id", "product"]
     return MonthBalances(
         fold,
         closing.sort(closing.columns, nulls_last=True),
@@ -294,7 +293,7 @@ def _added(plan: Plan, parts: dict[str, list[pl.DataFrame]], own_carry: bool) ->
         accounts,
         outside,
         carried_in,
-        days.sort(keys),
+        days,
     )
 
 
