@@ -32,10 +32,12 @@ from .ledger import (
     ACCOUNTS,
     CARRIED,
     CLOSING,
+    DIGEST,
     FOLDS,
     REJECTS,
     Entry,
     Ledger,
+    closing_identity,
     measuring_of,
     month_end,
     month_label,
@@ -458,8 +460,9 @@ def _written(
         "ruleset_sha256": plan.ruleset.sha256,
         "measuring": measuring_of(plan),
         "carried_from": "ledger" if before is not None else "export",
-        "carried_sha256": before.closing_sha if before is not None else state_sha(carried_in),
-        "closing_sha256": state_sha(closing),
+        # the balances carried in and those closing the month, as the months know them
+        "carried_id": before.closing_id if before is not None else DIGEST + state_sha(carried_in),
+        "closing_id": closing_identity(ledger, job.month, closing),
         "rows": measured["counts"],
         # the first and last date of each input's usable rows (a code the rule set
         # counts), wherever dated: a window with no used row stops only if there are any

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,31 @@ def canonical_sha(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+DIGEST = "sha256:"  # a closing identity that is its balances' digest (``state_sha``)
+NAMED = "id:"  # one that is a name: no month carried those balances when they were written
+
+
+def closing_identity(ledger: Ledger, month: date, closing: pl.DataFrame) -> str:
+    """What ``month``'s new closing balances are known as, for the month after it to
+    say which it carried in (``Ledger.stale``). Digesting them sorts every account, so
+    a month no later month has carried from yet (the month-end and nightly case) is
+    given a name instead. Otherwise the digest, unless the month after carried these
+    very balances under the name of the entry they replace: that name is kept, and
+    the month after stays fresh."""
+    following = ledger.entry(next_month(month))
+    if following is None:
+        return NAMED + uuid.uuid4().hex
+    digest = DIGEST + state_sha(closing)
+    old = ledger.entry(month)
+    if following.carried_id == digest or old is None or following.carried_id != old.closing_id:
+        return digest
+    if old.closing_id == digest:
+        return digest
+    if old.closing_id.startswith(NAMED) and DIGEST + state_sha(old.frame(CLOSING)) == digest:
+        return old.closing_id
+    return digest
+
+
 def state_sha(closing: pl.DataFrame) -> str:
     """A digest of balances as carried: each account's holders, products and balances
     (not the dates of their rows: a carried balance is the same wherever it came from),
@@ -142,12 +168,19 @@ class Entry:
         return bool(self.manifest["partial"])
 
     @property
-    def closing_sha(self) -> str:
-        return str(self.manifest["closing_sha256"])
+    def closing_id(self) -> str:
+        """What the month's closing balances are known as (``closing_identity``); a
+        month from before ids were kept has its digest."""
+        if "closing_id" in self.manifest:
+            return str(self.manifest["closing_id"])
+        return DIGEST + str(self.manifest["closing_sha256"])
 
     @property
-    def carried_sha(self) -> str:
-        return str(self.manifest["carried_sha256"])
+    def carried_id(self) -> str:
+        """The ``closing_id`` of the balances it carried in."""
+        if "carried_id" in self.manifest:
+            return str(self.manifest["carried_id"])
+        return DIGEST + str(self.manifest["carried_sha256"])
 
     @property
     def carried_from_ledger(self) -> bool:
@@ -230,7 +263,7 @@ class Ledger:
             before = entries.get(previous_month(month))
             if before is None:
                 continue
-            if before.closing_sha != entry.carried_sha:
+            if before.closing_id != entry.carried_id:
                 out[month] = f"{before.label}'s closing balances changed since it was accumulated"
             elif before.month in out:
                 out[month] = f"it carried in the balances of {before.label}, which is stale"

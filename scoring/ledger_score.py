@@ -24,7 +24,7 @@ import polars as pl
 from .accumulate import CARRIED_ROW, NO_BAD, carry_rows
 from .coverage import check_window, window_warnings, with_checks
 from .errors import ConfigError
-from .folds import fold_balances, folded_from, without_checks
+from .folds import fold_balances, folded_from, needs_wide, without_checks
 from .joint import JT_ACCOUNTS, JT_ROWS, joint_of
 from .ledger import (
     ACCOUNTS,
@@ -434,10 +434,13 @@ def _held_on(plan: Plan, last: Entry, as_of: date, start: date, end: date) -> pl
     ordered = by_account(carry_rows(closing, schema, first))
     joint = account_order(ordered)[1]  # holders of one account: marked, as a run marks them
     marked = balance_rows(held, ordered.lazy(), presorted=True, repeats=joint)
-    folded = fold_balances(held, marked.select(folded_from("balances")), wide=True)
-    sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.collect_schema().names()]
+    rows = marked.select(folded_from("balances")).collect().lazy()
+    folded = fold_balances(held, rows).collect()  # 64-bit sums, unless they might overflow
+    if needs_wide(folded):
+        folded = fold_balances(held, rows, wide=True).collect()
+    sums = [pl.col(c).cast(pl.Int128) for c in ids if c in folded.columns]
     return (
-        without_checks(folded.collect())
+        without_checks(folded)
         .select("customer_id", *sums)
         .filter(pl.col("customer_id").is_not_null())
     )

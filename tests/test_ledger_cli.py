@@ -531,6 +531,46 @@ def test_stale_months(world: World, fresh: Path, tmp_path: Path) -> None:
     ).read_bytes()
 
 
+def _manifest(ledger: Path, month: str) -> dict:
+    return json.loads((ledger / f"month={month}" / "manifest.json").read_text())
+
+
+def test_the_same_closing_again_keeps_the_months_after_fresh(
+    world: World, fresh: Path, tmp_path: Path
+) -> None:
+    """A month accumulated again from the same export keeps its closing's name (the
+    month after carried it under that name), so nothing goes stale; the newest month,
+    which no month carries from, is named without a digest of its balances."""
+    before = {m: _manifest(fresh, m) for m in MONTHS}
+    assert before["2026-06"]["closing_id"].startswith("id:")
+    for month in MONTHS[:-1]:  # each was accumulated before the month after it
+        assert before[month]["closing_id"].startswith("id:")
+        assert before[month]["closing_id"] == before[next_label(month)]["carried_id"]
+    done = accumulate(fresh, "2026-03", *world.exports["2026-03"], "-q")
+    assert done.returncode == 0 and "stale" not in done.stderr, done.stderr
+    march = _manifest(fresh, "2026-03")
+    assert march["closing_id"] == before["2026-03"]["closing_id"]
+    assert march["entry_id"] != before["2026-03"]["entry_id"]
+    assert not any(m["stale"] for m in status_of(fresh).values())
+    # the totals after March add up the old March: scoring adds the months up instead
+    assert _manifest(fresh, "2026-06")["total_of"][2] == before["2026-03"]["entry_id"]
+    done = score_ledger(fresh, tmp_path / "o", *H1)
+    assert done.returncode == 0, done.stderr
+    assert_same(tmp_path / "o", world.run_direct(MONTHS, *H1))
+    # May again, April not: its total is March's plus April's and May's folds
+    assert accumulate(fresh, "2026-05", *world.exports["2026-05"], "-q").returncode == 0
+    ids = [_manifest(fresh, m)["entry_id"] for m in MONTHS[:5]]
+    assert _manifest(fresh, "2026-05")["total_of"] == ids
+    window = ("--period", "2026-05", "--months", "3")
+    assert score_ledger(fresh, tmp_path / "m", *window).returncode == 0
+    assert_same(tmp_path / "m", world.run_direct(MONTHS[:5], *window))
+
+
+def next_label(month: str) -> str:
+    year, number = map(int, month.split("-"))
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
+
+
 def test_stale_passes_on_to_every_later_month(world: World, fresh: Path, tmp_path: Path) -> None:
     feb = a_new_account(world)
     assert accumulate(fresh, "2026-02", feb, world.exports["2026-02"][1], "-q").returncode == 0

@@ -131,6 +131,10 @@ def _same_entry(one: Path, other: Path) -> None:
     manifests = [json.loads((p / "manifest.json").read_text()) for p in (one, other)]
     # each accumulation has an id of its own; the totals add up as many months
     ids = [(m.pop("entry_id"), m.pop("total_of")) for m in manifests]
+    for manifest in manifests:  # a name, not a digest, is each ledger's own (random)
+        for key in ("closing_id", "carried_id"):
+            if manifest[key].startswith("id:"):
+                manifest[key] = "a name"
     assert all(total_of[-1] == entry_id for entry_id, total_of in ids)
     assert len(ids[0][1]) == len(ids[1][1])
     assert manifests[0] == manifests[1]
