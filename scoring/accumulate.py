@@ -25,6 +25,7 @@ import polars.selectors as cs
 from . import __version__
 from .coverage import span_of_parts, usable_span
 from .errors import ConfigError
+from .finish import KEYS, Context, conflicts_part, counts_of, rejects_of
 from .folds import fold_balances, folded_from, needs_wide, shared_balance, without_checks
 from .joint import JT_ACCOUNTS, SHARE
 from .ledger import (
@@ -49,16 +50,7 @@ from .ledger import (
 from .ledger_totals import ENTRY_ID, TOTAL_OF, TOTALS, current, running_total, total_of
 from .measures import NO_CSE, account_order, by_account, good_and_bad
 from .overdraft import OD_ACCOUNTS
-from .pipeline import (
-    KEYS,
-    Context,
-    _Input,
-    conflicts_part,
-    counts_of,
-    exact_folds,
-    read_inputs,
-    rejects_of,
-)
+from .pipeline import _Input, exact_folds, read_inputs
 from .plan import Plan, compile_plan
 from .row_status import (
     CODE,

@@ -15,10 +15,11 @@ import polars as pl
 
 from .breakdown import levers
 from .errors import InputError
+from .finish import ROWS, customer_sums
 from .folds import fold_balances, measure_transactions, shared_balance
 from .fx import FX_DAYS, amount_in_yuan, date_of, day_of
 from .layout_measures import HELD, layout_rows
-from .pipeline import ROWS, Job, customer_sums, rated, read_inputs, require_customers
+from .pipeline import Job, rated, read_inputs, require_customers
 from .plan import CENTS, RATIO_SCALE, Plan, compile_plan
 from .points import bounds_within, customer_values, report_columns, score, to_money, with_gap
 from .row_status import COMPONENT, STATUS, USED, balance_rows, transaction_rows

@@ -24,6 +24,7 @@ import polars as pl
 from .accumulate import CARRIED_ROW, NO_BAD, carry_rows
 from .coverage import check_window, window_warnings, with_checks
 from .errors import ConfigError
+from .finish import Context, Measured, Result, counts_of, result_of
 from .folds import fold_balances, folded_from, needs_wide, without_checks
 from .joint import JT_ACCOUNTS, JT_ROWS, joint_of
 from .ledger import (
@@ -45,19 +46,7 @@ from .ledger_totals import TOTALS, added_up, as_schema, current, negated
 from .measures import account_order, by_account
 from .overdraft import OD_ACCOUNTS, OD_DAYS, overdrawn_of
 from .parties import check_job
-from .pipeline import (
-    INPUTS,
-    Context,
-    Job,
-    Measured,
-    Observer,
-    Result,
-    Stages,
-    context_of,
-    counts_of,
-    require_customers,
-    result_of,
-)
+from .pipeline import INPUTS, Job, Observer, Stages, context_of, require_customers
 from .plan import Plan, compile_plan
 from .row_status import (
     CODE,

@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Protocol
 
 import polars as pl
 
 from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .errors import ConfigError, InputError
+from .finish import ROWS, Context, Measured, Result, counts_of, result_of
 from .folds import needs_wide, without_checks
 from .fx import rates_checked, read_rates
 from .joint import holders_by_unit, joint_of
@@ -30,38 +31,29 @@ from .layouts import layout_of, one_layout
 from .measures import NO_CSE, ONE_PASS, Strategy, measure_how, measure_whole
 from .migration import read_previous
 from .overdraft import overdrawn_of
-from .parties import UNIT, Units, check_job, rolled_up, units_of
+from .parties import UNIT, check_job, units_of
 from .parties import parsers as party_parsers
-from .plan import CENTS, Plan, compile_plan, longest_window, money_names
-from .points import NUMERATOR, UNUSABLE, bounds, to_money, with_numerator
-from .ranked import Ranked, ranked_of
+from .plan import CENTS, Plan, compile_plan, longest_window
+from .points import UNUSABLE, bounds, to_money
+from .ranked import Ranked
 from .row_status import (
     BALANCE_KEY,
-    CODE,
-    CODE_ROWS,
-    CONFLICT_FILE,
-    CONFLICT_LINE,
-    CONFLICT_VALUE,
     DUPLICATE,
     HASH,
     REJECTED,
     STATUS,
     STATUSES,
     TXN_KEY,
-    conflict_column,
-    conflict_reason,
     conflict_rejects,
-    count_column,
     id_hash,
     mark_balance_rows,
     mark_duplicates,
     mark_transaction_rows,
     part_of,
     repeated_hashes,
-    shown_value,
 )
 from .rules import SERVICE_COLUMNS, load_rules, money_columns
-from .service import Overrides, floor_parsers, read_overrides, service_run
+from .service import floor_parsers, read_overrides
 from .sources import (
     ATTRIBUTES,
     PARTIES,
@@ -75,7 +67,7 @@ from .sources import (
     customers_spec,
     given_specs,
 )
-from .summary import Scoring, no_customers, score_part, summary_of, summary_parts
+from .summary import Scoring, no_customers
 from .validate import (
     DETAIL,
     Parsed,
@@ -92,10 +84,9 @@ from .validate import (
     rejects_table,
 )
 from .validate import transaction_parsers as txn_parsers
-from .watch import FORWARD, forward_folds, forward_values, with_forward
+from .watch import forward_folds, forward_values, with_forward
 from .window import Window
 
-ROWS = "_rows"
 # Input rows measured at once: an input's validated rows are held in memory while
 # they are ordered and marked (a 62M-row run peaks at about 6 GiB, 100 bytes a row);
 # larger inputs are measured in parts.
@@ -128,21 +119,6 @@ class Job:
     strategies: dict[str, str] = field(default_factory=dict)
     parties: Given | None = None  # customer_id -> party_id, household_id (``parties``)
     score_by: str = "customer"  # the unit tiered: customer, party or household
-
-
-@dataclass
-class Result:
-    plan: Plan
-    scores: pl.DataFrame
-    rejects: pl.DataFrame
-    summary: dict[str, object]
-    inputs: dict[str, list[InputFile]]
-    unmapped: dict[str, dict[str, int]]  # every unmapped code's rows (summary names the top)
-    timings: dict[str, float] = field(default_factory=dict)
-    cluster_scores: Any = None  # scores left on a Spark cluster (``scores`` is then empty)
-    skipped: dict[str, list[str]] = field(default_factory=dict)  # unknown files, by input
-    date_format: str | None = None  # ``--date-format``: how text dates were read
-    measuring: dict[str, str] = field(default_factory=dict)  # input -> how (``Strategy``)
 
 
 @dataclass
@@ -660,17 +636,6 @@ def _parse_yuan(name: str, dtype: pl.DataType, *, typed: bool = False) -> Parsed
     return parse_money(name, dtype, positive=False, optional=True)
 
 
-def money_of(plan: Plan, attributes: _Attributes | None) -> pl.DataFrame | None:
-    """The customers columns the rule set reads as yuan, as cents in their ``MONEY``
-    values columns (null for an unusable row or a blank cell); None when it reads none
-    or no customers file was given."""
-    names = money_names(plan.ruleset)
-    if not names or attributes is None:
-        return None
-    cents = [pl.col(c).to_physical().cast(pl.Int64).alias(n) for c, n in names.items()]
-    return attributes.frame.select("customer_id", *cents)
-
-
 def require_customers(plan: Plan, given: Given | None, command: str = "score") -> None:
     """A rule set that reads customers columns as yuan cannot score without the file:
     every such indicator would sit in its lowest band, and no one would notice why."""
@@ -707,201 +672,6 @@ def _check_not_components(plan: Plan, columns: tuple[str, ...], given: Given) ->
                 file=", ".join(given_specs(given)),
                 key=column,
             )
-
-
-@dataclass
-class Context:
-    """What the operator added beside the two inputs: attributes, an earlier run, and
-    how near the next tier counts as near."""
-
-    attributes: _Attributes | None = None
-    previous: pl.DataFrame | None = None
-    previous_file: str = ""
-    near: Fraction = Fraction(10)
-    overrides: Overrides | None = None  # --overrides (``[service]``)
-    forward: pl.DataFrame | None = None  # each customer's numerator on the next rating day
-    forward_rest: int | None = None  # that of a customer ``forward`` lacks (None: null)
-    units: Units | None = None  # --parties: scoring by party or household (``parties``)
-    fx_files: list[InputFile] = field(default_factory=list)  # --fx (``fx.Fx.files``)
-
-
-@dataclass
-class Measured:
-    """One input as an engine hands it over: per-customer folds (see ``folds._fold``),
-    rejected rows, and the files with their row counts. Everything after this point is
-    the same whichever engine measured."""
-
-    folded: pl.DataFrame
-    bad: pl.DataFrame
-    files: list[InputFile]
-    forward: pl.DataFrame | None = None  # towards the next rating day (``watch.forward_folds``)
-
-
-def result_of(plan: Plan, measured: dict[str, Measured], context: Context | None = None) -> Result:
-    """Scores, accounting and rejects from the small per-customer frames: every
-    customer as one part (see ``summary``).
-
-    ``measured`` is consumed: its folds are let go as soon as every figure that needs
-    them is taken, before the wide scores table is built (at millions of customers
-    the two would not fit in memory together).
-    """
-    context = context or Context()
-    folded = {name: m.folded for name, m in measured.items()}
-    files = {name: m.files for name, m in measured.items()}
-    counts = {name: counts_of(m.folded, m.bad) for name, m in measured.items()}
-    unmapped = {name: unmapped_of(frame) for name, frame in folded.items()}
-    conflicts = [conflicts_part(frame, KEYS[name]) for name, frame in folded.items()]
-    rejects = rejects_of([m.bad for m in measured.values()], conflicts, context)
-    money = money_of(plan, context.attributes)
-    valued = with_numerator(plan, scorable(plan, folded, money)).collect()
-    if context.forward is not None:  # the watch's numerator on the next rating day
-        valued = valued.join(context.forward, on="customer_id", how="left")
-        if context.forward_rest is not None:  # the ledger's: customers it need not list
-            valued = valued.with_columns(pl.col(FORWARD).fill_null(context.forward_rest))
-    if context.units is not None:  # one row per party or household (``parties``)
-        valued = rolled_up(plan, valued, context.units, context.attributes)
-    measured.clear()
-    del folded
-    ranked = ranked_of(plan, valued[NUMERATOR])
-    how = scoring_of(plan, ranked, context)
-    attributes = context.attributes.frame if context.attributes is not None else None
-    overrides = context.overrides.frame if context.overrides is not None else None
-    if context.units is not None:  # the units' rows carry their numbers and attributes
-        how, attributes = context.units.scoring(how), None
-    part = score_part(plan, how, valued.lazy(), attributes, context.previous, overrides)
-    del valued
-    parts = summary_parts(plan, how, part)
-    counts = counts_with(counts, context)
-    summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
-    scores = with_units(summary, part.scores, context)
-    return Result(plan, scores, rejects, summary, files_with(files, context), unmapped)
-
-
-def with_units(summary: dict[str, object], scores: Any, context: Context) -> Any:
-    """Scoring by unit: summary.json's ``units``, and the scores (a polars or a Spark
-    frame) with the unit's id under its own name."""
-    if context.units is None:
-        return scores
-    summary["units"] = context.units.summary()
-    if isinstance(scores, pl.DataFrame):
-        return context.units.published(scores)
-    return scores.withColumnRenamed("customer_id", context.units.column)
-
-
-KEYS = {"balances": BALANCE_KEY, "transactions": TXN_KEY}  # what marks a repeated row
-
-
-def scoring_of(plan: Plan, ranked: Ranked, context: Context) -> Scoring:
-    attributes = context.attributes
-    carried = attributes.columns if attributes is not None else ()
-    previous = context.previous is not None
-    columns = carried if attributes is not None else None
-    service = service_run(plan, context.near, columns, context.overrides, context.previous)
-    return Scoring(
-        bounds(plan, ranked), attributes is not None, carried, context.near, previous, service
-    )
-
-
-def rejects_of(
-    bad: list[pl.DataFrame], conflicts: list[pl.DataFrame], context: Context
-) -> pl.DataFrame:
-    """Every rejected row, ordered by file and line."""
-    attributes = [context.attributes.rejects] if context.attributes is not None else []
-    attributes += [context.overrides.rejects] if context.overrides is not None else []
-    attributes += [context.units.rejects] if context.units is not None else []
-    parts = [rejects_table(b) for b in bad] + attributes + conflicts
-    return pl.concat(parts).sort("file", "line", maintain_order=True)
-
-
-def counts_with(counts: dict[str, dict[str, int]], context: Context) -> dict[str, dict[str, int]]:
-    if context.attributes is not None:
-        counts = {**counts, "customers": context.attributes.counts}
-    if context.units is not None:  # held to --max-reject-rate like the customers file
-        counts = {**counts, "parties": context.units.counts}
-    return counts
-
-
-def files_with(files: dict[str, list[InputFile]], context: Context) -> dict[str, list[InputFile]]:
-    if context.attributes is not None:
-        files = {**files, "customers": context.attributes.files}
-    if context.overrides is not None:  # in the manifest: they change service tiers
-        files = {**files, "overrides": context.overrides.files}
-    if context.fx_files:
-        files = {**files, "fx": context.fx_files}
-    if context.units is not None:
-        files = {**files, "parties": context.units.files}
-    return files
-
-
-def scorable(
-    plan: Plan, folded: dict[str, pl.DataFrame], money: pl.DataFrame | None = None
-) -> pl.LazyFrame:
-    """The customers to score: those with a row that was not rejected, with the
-    customers columns the rule set reads as yuan (``money_of``: at least these
-    customers' rows; a customer it lacks has them unknown, null)."""
-    values = customer_sums(plan, folded).filter(pl.col(ROWS) > 0).drop(ROWS)
-    names = list(money_names(plan.ruleset).values())
-    if not names:
-        return values
-    if money is None:
-        return values.with_columns(pl.lit(None, pl.Int64).alias(n) for n in names)
-    return values.join(money.lazy().select("customer_id", *names), on="customer_id", how="left")
-
-
-def customer_sums(plan: Plan, folded: dict[str, pl.DataFrame]) -> pl.LazyFrame:
-    """Every customer of the folds with every component's exact sum and ``ROWS``, the
-    customer's rows that were not rejected: both inputs' folds (parts and rare groups
-    included) added up in one group-by, in 128 bits, as a customer's sums may come
-    from several fold rows."""
-    kept = pl.sum_horizontal(count_column(s) for s in range(len(STATUSES)) if s != REJECTED)
-    ids = [c.id for c in plan.components]
-    frames = [
-        frame.lazy().select(
-            "customer_id",
-            *(pl.col(c.id).cast(pl.Int128) for c in plan.of_source(name)),
-            kept.cast(pl.Int64).alias(ROWS),
-        )
-        for name, frame in folded.items()
-    ]
-    return pl.concat(frames, how="diagonal").group_by("customer_id").agg(pl.col(*ids, ROWS).sum())
-
-
-def count_part(folded: pl.DataFrame) -> pl.DataFrame:
-    """Rows per status in some folds; parts add up (``counts_of`` takes any number)."""
-    return folded.select(pl.col(count_column(s)).cast(pl.Int64).sum() for s in range(len(STATUSES)))
-
-
-def counts_of(parts: pl.DataFrame, bad: pl.DataFrame) -> dict[str, int]:
-    sums = count_part(parts).row(0)
-    out = {status: int(n or 0) for status, n in zip(STATUSES, sums, strict=True)}
-    out["rejected"] += bad.height
-    return {"read": sum(out.values()), **out}
-
-
-def unmapped_part(folded: pl.DataFrame) -> pl.DataFrame:
-    """Rows per unmapped code in some folds; parts add up (see ``unmapped_of``)."""
-    return (
-        folded.filter(pl.col(CODE).is_not_null())
-        .group_by(CODE)
-        .agg(pl.col(CODE_ROWS).cast(pl.Int64).sum())
-    )
-
-
-def unmapped_of(parts: pl.DataFrame) -> dict[str, int]:
-    codes = unmapped_part(parts)
-    return {code: int(n) for code, n in codes.sort(CODE).iter_rows()}
-
-
-def conflicts_part(folded: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
-    """The rejects of conflicting repeated rows, which the folds carry."""
-    column = conflict_column(key)
-    return folded.filter(pl.col(CONFLICT_LINE).is_not_null()).select(
-        pl.col(CONFLICT_FILE).alias("file"),
-        pl.col(CONFLICT_LINE).alias("line"),
-        pl.lit(column).alias("column"),
-        shown_value(column, pl.col(CONFLICT_VALUE)).alias("value"),
-        pl.lit(conflict_reason(key)).alias("reason"),
-    )
 
 
 @dataclass

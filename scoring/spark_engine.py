@@ -7,9 +7,9 @@ duplicates). Each partition is then validated and measured by the very polars
 code the local engine runs (``validate`` and ``measures``, through
 ``mapInArrow``), so the engines share every rule rather than keeping two copies
 that drift apart. Spark adds the per-customer partial sums up exactly
-(DECIMAL(38,0)), and the driver finishes with ``result_of``, the step both
-engines end with. Only reading, line numbering, partitioning and this hand-over
-are Spark's own.
+(DECIMAL(38,0)), and the run ends with ``finish.finish``, the step both engines
+end with (values, ranks and scores on the executors: ``spark_finish``). Only
+reading, line numbering, partitioning and this hand-over are Spark's own.
 
 A local CSV file is read on the driver first by what the polars engine reads it
 with (``csv_bytes.scan``, and ``transcode`` for a file that is not UTF-8): it is
@@ -42,6 +42,11 @@ from . import csv_bytes
 from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .csv_bytes import Shape
 from .errors import ConfigError, InputError
+from .finish import (
+    Context,
+    Result,
+    finish,
+)
 from .fx import rates_checked
 from .joint import JOINT, JT_ACCOUNTS, JT_ROWS, holders_by_unit
 from .layout_measures import measure_layout
@@ -51,24 +56,14 @@ from .measures import measure_in_steps
 from .overdraft import OVERDRAWN, overdrawn_of, zeroes
 from .parties import UNIT, check_job
 from .pipeline import (
-    Context,
     Job,
     Observer,
-    Result,
     Stages,
     context_of,
-    counts_of,
-    counts_with,
-    files_with,
-    money_of,
     rated,
-    rejects_of,
     require_customers,
     rows_counted,
     rows_in,
-    scoring_of,
-    unmapped_of,
-    with_units,
 )
 from .plan import Plan, compile_plan
 from .points import NUMERATOR
@@ -103,19 +98,14 @@ from .sources import (
     sha256_of,
     suffix_delimiter,
 )
-from .spark_parties import units_on_cluster
+from .spark_finish import OnCluster
 from .spark_scoring import (
     KIND,
     arrow_for_spark,
     arrow_task,
-    collected,
     customer_values,
-    ranked_on_cluster,
-    scores_on_cluster,
-    scores_template,
     spark_schema,
 )
-from .summary import summary_of
 from .validate import DETAIL, balance_parsers, check, transaction_parsers
 from .watch import FORWARD, rating_of
 
@@ -210,50 +200,32 @@ def run(
 
 
 def _compute(plan: Plan, opened: dict[str, _Opened], context: Context, collect: bool) -> Result:
-    """Measure, then score on the executors (``spark_scoring``); the driver finishes the
-    summary from the parts, with the functions the polars engine finishes with."""
+    """Measure, then ``finish`` as the polars engine does, the customers kept on the
+    executors (``spark_finish.OnCluster``)."""
     if context.units is not None and plan.joint:  # a person's numbers: one holder
         opened["balances"].holders = context.units.mapping.select("customer_id", UNIT)
     handed = {name: _measure(plan, name, o) for name, o in opened.items()}
     partitions = _partitions(opened["balances"])
-    folds = {name: h.folds for name, h in handed.items()}
-    money = money_of(plan, context.attributes)
-    values, found, held = customer_values(plan, folds, partitions, money)
-    for h in handed.values():
-        h.held.unpersist()
-    counts, unmapped, conflicts = {}, {}, []
-    for name, h in handed.items():
-        counts[name] = counts_of(found[f"counts:{name}"], h.bad)
-        unmapped[name] = unmapped_of(found[f"unmapped:{name}"])
-        conflicts.append(found[f"conflicts:{name}"])
-    check_window(plan, counts, lambda name: _span(plan, name, opened[name]))  # exit 2 if not met
-    warnings = window_warnings(plan, counts)
-    rejects = rejects_of([h.bad for h in handed.values()], conflicts, context)
-    forward, ahead = _forward(plan, opened, partitions) if plan.ruleset.service else (None, None)
-    rolled = None
-    if context.units is not None:  # one row per party or household, the forward summed in
-        values, rolled = units_on_cluster(plan, values, context, forward, partitions)
-        forward = None
-    ranked = ranked_on_cluster(plan, values, partitions)
-    how = scoring_of(plan, ranked, context)
-    if context.units is not None:
-        how = context.units.scoring(how)
-    rows, parts, scored = scores_on_cluster(plan, how, values, context, forward)
-    if ahead is not None:  # the scores and their parts are persisted by now
-        ahead.unpersist()
-    counts = counts_with(counts, context)
-    summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
-    with_checks(summary, warnings, handed["balances"].overdrawn, handed["balances"].joint)
-    files = files_with({name: h.files for name, h in handed.items()}, context)
-    scores = scores_template(plan, how, context)
-    if collect:
-        scores = collected(rows, scores)
-        scored.unpersist()
-        held.unpersist()
-        if rolled is not None:
-            rolled.unpersist()
-    result = Result(plan, with_units(summary, scores, context), rejects, summary, files, unmapped)
-    result.cluster_scores = None if collect else with_units(summary, rows, context)
+    warnings: list[str] = []
+
+    def met(counts: dict[str, dict[str, int]]) -> None:  # exit 2 if the window is not met
+        check_window(plan, counts, lambda name: _span(plan, name, opened[name]))
+        warnings.extend(window_warnings(plan, counts))
+
+    def forward(values: DataFrame) -> tuple[DataFrame | None, DataFrame | None]:
+        return _forward(plan, opened, partitions) if plan.ruleset.service else (None, None)
+
+    finisher = OnCluster(
+        {name: h.folds for name, h in handed.items()},
+        partitions,
+        forward,
+        collect,
+        let_go=[h.held for h in handed.values()],
+    )
+    bad = {name: h.bad for name, h in handed.items()}
+    files = {name: h.files for name, h in handed.items()}
+    result = finish(plan, finisher, bad, files, context, met)
+    with_checks(result.summary, warnings, handed["balances"].overdrawn, handed["balances"].joint)
     return result
 
 

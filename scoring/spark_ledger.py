@@ -14,7 +14,7 @@ measured as the Spark engine measures them, and their per-task folds added up al
 
 Reading. The ledger's folds are small: ``ledger_score.run_from_ledger`` adds them up
 on the driver as always, and hands them to the Spark engine's finish (the customer
-values, ranks and scores of ``spark_scoring``) instead of ``pipeline.result_of``.
+values, ranks and scores of ``spark_finish``) instead of ``finish.result_of``.
 """
 
 from __future__ import annotations
@@ -38,26 +38,17 @@ from .accumulate import (
     month_measured,
 )
 from .coverage import Span, span_of_parts, usable_span
+from .finish import (
+    Context,
+    Measured,
+    Result,
+    finish,
+)
 from .folds import without_checks
 from .layouts import layout_of
 from .ledger_score import run_from_ledger
 from .measures import NO_CSE, good_and_bad, measure_in_steps
-from .pipeline import (
-    INPUTS,
-    Context,
-    Job,
-    Measured,
-    Observer,
-    Result,
-    counts_of,
-    counts_with,
-    files_with,
-    money_of,
-    rejects_of,
-    scoring_of,
-    unmapped_of,
-    with_units,
-)
+from .pipeline import Job, Observer
 from .plan import Plan
 from .row_status import (
     CODE,
@@ -84,17 +75,11 @@ from .spark_engine import (
     _unchanged,
     validated_key,
 )
-from .spark_parties import units_on_cluster
+from .spark_finish import OnCluster
 from .spark_scoring import (
     arrow_for_spark,
-    collected,
-    customer_values,
-    ranked_on_cluster,
-    scores_on_cluster,
-    scores_template,
     with_parts,
 )
-from .summary import summary_of
 from .watch import FORWARD
 
 if TYPE_CHECKING:
@@ -358,8 +343,8 @@ def run_from_ledger_on_spark(
 
 @dataclass
 class _Finish:
-    """``pipeline.result_of`` on the cluster: ``spark_engine._compute``'s scoring of the
-    per-customer folds, here the ledger's, added up on the driver."""
+    """``finish.result_of`` on the cluster: the ledger's folds, added up on the driver,
+    finished as a Spark run finishes (``spark_finish.OnCluster``)."""
 
     start: Start
     collect: bool
@@ -367,37 +352,16 @@ class _Finish:
     def __call__(self, plan: Plan, measured: dict[str, Measured], context: Context) -> Result:
         spark = self.start()
         bad = {name: m.bad for name, m in measured.items()}
-        files = files_with({name: m.files for name, m in measured.items()}, context)
+        files = {name: m.files for name, m in measured.items()}
         partitions = _tasks(spark, sum(m.folded.height for m in measured.values()))
         folds = {name: _to_spark(spark, plan, name, m.folded) for name, m in measured.items()}
         measured.clear()
-        money = money_of(plan, context.attributes)
-        values, found, held = customer_values(plan, folds, partitions, money)
-        counts = {name: counts_of(found[f"counts:{name}"], bad[name]) for name in INPUTS}
-        unmapped = {name: unmapped_of(found[f"unmapped:{name}"]) for name in INPUTS}
-        conflicts = [found[f"conflicts:{name}"] for name in INPUTS]
-        rejects = rejects_of(list(bad.values()), conflicts, context)
-        forward, persisted = _forward_on(values, context), [held]
-        if context.units is not None:  # one row per party or household, the forward summed in
-            values, rolled = units_on_cluster(plan, values, context, forward, partitions)
-            forward, persisted = None, [*persisted, rolled]
-        ranked = ranked_on_cluster(plan, values, partitions)
-        how = scoring_of(plan, ranked, context)
-        if context.units is not None:
-            how = context.units.scoring(how)
-        rows, parts, scored = scores_on_cluster(plan, how, values, context, forward)
-        counts = counts_with(counts, context)
-        summary = summary_of(plan, how, parts, ranked, counts, unmapped, context.previous_file)
-        scores = scores_template(plan, how, context)
-        if self.collect:
-            scores = collected(rows, scores)
-            for frame in (scored, *persisted):
-                frame.unpersist()
-        result = Result(
-            plan, with_units(summary, scores, context), rejects, summary, files, unmapped
-        )
-        result.cluster_scores = None if self.collect else with_units(summary, rows, context)
-        return result
+
+        def forward(values: DataFrame) -> tuple[DataFrame | None, None]:
+            return _forward_on(values, context), None
+
+        finisher = OnCluster(folds, partitions, forward, self.collect)
+        return finish(plan, finisher, bad, files, context)
 
 
 def _forward_on(values: DataFrame, context: Context) -> DataFrame | None:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .finish import Context
 from .parties import CUSTOMER_IDS, MEMBERS, UNIT, no_parts, unit_rows
-from .pipeline import Context
 from .plan import Plan
 from .points import NUMERATOR, value_types
 from .spark_scoring import _to_spark, with_parts

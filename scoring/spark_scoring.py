@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from .pipeline import INPUTS, KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
+from .finish import KEYS, Context, conflicts_part, count_part, scorable, unmapped_part
+from .pipeline import INPUTS
 from .plan import Plan, money_names
 from .points import NUMERATOR, PREVIOUS, value_types, with_numerator
 from .ranked import Ranked, positions, ranked_part
