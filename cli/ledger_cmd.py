@@ -14,6 +14,7 @@ import typer
 from tierscore.scoring.accumulate import Accumulation
 from tierscore.scoring.errors import ConfigError
 from tierscore.scoring.ledger import Entry, Ledger, month_of
+from tierscore.scoring.ledger_totals import current
 from tierscore.scoring.pipeline import Job
 from tierscore.scoring.sources import parse_mapping
 from tierscore.scoring.window import Window
@@ -102,7 +103,7 @@ def status(
     found.check()
     entries = found.entries()
     stale = found.stale(entries)
-    months = [_month_data(e, stale.get(m)) for m, e in entries.items()]
+    months = [_month_data(e, stale.get(m), current(entries, m)) for m, e in entries.items()]
     with answering():
         if as_json:
             print_json({"ledger": str(ledger), "months": months})
@@ -117,7 +118,9 @@ def status(
         console.print(fitted(console.width, f"ledger {ledger}", cols, rows))
 
 
-def _month_data(entry: Entry, stale: str | None) -> dict[str, Any]:
+def _month_data(entry: Entry, stale: str | None, totals: bool) -> dict[str, Any]:
+    """``totals``: the month's running totals add up the ledger's months as they are
+    (a window ending there is read from two totals; else month by month)."""
     manifest = entry.manifest
     state = f"partial to {entry.last_day}" if entry.partial else "complete"
     if stale:
@@ -133,6 +136,7 @@ def _month_data(entry: Entry, stale: str | None) -> dict[str, Any]:
         "rejects": rejects,
         "ruleset": manifest["ruleset"],
         "ruleset_sha256": manifest["ruleset_sha256"],
+        "totals_current": totals,
     }
 
 

@@ -296,6 +296,7 @@ def test_status_json_lists_what_accumulate_wrote(world: World) -> None:
         assert entry["rejects"] == 0
         sha = rules["ruleset"]["sha256"]
         assert (entry["ruleset"], entry["ruleset_sha256"]) == ("icbc-star", sha)
+        assert entry["totals_current"]
     assert status["2026-02"]["last_day"] == "2026-02-28"
     # January's export holds the carry-in: outside its window, and counted
     lines = sum(1 for _ in world.exports["2026-01"][0].open()) - 1
@@ -551,7 +552,9 @@ def test_the_same_closing_again_keeps_the_months_after_fresh(
     march = _manifest(fresh, "2026-03")
     assert march["closing_id"] == before["2026-03"]["closing_id"]
     assert march["entry_id"] != before["2026-03"]["entry_id"]
-    assert not any(m["stale"] for m in status_of(fresh).values())
+    status = status_of(fresh)
+    assert not any(m["stale"] for m in status.values())
+    assert [m for m, e in status.items() if e["totals_current"]] == MONTHS[:3]
     # the totals after March add up the old March: scoring adds the months up instead
     assert _manifest(fresh, "2026-06")["total_of"][2] == before["2026-03"]["entry_id"]
     done = score_ledger(fresh, tmp_path / "o", *H1)
