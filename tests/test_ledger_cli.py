@@ -569,6 +569,42 @@ def test_the_same_closing_again_keeps_the_months_after_fresh(
     assert_same(tmp_path / "m", world.run_direct(MONTHS[:5], *window))
 
 
+def test_a_ledger_written_before_totals_and_names(
+    world: World, fresh: Path, tmp_path: Path
+) -> None:
+    """A ledger whose manifests have no ids, totals or names, only the digests of
+    their balances (as tierscore wrote them before): it scores month by month, stays
+    fresh, and a month accumulated again from the same export leaves the months
+    after it fresh (its digest matches theirs)."""
+    from tierscore.scoring.ledger import state_sha
+
+    digests = {m: state_sha(pl.read_parquet(fresh / f"month={m}" / "closing.parquet"))
+               for m in MONTHS}  # fmt: skip
+    for index, month in enumerate(MONTHS):
+        path = fresh / f"month={month}" / "manifest.json"
+        manifest = json.loads(path.read_text())
+        for key in ("entry_id", "total_of", "closing_id", "carried_id"):
+            manifest.pop(key)
+        manifest["closing_sha256"] = digests[month]
+        manifest["carried_sha256"] = digests[MONTHS[index - 1]] if index else "0" * 64
+        path.write_text(json.dumps(manifest))
+        for name in ("balances", "transactions"):
+            (fresh / f"month={month}" / f"total_{name}.parquet").unlink()
+    status = status_of(fresh)
+    assert not any(m["stale"] or m["totals_current"] for m in status.values())
+    done = score_ledger(fresh, tmp_path / "o", *H1)
+    assert done.returncode == 0, done.stderr
+    assert_same(tmp_path / "o", world.run_direct(MONTHS, *H1))
+    done = accumulate(fresh, "2026-02", *world.exports["2026-02"], "-q")
+    assert done.returncode == 0 and "stale" not in done.stderr, done.stderr
+    assert _manifest(fresh, "2026-02")["closing_id"] == "sha256:" + digests["2026-02"]
+    assert "total_of" not in _manifest(fresh, "2026-02")  # January has no id
+    assert not any(m["stale"] for m in status_of(fresh).values())
+    done = score_ledger(fresh, tmp_path / "p", *H1)
+    assert done.returncode == 0, done.stderr
+    assert_same(tmp_path / "p", world.run_direct(MONTHS, *H1))
+
+
 def next_label(month: str) -> str:
     year, number = map(int, month.split("-"))
     return f"{year + number // 12}-{number % 12 + 1:02d}"
