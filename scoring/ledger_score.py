@@ -281,7 +281,7 @@ def _measured(
                for e in before]  # fmt: skip
     schema = added_up(pl.concat([*shapes, *extra], how="diagonal_relaxed")).schema
     frames = _window(plan, name, inside, before, sums)
-    folded = added_up(pl.concat([*frames, *extra], how="diagonal_relaxed"))
+    folded = added_up(pl.concat([*frames, *extra], how="diagonal_relaxed"), wide=True)
     return Measured(as_schema(folded, schema), NO_BAD, [])
 
 

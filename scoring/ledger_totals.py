@@ -30,15 +30,18 @@ _LINES = (CONFLICT_FILE, CONFLICT_LINE, CONFLICT_VALUE)
 _KEPT = {*_LINES, CODE, CODE_ROWS, "customer_id"}  # not summed per customer
 
 
-def added_up(folded: pl.DataFrame) -> pl.DataFrame:
+def added_up(folded: pl.DataFrame, wide: bool = False) -> pl.DataFrame:
     """Folds as one row per customer (one of no customer, for the rows counted apart)
     and one per unmapped code with rows. Their conflicts' file and line are in the
-    months' rejects, so no group needs its own row."""
+    months' rejects, so no group needs its own row. ``wide``: integer sums in 128
+    bits (else in the folds' own dtypes, which a sum past 64 bits would wrap)."""
     summed = [c for c in folded.columns if c not in _KEPT]
     lazy = folded.lazy()
-    customers = (
-        lazy.filter(pl.col(CODE).is_null()).group_by("customer_id").agg(pl.col(summed).sum())
-    )
+    sums = [
+        (pl.col(c).cast(pl.Int128) if wide and folded.schema[c].is_integer() else pl.col(c)).sum()
+        for c in summed
+    ]
+    customers = lazy.filter(pl.col(CODE).is_null()).group_by("customer_id").agg(sums)
     codes = (
         lazy.filter(pl.col(CODE).is_not_null())
         .group_by(CODE)
@@ -54,9 +57,7 @@ def running_total(before: pl.DataFrame | None, folded: pl.DataFrame) -> pl.DataF
     the ledger's first) plus the month's fold. Sums are 128-bit: a total grows with
     every month, and a large customer's transactions near 64 bits within years."""
     parts = [folded] if before is None else [before, folded]
-    total = added_up(pl.concat(parts, how="diagonal_relaxed"))
-    wide = [c for c, t in total.schema.items() if c not in _KEPT and t.is_integer()]
-    return total.with_columns(pl.col(wide).cast(pl.Int128))
+    return added_up(pl.concat(parts, how="diagonal_relaxed"), wide=True)
 
 
 def total_of(entries: dict[date, Entry], month: date) -> list[str] | None:

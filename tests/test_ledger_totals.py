@@ -135,3 +135,10 @@ def test_totals_past_64_bits_stay_exact() -> None:
     last_two = as_schema(added_up(parts), schema)
     assert last_two["assets"].dtype == pl.Int128 and last_two["assets"].to_list() == [2 * BIG]
     assert last_two["_n_used"].dtype == pl.UInt32 and last_two["_n_used"].to_list() == [2]
+
+
+def test_one_months_rows_past_64_bits() -> None:
+    """Two fold rows of one customer in the ledger's first month, 2**62 each (found by
+    the property test above in CI: the first total summed in 64 bits and wrapped)."""
+    total = running_total(None, _fold(([("C1", BIG, 0), ("C1", BIG, 0)], [])))
+    assert total["assets"].dtype == pl.Int128 and total["assets"].to_list() == [2 * BIG]
