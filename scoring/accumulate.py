@@ -253,17 +253,8 @@ def _account_days(plan: Plan, rows: pl.DataFrame) -> pl.DataFrame:
     runs = runs.with_columns(shared.fill_null(False).alias("_shared")).collect().lazy()
     several = runs.filter("_shared").group_by(keys).agg(pl.col("balance_days", "days").sum())
     alone = runs.filter(~pl.col("_shared")).drop("_shared")
-    return (
-        pl.concat([alone, several])
-        .select(
-            *keys,
-            pl.col("balance_days").cast(
-                pl.Decimal(38, 0)
-            ),  # exact in 38 digits, as Arrow and Spark
-            "days",
-        )
-        .collect()
-    )
+    exact = pl.col("balance_days").cast(pl.Decimal(38, 0))  # 38 digits: Arrow and Spark too
+    return pl.concat([alone, several]).select(*keys, exact, "days").collect()
 
 
 def month_measured(
@@ -489,7 +480,7 @@ def _totals(
     folds of the months after it. None where a month before is missing: no window
     scores across a gap."""
     earlier = {m: e for m, e in ledger.entries().items() if m < month}
-    ids = total_of(earlier, previous_month(month)) if earlier else []
+    ids = total_of(earlier, previous_month(month))
     if ids is None or (earlier and max(earlier) != previous_month(month)):
         return {}, None
     if earlier and len(earlier) != len(months_between(min(earlier), max(earlier))):

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -123,13 +123,14 @@ def closing_identity(ledger: Ledger, month: date, closing: pl.DataFrame) -> str:
         return NAMED + uuid.uuid4().hex
     digest = DIGEST + state_sha(closing)
     old = ledger.entry(month)
-    if following.carried_id == digest or old is None or following.carried_id != old.closing_id:
+    if (
+        old is None
+        or not old.closing_id.startswith(NAMED)
+        or following.carried_id != old.closing_id
+    ):
         return digest
-    if old.closing_id == digest:
-        return digest
-    if old.closing_id.startswith(NAMED) and DIGEST + state_sha(old.frame(CLOSING)) == digest:
-        return old.closing_id
-    return digest
+    same = DIGEST + state_sha(old.frame(CLOSING)) == digest  # the old balances, digested now
+    return old.closing_id if same else digest
 
 
 def state_sha(closing: pl.DataFrame) -> str:
@@ -187,8 +188,15 @@ class Entry:
         return self.manifest["carried_from"] == "ledger"
 
     def frame(self, name: str) -> pl.DataFrame:
+        return self._read(name, pl.read_parquet)
+
+    def schema(self, name: str) -> pl.Schema:
+        """A file's columns, without reading its rows."""
+        return pl.Schema(self._read(name, pl.read_parquet_schema))
+
+    def _read(self, name: str, read: Callable[[Path], Any]) -> Any:
         try:
-            return pl.read_parquet(self.path / name)
+            return read(self.path / name)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise ConfigError(
                 f"cannot read the ledger month {self.label}: {exc}", file=str(self.path / name)

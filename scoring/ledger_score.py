@@ -232,6 +232,7 @@ class Sums:
     def __init__(self, inside: list[Entry], before: list[Entry]):
         self.entries = {e.month: e for e in [*before, *inside]}
         self._frames: dict[tuple[date, str], pl.DataFrame] = {}
+        self._schemas: dict[tuple[date, str], pl.Schema] = {}
 
     def _read(self, month: date, file: str) -> pl.DataFrame:
         if (month, file) not in self._frames:
@@ -243,11 +244,9 @@ class Sums:
 
     def schema(self, month: date, name: str) -> pl.Schema:
         """A month's fold's columns, without reading its rows."""
-        path = self.entries[month].path / FOLDS[name]
-        try:
-            return pl.Schema(pl.read_parquet_schema(path))
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise ConfigError(f"cannot read the ledger month: {exc}", file=str(path)) from None
+        if (month, name) not in self._schemas:
+            self._schemas[month, name] = self.entries[month].schema(FOLDS[name])
+        return self._schemas[month, name]
 
     def through(self, month: date, name: str) -> list[pl.DataFrame] | None:
         """Frames adding up every ledger month through ``month`` (none before the
@@ -290,12 +289,11 @@ def _window(
 ) -> list[pl.DataFrame]:
     """Frames whose sum is what a direct run folds: the months in the window, and what
     it sees of the months before it (linear in their folds: ``_outside_only``)."""
-    upto = sums.through(inside[-1].month, name)
     earlier = sums.through(previous_month(inside[0].month), name)
-    if upto is not None and earlier is not None:
-        return [*upto, *map(negated, earlier), *(_outside_only(plan, name, f) for f in earlier)]
-    frames = [sums.fold(e.month, name) for e in inside]
-    return frames + [_outside_only(plan, name, sums.fold(e.month, name)) for e in before]
+    if earlier is None:  # that total is not current: the months before, one by one
+        earlier = [sums.fold(e.month, name) for e in before]
+    frames = sums.between(inside[0].month, inside[-1].month, name)
+    return frames + [_outside_only(plan, name, f) for f in earlier]
 
 
 def _outside_only(plan: Plan, name: str, folded: pl.DataFrame) -> pl.DataFrame:
