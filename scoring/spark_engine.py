@@ -42,11 +42,7 @@ from . import csv_bytes
 from .coverage import Span, check_window, span_of_parts, usable_span, window_warnings, with_checks
 from .csv_bytes import Shape
 from .errors import ConfigError, InputError
-from .finish import (
-    Context,
-    Result,
-    finish,
-)
+from .finish import Context, Result, finish
 from .fx import rates_checked
 from .joint import JOINT, JT_ACCOUNTS, JT_ROWS, holders_by_unit
 from .layout_measures import measure_layout

@@ -38,12 +38,7 @@ from .accumulate import (
     month_measured,
 )
 from .coverage import Span, span_of_parts, usable_span
-from .finish import (
-    Context,
-    Measured,
-    Result,
-    finish,
-)
+from .finish import Context, Measured, Result, finish
 from .folds import without_checks
 from .layouts import layout_of
 from .ledger_score import run_from_ledger
