@@ -27,6 +27,12 @@ Contenders:
   Parquet.
 - ``floor``: polars reading the columns the scoring needs from both inputs and doing
   one group-by sum per input: about the least any engine must do (Parquet only).
+- ``days-floor``: the least a balance-days scorer must do in polars, whatever the
+  row order: the floor, but with each balance row's days to its account's next row
+  (the rows ordered by account and date in memory, on one 64-bit key, as tierscore
+  orders them) summed as balance x days per customer and product; transactions
+  summed per customer and type. No validation, statuses, rejects, points, tiers or
+  outputs: what is left for those under a target ratio (Parquet only).
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ HERE = Path(__file__).resolve().parent
 PEER_SQL = HERE / "peer_duckdb.sql"
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 WINDOW = (date(2026, 1, 1), date(2026, 6, 30))  # 2026H1, what the generator writes
-CONTENDERS = ("tierscore", "duckdb", "floor")  # also "spark": tierscore --engine spark, local[2]
+# also "days-floor" (``run_days_floor``) and "spark" (tierscore --engine spark, local[2])
+CONTENDERS = ("tierscore", "duckdb", "floor")
 FORMATS = ("parquet", "csv", "csv.gz")
 LAYOUTS = ("customer", "date", "daily", "shuffled")
 INPUTS = ("balances", "transactions")
@@ -124,6 +131,43 @@ def run_floor(data: Path) -> None:
         )
     )
     b, t = pl.collect_all([bal, txn], engine="streaming")
+    print(b.height, t.height)
+
+
+def run_days_floor(data: Path) -> None:
+    import polars as pl
+
+    def scan(name: str) -> pl.LazyFrame:
+        return pl.scan_parquet(data / name / "**" / "*.parquet", hive_partitioning=False)
+
+    def cents(column: str) -> pl.Expr:
+        return (pl.col(column) * 100).cast(pl.Int64)
+
+    def code(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.Categorical).to_physical()
+
+    first, last = ((d - date(1970, 1, 1)).days for d in WINDOW)
+    day = pl.col("date").cast(pl.Int32)
+    key = pl.col("account_id").hash(7) // 65536 * 65536 + day.cast(pl.UInt64)  # hash, then day
+    held = scan("balances").select(
+        "customer_id", key.alias("key"), day.alias("day"), cents("balance"), code("product")
+    )
+    rows = held.collect(engine="streaming").sort("key")
+    account = pl.col("key") // 65536
+    after = pl.when(account == account.shift(-1)).then(pl.col("day").shift(-1)).otherwise(last + 1)
+    days = (after.clip(first, last + 1) - pl.col("day").clip(first, last + 1)).clip(0)
+    valued = rows.lazy().with_columns((pl.col("balance") * days).alias("value"))  # not in agg
+    b = valued.group_by("customer_id", "product").agg(pl.col("value").sum()).collect()
+    del rows
+    ratio = pl.col("fee_ratio").fill_null(1).cast(pl.Float64) * 1e6  # a floor: not exact
+    counted = cents("amount") * ratio.cast(pl.Int64)
+    txn = scan("transactions").select(  # per row first: an expression in agg is per group
+        "customer_id", code("txn_type"), counted.alias("value"), pl.col("txn_id").hash(3)
+    )
+    summed = txn.group_by("customer_id", "txn_type").agg(
+        pl.col("value").sum(), pl.col("txn_id").max()
+    )
+    t = summed.collect(engine="streaming")
     print(b.height, t.height)
 
 
@@ -272,7 +316,7 @@ def command(name: str, data: Path, work: Path, fmt: str, threads: int | None) ->
         extra = ["--threads", str(threads)] if threads else []
         return [*me, "--run", "duckdb", "--format", fmt, "--peer-out", str(work / "peer.parquet"),
                 *extra]  # fmt: skip
-    return [*me, "--run", "floor"]
+    return [*me, "--run", name]
 
 
 def measure(cmd: list[str]) -> tuple[float, int]:
@@ -368,23 +412,24 @@ def parse_args() -> argparse.Namespace:
                     help="row order and files of the export (see above)")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--contenders", default=",".join(CONTENDERS),
-                    help="comma-separated subset of tierscore,duckdb,floor,spark")  # fmt: skip
+                    help="comma-separated: tierscore,duckdb,floor,days-floor,spark")  # fmt: skip
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
-    ap.add_argument("--run", choices=("duckdb", "floor"), help=argparse.SUPPRESS)
+    ap.add_argument("--run", choices=("duckdb", "floor", "days-floor"), help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--peer-out", type=Path, help=argparse.SUPPRESS)
     return ap.parse_args()
 
 
 def contenders(given: str, fmt: str) -> list[str]:
-    """The contenders asked for; the floor reads Parquet only, so CSV runs skip it."""
+    """The contenders asked for; the floors read Parquet only, so CSV runs skip them."""
     names = [n for n in given.split(",") if n]
-    unknown = set(names) - {*CONTENDERS, "spark"}
+    unknown = set(names) - {*CONTENDERS, "days-floor", "spark"}
     if unknown:
         raise SystemExit(f"unknown contender(s): {', '.join(sorted(unknown))}")
-    if fmt != "parquet" and "floor" in names:
-        print(f"floor skipped: it reads Parquet, not {fmt}", file=sys.stderr)
-        names.remove("floor")
+    for floor in ("floor", "days-floor"):
+        if fmt != "parquet" and floor in names:
+            print(f"{floor} skipped: it reads Parquet, not {fmt}", file=sys.stderr)
+            names.remove(floor)
     return names
 
 
@@ -405,6 +450,8 @@ def main() -> None:
         return run_peer(args.data, args.format, args.peer_out, args.threads)
     if args.run == "floor":
         return run_floor(args.data)
+    if args.run == "days-floor":
+        return run_days_floor(args.data)
 
     names = contenders(args.contenders, args.format)
     work = args.workdir
@@ -428,9 +475,13 @@ def main() -> None:
         "results": results,
     }
     ts = results.get("tierscore", {}).get("wall_s")
-    for other in ("duckdb", "floor"):
+    for other in ("duckdb", "floor", "days-floor"):
         if ts and other in results:
             report[f"tierscore/{other}"] = round(ts / results[other]["wall_s"], 2)
+    if {"days-floor", "duckdb"} <= set(results):  # what a target ratio leaves for the rest
+        report["days-floor/duckdb"] = round(
+            results["days-floor"]["wall_s"] / results["duckdb"]["wall_s"], 2
+        )
     if {"tierscore", "duckdb"} <= set(results):
         report["agreement"] = agreement(work)
     if {"tierscore", "spark"} <= set(results):
@@ -455,7 +506,13 @@ def markdown(report: dict[str, object]) -> str:
         runs = ", ".join(f"{w:.2f}" for w in r["walls_s"])
         lines.append(f"| {name} | {r['wall_s']:.2f} s | {runs} | {r['peak_rss_gib']:.2f} GiB "
                      f"| {r['rows_per_s'] / 1e6:.2f} M |")  # fmt: skip
-    for key in ("tierscore/duckdb", "tierscore/floor", "tierscore/spark"):
+    for key in (
+        "tierscore/duckdb",
+        "tierscore/floor",
+        "tierscore/days-floor",
+        "days-floor/duckdb",
+        "tierscore/spark",
+    ):
         if key in report:
             lines.append(f"\n{key}: {report[key]}x")
     return "\n".join(lines)

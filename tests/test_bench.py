@@ -51,6 +51,18 @@ def test_readme_benchmark_command_on_a_small_sample(line: str, tmp_path: Path) -
     assert all(v == 0 for k, v in results["agreement"].items() if k.startswith("differ_"))
 
 
+def test_days_floor_runs_beside_the_peer(tmp_path: Path) -> None:
+    """The ``days-floor`` contender (the arithmetic alone, rows ordered by account)
+    runs on every layout's files and is reported against the peer."""
+    argv = [sys.executable, "bench/bench.py", "--customers", "800", "--workdir", str(tmp_path),
+            "--layout", "daily", "--contenders", "duckdb,days-floor", "--repeat", "1"]  # fmt: skip
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "results-800-parquet-daily.json").read_text(encoding="utf-8"))
+    assert set(results["results"]) == {"duckdb", "days-floor"}
+    assert results["days-floor/duckdb"] > 0
+
+
 def test_steps_script_times_every_step(tmp_path: Path) -> None:
     from tierscore.scoring.sample import write_sample
 
