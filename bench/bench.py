@@ -56,7 +56,7 @@ HERE = Path(__file__).resolve().parent
 PEER_SQL = HERE / "peer_duckdb.sql"
 TIERSCORE = Path(sys.executable).with_name("tierscore")
 WINDOW = (date(2026, 1, 1), date(2026, 6, 30))  # 2026H1, what the generator writes
-# also "days-floor" (``run_days_floor``) and "spark" (tierscore --engine spark, local[2])
+# also "days-floor" (``FLOORS``) and "spark" (tierscore --engine spark, local[2])
 CONTENDERS = ("tierscore", "duckdb", "floor")
 FORMATS = ("parquet", "csv", "csv.gz")
 LAYOUTS = ("customer", "date", "daily", "shuffled")
@@ -107,22 +107,26 @@ def run_peer(data: Path, fmt: str, out: Path, threads: int | None) -> None:
     con.execute(sql)
 
 
+def scan_input(data: Path, name: str) -> pl.LazyFrame:
+    """Every Parquet file of one input, at any depth (the floors' reader)."""
+    import polars as pl
+
+    return pl.scan_parquet(data / name / "**" / "*.parquet", hive_partitioning=False)
+
+
 def run_floor(data: Path) -> None:
     import polars as pl
 
     def strings(*names: str) -> list[pl.Expr]:
         return [pl.col(n).max() for n in names]
 
-    def scan(name: str) -> pl.LazyFrame:
-        return pl.scan_parquet(data / name / "**" / "*.parquet", hive_partitioning=False)
-
     bal = (
-        scan("balances")
+        scan_input(data, "balances")
         .group_by("customer_id")
         .agg(pl.col("balance").sum(), pl.col("date").max(), *strings("account_id", "product"))
     )
     txn = (
-        scan("transactions")
+        scan_input(data, "transactions")
         .group_by("customer_id")
         .agg(
             pl.col("amount", "fee", "fee_ratio").sum(),
@@ -137,9 +141,6 @@ def run_floor(data: Path) -> None:
 def run_days_floor(data: Path) -> None:
     import polars as pl
 
-    def scan(name: str) -> pl.LazyFrame:
-        return pl.scan_parquet(data / name / "**" / "*.parquet", hive_partitioning=False)
-
     def cents(column: str) -> pl.Expr:
         return (pl.col(column) * 100).cast(pl.Int64)
 
@@ -149,7 +150,7 @@ def run_days_floor(data: Path) -> None:
     first, last = ((d - date(1970, 1, 1)).days for d in WINDOW)
     day = pl.col("date").cast(pl.Int32)
     key = pl.col("account_id").hash(7) // 65536 * 65536 + day.cast(pl.UInt64)  # hash, then day
-    held = scan("balances").select(
+    held = scan_input(data, "balances").select(
         "customer_id", key.alias("key"), day.alias("day"), cents("balance"), code("product")
     )
     rows = held.collect(engine="streaming").sort("key")
@@ -158,10 +159,12 @@ def run_days_floor(data: Path) -> None:
     days = (after.clip(first, last + 1) - pl.col("day").clip(first, last + 1)).clip(0)
     valued = rows.lazy().with_columns((pl.col("balance") * days).alias("value"))  # not in agg
     b = valued.group_by("customer_id", "product").agg(pl.col("value").sum()).collect()
-    del rows
+    del rows, valued  # the held balances, before the transactions are read
     ratio = pl.col("fee_ratio").fill_null(1).cast(pl.Float64) * 1e6  # a floor: not exact
     counted = cents("amount") * ratio.cast(pl.Int64)
-    txn = scan("transactions").select(  # per row first: an expression in agg is per group
+    txn = scan_input(
+        data, "transactions"
+    ).select(  # per row first: an expression in agg is per group
         "customer_id", code("txn_type"), counted.alias("value"), pl.col("txn_id").hash(3)
     )
     summed = txn.group_by("customer_id", "txn_type").agg(
@@ -169,6 +172,9 @@ def run_days_floor(data: Path) -> None:
     )
     t = summed.collect(engine="streaming")
     print(b.height, t.height)
+
+
+FLOORS = {"floor": run_floor, "days-floor": run_days_floor}  # run in a process of their own
 
 
 # -- the export, generated once and laid out once per format and layout ------------------
@@ -414,7 +420,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--contenders", default=",".join(CONTENDERS),
                     help="comma-separated: tierscore,duckdb,floor,days-floor,spark")  # fmt: skip
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
-    ap.add_argument("--run", choices=("duckdb", "floor", "days-floor"), help=argparse.SUPPRESS)
+    ap.add_argument("--run", choices=("duckdb", *FLOORS), help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--peer-out", type=Path, help=argparse.SUPPRESS)
     return ap.parse_args()
@@ -423,10 +429,10 @@ def parse_args() -> argparse.Namespace:
 def contenders(given: str, fmt: str) -> list[str]:
     """The contenders asked for; the floors read Parquet only, so CSV runs skip them."""
     names = [n for n in given.split(",") if n]
-    unknown = set(names) - {*CONTENDERS, "days-floor", "spark"}
+    unknown = set(names) - {*CONTENDERS, *FLOORS, "spark"}
     if unknown:
         raise SystemExit(f"unknown contender(s): {', '.join(sorted(unknown))}")
-    for floor in ("floor", "days-floor"):
+    for floor in FLOORS:
         if fmt != "parquet" and floor in names:
             print(f"{floor} skipped: it reads Parquet, not {fmt}", file=sys.stderr)
             names.remove(floor)
@@ -448,10 +454,8 @@ def main() -> None:
     args = parse_args()
     if args.run == "duckdb":
         return run_peer(args.data, args.format, args.peer_out, args.threads)
-    if args.run == "floor":
-        return run_floor(args.data)
-    if args.run == "days-floor":
-        return run_days_floor(args.data)
+    if args.run in FLOORS:
+        return FLOORS[args.run](args.data)
 
     names = contenders(args.contenders, args.format)
     work = args.workdir
@@ -475,7 +479,7 @@ def main() -> None:
         "results": results,
     }
     ts = results.get("tierscore", {}).get("wall_s")
-    for other in ("duckdb", "floor", "days-floor"):
+    for other in ("duckdb", *FLOORS):
         if ts and other in results:
             report[f"tierscore/{other}"] = round(ts / results[other]["wall_s"], 2)
     if {"days-floor", "duckdb"} <= set(results):  # what a target ratio leaves for the rest

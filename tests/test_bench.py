@@ -53,7 +53,7 @@ def test_readme_benchmark_command_on_a_small_sample(line: str, tmp_path: Path) -
 
 def test_days_floor_runs_beside_the_peer(tmp_path: Path) -> None:
     """The ``days-floor`` contender (the arithmetic alone, rows ordered by account)
-    runs on every layout's files and is reported against the peer."""
+    runs on the files of ``dt=`` folders and is reported against the peer."""
     argv = [sys.executable, "bench/bench.py", "--customers", "800", "--workdir", str(tmp_path),
             "--layout", "daily", "--contenders", "duckdb,days-floor", "--repeat", "1"]  # fmt: skip
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
