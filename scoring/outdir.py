@@ -64,6 +64,7 @@ _LEGACY_STAGING_AGE_S = 3600  # an older tierscore still writing there touched i
 # (no finally runs), so it calls abandon() first.
 _STATE = threading.Lock()
 _ACTIVE: set[Path] = set()
+_ABANDONED = threading.Event()  # abandon() ran: the process ends next and makes no folder
 
 
 def _step(name: str) -> None:
@@ -152,15 +153,7 @@ class OutFolder:
         the block, however it ends (committed: renamed to a version); a disk that is
         full or read-only becomes a ConfigError naming OUT."""
         path = self.runs / f"{STAGING}{uuid.uuid4().hex}"
-        try:
-            path.mkdir()  # not mkdtemp's 0700: readers of OUT read the version it becomes
-        except OSError as exc:
-            failure = self.failure(exc)
-            if failure is None:
-                raise
-            raise failure from exc
-        with _STATE:
-            _ACTIVE.add(path)
+        self._make_staging(path)
         try:
             yield path
         except Exception as exc:
@@ -172,6 +165,22 @@ class OutFolder:
             with _STATE:
                 _ACTIVE.discard(path)
             _remove(path)
+
+    def _make_staging(self, path: Path) -> None:
+        """Make and register ``path`` as one step: a signal's ``abandon`` then removes
+        it, or it is never made. (Made first, a signal between the two left it.)"""
+        with _STATE:
+            if not _ABANDONED.is_set():
+                try:
+                    path.mkdir()  # not mkdtemp's 0700: readers of OUT read the version
+                except OSError as exc:
+                    failure = self.failure(exc)
+                    if failure is None:
+                        raise
+                    raise failure from exc
+                _ACTIVE.add(path)
+                return
+        threading.Event().wait()  # abandon() ran: the process ends at once, this thread waits
 
     def failure(self, exc: BaseException) -> ConfigError | None:
         """A full, read-only or forbidden disk is the operator's to fix (exit 2), and
@@ -410,7 +419,9 @@ def claim(out: Path, *, wait: bool = False) -> Iterator[OutFolder]:
 def abandon() -> None:
     """On Ctrl-C, just before the process ends without unwinding: remove the staging
     folders being written and any OUT this process created and published nothing into.
-    Waits briefly for a commit in progress, so a version is never cut in two."""
+    Waits briefly for a commit in progress, so a version is never cut in two; no
+    staging folder is made after it (``OutFolder.staging``)."""
+    _ABANDONED.set()
     if not _STATE.acquire(timeout=2):
         return
     try:

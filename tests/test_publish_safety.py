@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -305,6 +306,46 @@ def test_ctrl_c_while_publishing_leaves_no_staging(tmp_path: Path) -> None:
     assert proc.wait(timeout=10) == 130
     assert leftovers(out) == [] and visible(out) == before
     check_whole(out)
+
+
+def test_a_signal_while_the_staging_folder_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal's ``abandon`` that comes while a staging folder is being made removes
+    it once made; one that comes after makes the next staging wait for the process's
+    end rather than leave a folder (CI once found one left after a SIGTERM)."""
+    from tierscore.scoring import outdir
+
+    monkeypatch.setattr(outdir, "_ABANDONED", threading.Event())  # this test's own end
+    making, mkdir = threading.Event(), Path.mkdir
+
+    def slow_mkdir(path: Path, *args: object, **kwargs: object) -> None:
+        if path.name.startswith(".staging-"):
+            making.set()
+            time.sleep(0.3)  # the signal comes now
+        mkdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with claim(out) as folder:
+        monkeypatch.setattr(Path, "mkdir", slow_mkdir)
+
+        def stage() -> None:
+            with folder.staging():
+                time.sleep(2)  # writing: a process ending now runs no finally
+
+        writer = threading.Thread(target=stage, daemon=True)
+        writer.start()
+        assert making.wait(5)
+        outdir.abandon()  # what the CLI runs on a signal, before the process ends
+        time.sleep(0.4)  # past the slow mkdir, the writer still writing
+        assert not [n for n in os.listdir(out / ".runs") if n.startswith(".staging-")]
+        later = threading.Thread(target=stage, daemon=True)
+        later.start()
+        later.join(0.5)
+        assert later.is_alive()  # waits for the end that abandon() announced
+        assert not [n for n in os.listdir(out / ".runs") if n.startswith(".staging-")]
+        writer.join(5)
 
 
 def test_ctrl_c_before_publishing_removes_the_folder_it_made(tmp_path: Path) -> None:
