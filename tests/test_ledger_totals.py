@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierscore.scoring.ledger import Entry
+from tierscore.scoring.ledger_score import Sums, _summed
 from tierscore.scoring.ledger_totals import (
     ENTRY_ID,
     TOTAL_OF,
+    TOTALS,
     added_up,
     as_schema,
     current,
@@ -142,3 +144,35 @@ def test_one_months_rows_past_64_bits() -> None:
     the property test above in CI: the first total summed in 64 bits and wrapped)."""
     total = running_total(None, _fold(([("C1", BIG, 0), ("C1", BIG, 0)], [])))
     assert total["assets"].dtype == pl.Int128 and total["assets"].to_list() == [2 * BIG]
+
+
+extra_row = st.fixed_dictionaries(
+    {
+        "assets": st.integers(-BIG, BIG),
+        "_n_used": st.integers(0, 9),
+        "_od_accounts": st.integers(0, 4),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(month, min_size=1, max_size=4), st.lists(extra_row, max_size=2), st.booleans())
+def test_a_lone_total_is_added_up_as_a_whole(months, extras, missing) -> None:
+    """Scoring a window from the ledger's first month adds up only the total's rows of
+    no customer with the extra rows (``ledger_score._summed``); the result is the
+    whole total added up again, a sum the total lacks (``_od_accounts``) 0 for its
+    customers, and a total not read from the ledger is added up whole."""
+    total = None
+    for drawn in months:
+        total = running_total(total, _fold(drawn))
+    extra = [pl.DataFrame(extras, schema={"assets": pl.Int64, "_n_used": pl.UInt32,
+                                          "_od_accounts": pl.Int64})]  # fmt: skip
+    if not missing:
+        extra = [e.drop("_od_accounts") for e in extra]
+    sums = Sums([], [])
+    sums._frames[date(2026, 1, 1), TOTALS["balances"]] = total  # as read from the ledger
+    got = _summed([total], extra, sums)
+    want = added_up(pl.concat([total, *extra], how="diagonal_relaxed"), wide=True)
+    key = ["customer_id", CODE]
+    assert got.select(want.columns).sort(key).equals(want.sort(key))
+    assert _summed([total.clone()], extra, sums).sort(key).equals(want.sort(key))
