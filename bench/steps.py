@@ -1,6 +1,7 @@
 """Where a run's time goes: each step of the polars engine timed on its own.
 
     python bench/steps.py /tmp/bench/data-1000000-parquet [--rules icbc-star]
+        [--strategy balances=sorted] [--strategy "transactions=one pass"]
 
 Runs the steps ``pipeline.run`` runs for one part (read; then each input's
 measuring, ``measures.measure_in_steps`` itself: usually one pass that
@@ -52,6 +53,13 @@ def main() -> None:
     ap.add_argument("data", help="a folder with balances/ and transactions/ (bench.py's export)")
     ap.add_argument("--rules", default="icbc-star")
     ap.add_argument("--period", default="2026H1")
+    ap.add_argument(
+        "--strategy",
+        action="append",
+        default=[],
+        metavar="INPUT=PATH",
+        help="measure an input by this path (measures.STRATEGIES), not the one chosen",
+    )
     args = ap.parse_args()
     plan = compile_plan(load_rules(args.rules), parse_window(args.period))
     clock = Clock()
@@ -60,6 +68,8 @@ def main() -> None:
             inputs = pipeline.read_inputs(
                 reader, f"{args.data}/balances", f"{args.data}/transactions"
             )
+        for name, path in (given.split("=", 1) for given in args.strategy):
+            inputs[name].named = path
         measured = {name: measure(name, plan, read, clock) for name, read in inputs.items()}
         with clock.step("scores and summaries"):
             result = pipeline.result_of(plan, measured)

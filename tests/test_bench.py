@@ -204,3 +204,27 @@ def test_ledger_bench_on_a_small_sample(layout: str, tmp_path: Path) -> None:
     assert report["identical"] is True and report["layout"] == layout
     assert sorted(report["setup_accumulate_s"]) == [f"2026-0{m}" for m in range(1, 6)]
     assert report["ratio"] > 0
+
+
+def test_ledger_bound_after_the_ledger_bench(tmp_path: Path) -> None:
+    """bench/ledger_bound.py (as bench/README.md shows it) reads what bench/ledger.py
+    made: its bound is the sum of its terms with two process starts, and it names what
+    to run first when that is missing."""
+    bound = [sys.executable, "bench/ledger_bound.py", "--customers", "900", "--workdir",
+             str(tmp_path), "--repeat", "1"]  # fmt: skip
+    missing = subprocess.run(bound, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert missing.returncode != 0 and "run bench/ledger.py first" in missing.stderr
+    ledger = [sys.executable, "bench/ledger.py", "--customers", "900", "--workdir",
+              str(tmp_path), "--repeat", "1"]  # fmt: skip
+    assert subprocess.run(ledger, cwd=ROOT, capture_output=True, timeout=600).returncode == 0
+    done = subprocess.run(bound, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    terms = report["least_month_end_s"]
+    assert sorted(terms) == sorted(["last month measured", "scores", "process start",
+                                    "entry written", "outputs written", "carried in",
+                                    "running total"])  # fmt: skip
+    assert all(v >= 0 for v in terms.values()) and terms["process start"] > 0
+    assert abs(report["bound_s"] - sum(terms.values()) - terms["process start"]) < 0.006
+    assert report["bound_ratio"] == pytest.approx(report["bound_s"] / report["direct_s"], abs=0.01)
+    assert report["target_ratio"] == 0.25
