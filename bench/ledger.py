@@ -81,15 +81,20 @@ def same(left: Path, right: Path) -> bool:
     return scores and summary
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(doc: str, repeat: int) -> tuple[argparse.Namespace, Path]:
+    """This bench's arguments (shared with ``ledger_bound.py``), and its work folder."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/tierscore-bench"))
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=repeat)
     ap.add_argument("--layout", choices=("customer", "date", "daily", "shuffled"), default="date")
     args = ap.parse_args()
+    return args, args.workdir / f"ledger-{args.customers}-{args.layout}"
+
+
+def main() -> None:
+    args, work = parse_args(__doc__, repeat=3)
     _, data, _ = prepare(args.workdir, args.customers, "parquet", args.layout)
-    work = args.workdir / f"ledger-{args.customers}-{args.layout}"
     exports, ledger = work / "exports", work / "ledger"
     cut(data, exports)
     shutil.rmtree(ledger, ignore_errors=True)

@@ -30,7 +30,6 @@ reach on this machine today; the issue's target is 0.25x.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from tierscore.scoring.ledger_totals import running_total
 from tierscore.scoring.measures import by_account
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ledger import MONTHS, direct
+from ledger import MONTHS, direct, parse_args
 
 from bench import GIVEN_ENV, INPUTS, TIERSCORE, machine, measure, versions
 
@@ -134,13 +133,7 @@ def _month_rows(folder: Path) -> pl.DataFrame:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--customers", type=int, default=1_000_000)
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/tierscore-bench"))
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--layout", choices=("customer", "date", "daily", "shuffled"), default="date")
-    args = ap.parse_args()
-    work = args.workdir / f"ledger-{args.customers}-{args.layout}"
+    args, work = parse_args(__doc__, repeat=2)
     exports, ledger = work / "exports", work / "ledger"
     entry = ledger / f"month={MONTHS[-1]}"
     if not (exports / "done").is_file() or not entry.is_dir():
