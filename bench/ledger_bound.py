@@ -40,8 +40,9 @@ from pathlib import Path
 
 import polars as pl
 
-from tierscore.scoring.accumulate import CARRIED_ROW, carry_rows
-from tierscore.scoring.ledger_totals import running_total
+from tierscore.scoring.accumulate import CARRIED_ROW, COMPRESSION, carry_rows
+from tierscore.scoring.ledger import ACCOUNT_DAYS, CLOSING, ENTRY, FOLDS
+from tierscore.scoring.ledger_totals import TOTALS, running_total
 from tierscore.scoring.measures import by_account
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,8 +52,7 @@ from bench import GIVEN_ENV, INPUTS, TIERSCORE, machine, measure, versions
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parent / "sample_data"
-ENTRY_FILES = ("balances.parquet", "transactions.parquet", "closing.parquet",
-               "account_days.parquet")  # fmt: skip
+ENTRY_FILES = (*FOLDS.values(), CLOSING, ACCOUNT_DAYS)
 TARGET = 0.25
 
 
@@ -99,7 +99,7 @@ def entry_writes(entry: Path, scratch: Path) -> float:
     frames = {name: pl.read_parquet(entry / name) for name in ENTRY_FILES}
     clock = time.perf_counter()
     for name, frame in frames.items():
-        frame.write_parquet(scratch / name, compression="lz4")  # accumulate.COMPRESSION
+        frame.write_parquet(scratch / name, compression=COMPRESSION)
     return time.perf_counter() - clock
 
 
@@ -107,18 +107,18 @@ def ledger_work(ledger: Path) -> dict[str, float]:
     """Seconds of the least the ledger itself adds, done by tierscore's own functions:
     the month before's closing balances read and put in account order with the month's
     rows (less the month's rows ordered alone), and the running total kept."""
-    before, last = (ledger / f"month={m}" for m in MONTHS[-2:])
+    before, last = (ledger / ENTRY.format(m) for m in MONTHS[-2:])
     rows = _month_rows(ledger.parent / "exports" / "balances" / MONTHS[-1])
     clock = time.perf_counter()
     by_account(rows)
     alone = time.perf_counter() - clock
     clock = time.perf_counter()
-    closing = pl.read_parquet(before / "closing.parquet")
+    closing = pl.read_parquet(before / CLOSING)
     first = date.fromisoformat(f"{MONTHS[-1]}-01")
     by_account(pl.concat([carry_rows(closing, rows.schema, first), rows]).rechunk())
     carried = max(time.perf_counter() - clock - alone, 0.0)  # (tiny inputs: noise)
-    totals = {name: pl.read_parquet(before / f"total_{name}.parquet") for name in INPUTS}
-    folds = {name: pl.read_parquet(last / f"{name}.parquet") for name in INPUTS}
+    totals = {name: pl.read_parquet(before / TOTALS[name]) for name in INPUTS}
+    folds = {name: pl.read_parquet(last / FOLDS[name]) for name in INPUTS}
     clock = time.perf_counter()
     for name in INPUTS:
         running_total(totals[name], folds[name])
@@ -135,7 +135,7 @@ def _month_rows(folder: Path) -> pl.DataFrame:
 def main() -> None:
     args, work = parse_args(__doc__, repeat=2)
     exports, ledger = work / "exports", work / "ledger"
-    entry = ledger / f"month={MONTHS[-1]}"
+    entry = ledger / ENTRY.format(MONTHS[-1])
     if not (exports / "done").is_file() or not entry.is_dir():
         raise SystemExit(f"no month exports and ledger under {work}: run bench/ledger.py first")
     out = work / "out-direct"

@@ -42,7 +42,7 @@ from .ledger import (
     months_between,
     previous_month,
 )
-from .ledger_totals import KEPT, TOTALS, added_up, as_schema, current, negated
+from .ledger_totals import TOTALS, added_up, as_schema, current, negated
 from .measures import account_order, by_account
 from .overdraft import OD_ACCOUNTS, OD_DAYS, overdrawn_of
 from .parties import check_job
@@ -293,17 +293,14 @@ def _summed(frames: list[pl.DataFrame], extra: list[pl.DataFrame], sums: Sums) -
     rows of no customer only, only those rows are added up, not the million customers'
     again (half a second of a month-end run at 1M)."""
     lone = len(frames) == 1 and sums.is_total(frames[0])
-    if lone and not any(_customers_in(f) for f in extra):
-        person = pl.col("customer_id").is_not_null()
-        total = frames[0]
-        rest = added_up(pl.concat([total.filter(~person), *extra], how="diagonal_relaxed"), True)
-        missing = [c for c in rest.columns if c not in total.columns]
-        if not KEPT & set(missing):  # a sum the total lacks: 0 for its customers, as added up
-            zeros = [pl.lit(0, rest.schema[c]).alias(c) for c in missing]
-            return pl.concat(
-                [total.filter(person).with_columns(zeros), rest], how="diagonal_relaxed"
-            )
-    return added_up(pl.concat([*frames, *extra], how="diagonal_relaxed"), wide=True)
+    if not lone or any(_customers_in(f) for f in extra):
+        return added_up(pl.concat([*frames, *extra], how="diagonal_relaxed"), wide=True)
+    total, person = frames[0], pl.col("customer_id").is_not_null()
+    rest = added_up(pl.concat([total.filter(~person), *extra], how="diagonal_relaxed"), True)
+    # a sum only ``extra`` has is 0 for the total's customers, as adding them up makes it
+    # (a total, made by ``added_up``, has every column that is not summed)
+    zeros = [pl.lit(0, t).alias(c) for c, t in rest.schema.items() if c not in total.columns]
+    return pl.concat([total.filter(person).with_columns(zeros), rest], how="diagonal_relaxed")
 
 
 def _customers_in(frame: pl.DataFrame) -> bool:

@@ -27,7 +27,7 @@ TOTALS = {"balances": "total_balances.parquet", "transactions": "total_transacti
 ENTRY_ID = "entry_id"  # the manifest's id of one accumulation of a month
 TOTAL_OF = "total_of"  # the manifest's ids of the entries its totals add up
 _LINES = (CONFLICT_FILE, CONFLICT_LINE, CONFLICT_VALUE)
-KEPT = {*_LINES, CODE, CODE_ROWS, "customer_id"}  # not summed per customer
+_KEPT = {*_LINES, CODE, CODE_ROWS, "customer_id"}  # not summed per customer
 
 
 def added_up(folded: pl.DataFrame, wide: bool = False) -> pl.DataFrame:
@@ -35,7 +35,7 @@ def added_up(folded: pl.DataFrame, wide: bool = False) -> pl.DataFrame:
     and one per unmapped code with rows. Their conflicts' file and line are in the
     months' rejects, so no group needs its own row. ``wide``: integer sums in 128
     bits (else in the folds' own dtypes, which a sum past 64 bits would wrap)."""
-    summed = [c for c in folded.columns if c not in KEPT]
+    summed = [c for c in folded.columns if c not in _KEPT]
     lazy = folded.lazy()
     sums = [
         (pl.col(c).cast(pl.Int128) if wide and folded.schema[c].is_integer() else pl.col(c)).sum()
@@ -79,7 +79,7 @@ def negated(total: pl.DataFrame) -> pl.DataFrame:
     signed = [
         (pl.lit(0, pl.Int64) - pl.col(c).cast(pl.Int64 if t.is_unsigned_integer() else t)).alias(c)
         for c, t in total.schema.items()
-        if c not in KEPT - {CODE_ROWS}
+        if c not in _KEPT - {CODE_ROWS}
     ]
     return total.with_columns(signed)
 
